@@ -1,0 +1,130 @@
+"""Engine and session factory for both backends, and the database clock.
+
+SQLite runs in WAL mode with pysqlite's own transaction handling switched off, so that a write
+transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, taken up front instead of a
+deadlock-prone lock upgrade) while readers use a plain deferred ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+_WRITE_OPTION = "dispatch_write"
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL as it may be shown to people: never with its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """One database: its engine, read and write sessions, and the clock."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> None:
+        self.url = make_url(url)
+        self.backend = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.backend == "sqlite":
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            if self.url.database in (None, "", ":memory:"):
+                raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+        elif self.backend == "postgresql":
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 10
+            kwargs["pool_pre_ping"] = True
+        else:
+            kwargs["poolclass"] = NullPool
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.backend == "sqlite":
+            _sqlite_setup(self.engine)
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._write = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work; rolled back at the end."""
+        session = self._read()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on any exception.
+
+        On SQLite it begins IMMEDIATE, so writers queue for the lock at the start.
+        """
+        session = self._write()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def now(self, session: Session | None = None) -> datetime:
+        """The database clock (PostgreSQL ``now()``; on SQLite, the file's host clock)."""
+        if session is None:
+            with self.read() as s:
+                return self.now(s)
+        return db_now(session)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def db_now(session: Session) -> datetime:
+    """The database's current time as an aware UTC datetime.
+
+    On PostgreSQL this is ``clock_timestamp()`` rather than ``now()``: inside a transaction that
+    waited for a lock, ``now()`` would be the (earlier) start of the transaction.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        value = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return value.astimezone(UTC)
+    raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)

@@ -1,0 +1,555 @@
+"""The one schema of the duty room, on SQLite and PostgreSQL alike.
+
+Nothing is deleted: incidents close, roster entries are superseded, checklist items are ticked,
+timers fire or are cancelled. Tables that other consoles edit carry a ``version`` column for
+optimistic locking. Every write also adds a ``change_log`` row and a hash-chained ``audit_log``
+row in the same transaction (see ``dispatch_console.changes``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, JSONType, UTCDateTime
+
+# ---------------------------------------------------------------------------------------------
+# Jurisdiction: district → street → community → grid, one table with a level.
+
+
+class Area(Base):
+    """A district, street (街道), community (社区工作站) or grid (网格) with its boundary."""
+
+    __tablename__ = "area"
+    __table_args__ = (
+        UniqueConstraint("level", "code"),
+        CheckConstraint("level IN ('district', 'street', 'community', 'grid')", name="level"),
+        Index("ix_area_bbox", "level", "min_lon", "max_lon", "min_lat", "max_lat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    # community kind: urbanised_village (农城化社区) / residential (纯居民社区)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    # street prefix for incident numbers (TY-20261127-0042)
+    number_prefix: Mapped[str | None] = mapped_column(String(8))
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------------------------
+# People, units, grid staff, stations, users.
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PersonRole(Base):
+    """What a person may be rostered or staffed as (shift_leader, duty_officer, grid_manager …)."""
+
+    __tablename__ = "person_role"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class Leave(Base):
+    __tablename__ = "leave"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    """A department or force the duty room dispatches (派出所, 执法队, 民兵应急分队 …)."""
+
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('available', 'dispatched', 'on_scene', 'returning', 'off_duty')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(48), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="available")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GridStaff(Base):
+    """一格三员: the grid manager, assistant and supervisor of one grid."""
+
+    __tablename__ = "grid_staff"
+    __table_args__ = (
+        UniqueConstraint("grid_id", "role"),
+        CheckConstraint("role IN ('grid_manager', 'grid_assistant', 'grid_supervisor')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+
+
+class Station(Base):
+    """A workstation (值班台) or a headless agent."""
+
+    __tablename__ = "station"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="console")  # console | agent | cli
+    hostname: Mapped[str | None] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Incidents and their timeline.
+
+
+class IncidentCounter(Base):
+    """Per street prefix and database date, the last incident sequence number handed out."""
+
+    __tablename__ = "incident_counter"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, Asia/Shanghai
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
+        CheckConstraint(
+            "status IN ('new', 'acknowledged', 'dispatched', 'on_scene', 'resolved', 'closed', "
+            "'cancelled')",
+            name="status",
+        ),
+        Index("ix_incident_open_queue", "status", "severity", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(500), index=True)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    people_count: Mapped[int | None] = mapped_column(Integer)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    drill_run_id: Mapped[int | None] = mapped_column(ForeignKey("drill_run.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    checklist_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    station: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IncidentEvent(Base):
+    """The incident's timeline: append-only (the restricted PostgreSQL role may not change it)."""
+
+    __tablename__ = "incident_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Assignment(Base):
+    """A unit or person sent to an incident; released, never deleted."""
+
+    __tablename__ = "assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="dispatched")
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checklists.
+
+
+class ChecklistTemplate(Base):
+    """A loaded template version; incidents keep a snapshot of the one they got."""
+
+    __tablename__ = "checklist_template"
+    __table_args__ = (UniqueConstraint("code", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template_version: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChecklistItem(Base):
+    __tablename__ = "checklist_item"
+    __table_args__ = (UniqueConstraint("incident_id", "template_code", "step_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    template_code: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(32))
+    step_key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(32))
+    deadline_minutes: Mapped[float | None] = mapped_column(Float)
+    deadline_from: Mapped[str | None] = mapped_column(String(16))  # created | acknowledged
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_kind: Mapped[str | None] = mapped_column(String(32))  # report_first / followup / final
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    done_station: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shifts and rosters.
+
+
+class ShiftType(Base):
+    __tablename__ = "shift_type"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    start_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local (timezone column)
+    length_minutes: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    required_roles: Mapped[dict[str, Any]] = mapped_column(JSONType)  # {"shift_leader": 1, ...}
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Shift(Base):
+    """One concrete shift (a shift type on a local date)."""
+
+    __tablename__ = "shift"
+    __table_args__ = (UniqueConstraint("shift_type_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_type_id: Mapped[int] = mapped_column(ForeignKey("shift_type.id"), index=True)
+    day: Mapped[str] = mapped_column(String(10))  # local date YYYY-MM-DD the shift starts on
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RosterEntry(Base):
+    """A person in a role on a shift. Swaps supersede an entry; the original stays."""
+
+    __tablename__ = "roster_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("roster_entry.id"))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    on_behalf_of: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Handover.
+
+
+class Handover(Base):
+    __tablename__ = "handover"
+    __table_args__ = (UniqueConstraint("shift_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id"))
+    next_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft|signed|accepted
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    notes: Mapped[str | None] = mapped_column(Text)
+    equipment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_station: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_station: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class HandoverIncident(Base):
+    """Per open incident in a handover: its re-acknowledgement by the incoming leader."""
+
+    __tablename__ = "handover_incident"
+    __table_args__ = (UniqueConstraint("handover_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    must_reacknowledge: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class HandoverAddendum(Base):
+    __tablename__ = "handover_addendum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    station: Mapped[str | None] = mapped_column(String(100))
+
+
+# ---------------------------------------------------------------------------------------------
+# Timers, notifications and the outbox.
+
+
+class Timer(Base):
+    """One deadline. Firing is a claim: ``fired_at`` goes from NULL to the database time once."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_pending", "fired_at", "cancelled_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # ack | dispatch | arrive | resolve | repage | checklist …
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"))
+    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_item.id"))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(100))
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fired_by: Mapped[str | None] = mapped_column(String(100))
+    late_ms: Mapped[int | None] = mapped_column(Integer)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16), default="warning")  # info | warning | critical
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    timer_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OutboxMessage(Base):
+    """A message for a channel outside the console (log file, SMTP …), retried until sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# ---------------------------------------------------------------------------------------------
+# Drills.
+
+
+class DrillRun(Base):
+    __tablename__ = "drill_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_code: Mapped[str] = mapped_column(String(64), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|paused|aborted|finished
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DrillInject(Base):
+    __tablename__ = "drill_inject"
+    __table_args__ = (UniqueConstraint("drill_run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drill_run_id: Mapped[int] = mapped_column(ForeignKey("drill_run.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    offset_s: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32))
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+# ---------------------------------------------------------------------------------------------
+# Change feed and audit.
+
+
+class ChangeLog(Base):
+    """One row per changed entity; ``seq`` is commit-ordered (writers serialise on the audit lock)."""
+
+    __tablename__ = "change_log"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    op: Mapped[str] = mapped_column(String(32))
+    station: Mapped[str | None] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuditLog(Base):
+    """Append-only, hash-chained: each row's hash covers the previous row's hash and its content."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    before: Mapped[Any | None] = mapped_column(JSONType)
+    after: Mapped[Any | None] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,174 @@
+"""Every write's bookkeeping: the change_log row, the hash-chained audit row, the notify.
+
+Services call :func:`record` inside their write transaction, after changing the rows. It
+
+1. serialises writers (PostgreSQL: a transaction-scoped advisory lock; SQLite: the transaction
+   already began IMMEDIATE). Because of this lock, ``change_log.seq`` values become visible in
+   commit order, so a reader that catches up "after seq N" never skips a row that commits late;
+2. appends an ``audit_log`` row whose hash covers the previous row's hash and its own content;
+3. appends a ``change_log`` row and, on PostgreSQL, ``pg_notify``s its seq. The notification is
+   delivered only if the transaction commits.
+
+:func:`update_versioned` is the one optimistic-locking update: ``… WHERE id = :id AND version =
+:seen``; when no row matches, the caller is told who changed the record and when.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from db.engine import db_now
+from db.models import AuditLog, Base, ChangeLog
+from dispatch_console.actor import Actor
+from dispatch_console.errors import ConcurrentChange, NotFound
+from dispatch_console.i18n import _
+from dispatch_console.timefmt import fmt_local
+
+NOTIFY_CHANNEL = "dispatch_changes"
+WRITER_LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key shared by every writer
+GENESIS_HASH = "0" * 64
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values for audit before/after (datetimes as ISO 8601 UTC)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [to_jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def row_dict(obj: Base, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An ORM row's column values as plain JSON (for audit before/after)."""
+    return {
+        c.key: to_jsonable(getattr(obj, c.key))
+        for c in obj.__table__.columns  # type: ignore[attr-defined]
+        if c.key not in exclude
+    }
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The chain: sha256(previous hash + canonical JSON of this row's content, id included)."""
+    content = {
+        "id": row["id"],
+        "at": to_jsonable(row["at"]),
+        "user_id": row["user_id"],
+        "username": row["username"],
+        "station": row["station"],
+        "action": row["action"],
+        "entity": row["entity"],
+        "entity_id": row["entity_id"],
+        "before": row["before"],
+        "after": row["after"],
+    }
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
+
+
+def serialise_writers(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    *,
+    entity: str,
+    entity_id: int | None,
+    op: str,
+    action: str | None = None,
+    before: Any = None,
+    after: Any = None,
+    at: datetime | None = None,
+) -> int:
+    """Add the audit and change_log rows for one change; returns the change's seq."""
+    serialise_writers(session)
+    at = at or db_now(session)
+    last = session.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+    prev_hash = last.hash if last else GENESIS_HASH
+    values: dict[str, Any] = {
+        "id": (last.id + 1) if last else 1,
+        "at": at,
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "station": actor.station,
+        "action": action or f"{entity}.{op}",
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": to_jsonable(before),
+        "after": to_jsonable(after),
+    }
+    values["prev_hash"] = prev_hash
+    values["hash"] = audit_hash(prev_hash, values)
+    session.add(AuditLog(**values))
+    change = ChangeLog(
+        at=at, entity=entity, entity_id=entity_id, op=op, station=actor.station, user_id=actor.user_id
+    )
+    session.add(change)
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:ch, :seq)"), {"ch": NOTIFY_CHANNEL, "seq": str(change.seq)})
+    return change.seq
+
+
+def last_change_by(session: Session, entity: str, entity_id: int) -> tuple[str | None, datetime | None]:
+    row = session.execute(
+        select(AuditLog.username, AuditLog.station, AuditLog.at)
+        .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    who = f"{row.username}@{row.station}" if row.station else row.username
+    return who, row.at
+
+
+def update_versioned(
+    session: Session,
+    model: type[Base],
+    row_id: int,
+    seen_version: int,
+    values: dict[str, Any],
+    *,
+    entity: str,
+) -> int:
+    """Optimistic update; returns the new version or raises ConcurrentChange naming who and when."""
+    table = model.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c.version == seen_version)
+        .values(**values, version=seen_version + 1)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        session.expire_all()
+        return seen_version + 1
+    exists = session.execute(select(table.c.version).where(table.c.id == row_id)).first()
+    if exists is None:
+        raise NotFound(_("The record no longer exists."))
+    who, when = last_change_by(session, entity, row_id)
+    when_text = fmt_local(when) if when else "?"
+    raise ConcurrentChange(
+        _("Changed by {who} at {when} — reload and try again.").format(who=who or "?", when=when_text),
+        by=who,
+        at=when,
+    )

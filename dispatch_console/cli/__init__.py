@@ -1,0 +1,222 @@
+"""The command line: the scripting surface (JSON for machines, text for people).
+
+Each command group lives in its own module under ``dispatch_console.cli`` with a
+``register(commands: Commands)`` function. The GUI commands (``run``, ``screenshot``,
+``handover report``) are added by ``ui.launcher``, the top layer, which composes both.
+
+Global options work before or after the subcommand, and each has an environment variable of the
+same name. Exit codes: 0 success, 1 some input rejected (and said why), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.engine import Database
+from db.migrate import schema_status
+from dispatch_console.actor import Actor
+from dispatch_console.config import Resources, default_db_url, demo_db_url
+from dispatch_console.errors import DispatchError, SchemaMismatch
+from dispatch_console.i18n import _, set_language
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+# Command modules of the core, in the order their commands appear in --help.
+CORE_MODULES: list[str] = [
+    "dispatch_console.cli.db_cmd",
+]
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    d: Callable[[Any], Any] = (lambda _v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    g = parser.add_argument_group(_("global options"))
+    g.add_argument("--db", metavar="URL", default=d(None),
+                   help=_("database URL (env DISPATCH_DB_URL); default: a SQLite file in your data folder"))
+    g.add_argument("--station", default=d(None), help=_("this workstation's name (env DISPATCH_STATION)"))
+    g.add_argument("--config-dir", default=d(None),
+                   help=_("folder whose files override resources/ (env DISPATCH_CONFIG_DIR)"))
+    g.add_argument("--lang", choices=["zh_CN", "en"], default=d(None), help=_("language (env DISPATCH_LANG)"))
+    g.add_argument("--user", default=d(None), help=_("sign in as this user (env DISPATCH_USER)"))
+    g.add_argument("--password", default=d(None), help=_("password for --user (env DISPATCH_PASSWORD)"))
+    g.add_argument("--demo", action="store_true", default=d(False),
+                   help=_("use the demo database (seeded on first use)"))
+    g.add_argument("-v", "--verbose", action="store_true", default=d(False), help=_("log more"))
+
+
+Handler = Callable[["CliContext"], int]
+
+
+@dataclass
+class Commands:
+    """What command modules register into: subcommands that share the global options."""
+
+    parser: argparse.ArgumentParser
+    subparsers: Any
+    groups: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, name: str, handler: Handler, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = self.subparsers.add_parser(name, help=help, description=help, **kwargs)
+        _global_options(p, suppress=True)
+        p.set_defaults(handler=handler)
+        return p
+
+    def group(self, name: str, help: str) -> Any:
+        """A command with sub-commands (``db upgrade``, ``grids list`` …)."""
+        if name not in self.groups:
+            p = self.subparsers.add_parser(name, help=help, description=help)
+            p.set_defaults(handler=lambda _ctx, p=p: (p.print_help(), EXIT_USAGE)[1])
+            self.groups[name] = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+        return self.groups[name]
+
+    def add_sub(self, group: str, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        sub = self.groups[group]
+        p = sub.add_parser(name, help=help, description=help)
+        _global_options(p, suppress=True)
+        p.set_defaults(handler=handler)
+        return p
+
+
+class CliContext:
+    """Everything a command handler needs, opened lazily."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.resources = Resources.from_env(args.config_dir)
+        self._db: Database | None = None
+        self._actor: Actor | None = None
+
+    @property
+    def db_url(self) -> str:
+        if self.args.db:
+            return str(self.args.db)
+        if os.environ.get("DISPATCH_DB_URL"):
+            return os.environ["DISPATCH_DB_URL"]
+        return demo_db_url() if self.args.demo else default_db_url()
+
+    @property
+    def station(self) -> str:
+        return self.args.station or os.environ.get("DISPATCH_STATION") or socket.gethostname()
+
+    def database(self, *, check_schema: bool = True) -> Database:
+        if self._db is None:
+            self._db = Database(self.db_url)
+        if check_schema:
+            ensure_schema(self._db)
+        return self._db
+
+    def actor(self) -> Actor:
+        """The signed-in identity of this call (``--user``/``--password`` or the environment)."""
+        if self._actor is None:
+            from dispatch_console import users
+
+            username = self.args.user or os.environ.get("DISPATCH_USER")
+            password = self.args.password or os.environ.get("DISPATCH_PASSWORD")
+            if not username or password is None:
+                raise UsageError(
+                    _("This command writes to the database: give --user and --password "
+                      "(or DISPATCH_USER and DISPATCH_PASSWORD).")
+                )
+            self._actor = users.authenticate(self.database(), username, password, self.station)
+        return self._actor
+
+    def system_actor(self) -> Actor:
+        return Actor.system(self.station)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+class UsageError(DispatchError):
+    pass
+
+
+def ensure_schema(db: Database) -> None:
+    status = schema_status(db)
+    if status.ok:
+        return
+    where = db.display_url
+    if status.state == "empty":
+        raise SchemaMismatch(
+            _("The database {url} has no schema yet. Run: dispatch-console --db URL db upgrade").format(url=where)
+        )
+    if status.state == "behind":
+        raise SchemaMismatch(
+            _("The database {url} is at schema {current}; this version needs {head}. "
+              "Run: dispatch-console --db URL db upgrade").format(
+                url=where, current=status.current, head=status.head)
+        )
+    raise SchemaMismatch(
+        _("The database {url} has schema {current}, which this version does not know "
+          "(it was written by a newer dispatch-console). Upgrade the application.").format(
+            url=where, current=status.current)
+    )
+
+
+def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dispatch-console",
+        description=_("Duty-room dispatch console: incident queue, grid map, checklists, "
+                      "timers and shift handover on a shared database."),
+    )
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = Commands(parser, sub)
+    for name in [*CORE_MODULES, *extra_modules]:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def _pre_language(argv: Sequence[str]) -> None:
+    """Pick the language before building --help texts."""
+    lang = None
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            lang = argv[i + 1]
+        elif a.startswith("--lang="):
+            lang = a.split("=", 1)[1]
+    try:
+        set_language(lang)
+    except ValueError:
+        set_language("en")
+
+
+def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
+         default_command: str | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _pre_language(argv)
+    parser = build_parser(extra_modules)
+    args = parser.parse_args(argv)
+    if args.command is None and default_command and not {"-h", "--help"} & set(argv):
+        args = parser.parse_args([default_command, *argv])
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.lang:
+        set_language(args.lang)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    ctx = CliContext(args)
+    try:
+        return int(handler(ctx))
+    except UsageError as exc:
+        print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DispatchError as exc:
+        print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    finally:
+        ctx.close()

@@ -1,0 +1,42 @@
+"""``dispatch-console db upgrade | db seed-demo``."""
+
+from __future__ import annotations
+
+from db.migrate import schema_status, upgrade
+from dispatch_console.cli import EXIT_OK, CliContext, Commands
+from dispatch_console.i18n import _
+
+
+def register(commands: Commands) -> None:
+    commands.group("db", _("database schema and demo data"))
+    commands.add_sub("db", "upgrade", cmd_upgrade, _("apply schema migrations"))
+    commands.add_sub("db", "seed-demo", cmd_seed_demo,
+                     _("fill an empty database with the demo jurisdiction 桃源街道 (deterministic)"))
+    commands.add_sub("db", "status", cmd_status, _("show the schema revision"))
+
+
+def cmd_upgrade(ctx: CliContext) -> int:
+    db = ctx.database(check_schema=False)
+    before = schema_status(db)
+    upgrade(db)
+    after = schema_status(db)
+    print(_("{url}: schema {before} → {after}").format(
+        url=db.display_url, before=before.current or "-", after=after.current))
+    return EXIT_OK
+
+
+def cmd_status(ctx: CliContext) -> int:
+    db = ctx.database(check_schema=False)
+    st = schema_status(db)
+    print(f"{db.display_url}: {st.state} (current {st.current or '-'}, head {st.head})")
+    return EXIT_OK if st.ok else 1
+
+
+def cmd_seed_demo(ctx: CliContext) -> int:
+    from dispatch_console.demo import seed_demo
+
+    db = ctx.database(check_schema=False)
+    upgrade(db)
+    summary = seed_demo(db, ctx.system_actor())
+    print(summary.describe())
+    return EXIT_OK

@@ -1,0 +1,103 @@
+"""The permission matrix, enforced inside the services.
+
+A call from the command line or a script is checked exactly like a click in the console; the
+UI greys out what a role cannot do only as a courtesy.
+"""
+
+from __future__ import annotations
+
+from dispatch_console.actor import SYSTEM_ROLE, Actor
+from dispatch_console.errors import PermissionDenied
+from dispatch_console.i18n import N_, _
+
+ROLES: dict[str, str] = {
+    "observer": N_("Observer"),
+    "duty_officer": N_("Duty officer"),
+    "shift_leader": N_("Shift leader"),
+    "director": N_("Director"),
+    "drill_director": N_("Drill director"),
+    "admin": N_("Administrator"),
+    "integration": N_("Integration (intake only)"),
+}
+
+_OFFICER = {
+    "incident.create",
+    "incident.acknowledge",
+    "incident.transition",
+    "incident.dispatch",
+    "incident.note",
+    "incident.edit",
+    "incident.merge",
+    "incident.reopen",
+    "unit.update",
+    "checklist.tick",
+    "notification.acknowledge",
+    "roster.swap",
+}
+_LEADER = _OFFICER | {
+    "roster.edit",
+    "roster.publish",
+    "roster.override",
+    "roster.import",
+    "handover.sign",
+    "handover.accept",
+    "handover.addendum",
+    "checklist.untick_others",
+}
+
+MATRIX: dict[str, frozenset[str]] = {
+    "observer": frozenset(),
+    "duty_officer": frozenset(_OFFICER),
+    "shift_leader": frozenset(_LEADER),
+    "director": frozenset(_LEADER | {"drill.run"}),
+    "drill_director": frozenset(_OFFICER | {"drill.run"}),
+    "admin": frozenset(
+        _LEADER
+        | {"users.manage", "audit.verify", "jurisdiction.import", "db.admin", "drill.run", "roster.import"}
+    ),
+    "integration": frozenset({"incident.create"}),
+}
+
+ACTION_LABELS: dict[str, str] = {
+    "incident.create": N_("record an incident"),
+    "incident.acknowledge": N_("acknowledge an incident"),
+    "incident.transition": N_("change an incident's status"),
+    "incident.dispatch": N_("dispatch units"),
+    "incident.note": N_("add a note"),
+    "incident.edit": N_("edit an incident"),
+    "incident.merge": N_("merge duplicate incidents"),
+    "incident.reopen": N_("reopen an incident"),
+    "unit.update": N_("change a unit's status"),
+    "checklist.tick": N_("tick checklist steps"),
+    "checklist.untick_others": N_("untick another officer's step"),
+    "notification.acknowledge": N_("acknowledge an escalation"),
+    "roster.swap": N_("swap a shift"),
+    "roster.edit": N_("edit the roster"),
+    "roster.publish": N_("publish the roster"),
+    "roster.override": N_("override a roster conflict"),
+    "roster.import": N_("import a roster"),
+    "handover.sign": N_("sign a handover"),
+    "handover.accept": N_("accept a handover"),
+    "handover.addendum": N_("add a handover addendum"),
+    "drill.run": N_("run a drill"),
+    "users.manage": N_("manage users"),
+    "audit.verify": N_("verify the audit log"),
+    "jurisdiction.import": N_("import jurisdiction boundaries"),
+    "db.admin": N_("administer the database"),
+}
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    if actor.role == SYSTEM_ROLE:
+        return True
+    return action in MATRIX.get(actor.role, frozenset())
+
+
+def require(actor: Actor, action: str) -> None:
+    """Raise PermissionDenied unless the actor's role may do ``action``."""
+    if not allowed(actor, action):
+        role = _(ROLES.get(actor.role, actor.role))
+        what = _(ACTION_LABELS.get(action, action))
+        raise PermissionDenied(
+            _("{user} ({role}) may not {action}.").format(user=actor.label, role=role, action=what)
+        )

@@ -1,0 +1,1 @@
+"""Data files shipped with the console: themes, translations, templates, policies, scenarios."""

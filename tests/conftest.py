@@ -1,0 +1,157 @@
+"""Test bootstrap: offscreen Qt, fresh SQLite and PostgreSQL databases, actors per role.
+
+The environment is set before anything imports Qt. PostgreSQL tests run against
+``DISPATCH_TEST_PG_URL`` (default: the local server, user postgres), each in a database of its
+own that is dropped afterwards. Under CI an unreachable server, or any skipped PostgreSQL test,
+fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("DISPATCH_LANG", "en")
+
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from db.engine import Database  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from dispatch_console.actor import Actor  # noqa: E402
+from dispatch_console.i18n import set_language  # noqa: E402
+
+PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = bool(os.environ.get("CI"))
+
+set_language("en")
+
+
+def _pg_admin_uri() -> str:
+    return PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def pg_available() -> str | None:
+    """None if the server answers, else the reason."""
+    try:
+        with psycopg.connect(_pg_admin_uri(), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        return str(exc)
+
+
+def create_pg_database(prefix: str = "dc_test") -> str:
+    """Create an empty database; returns its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_admin_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _old = PG_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    with psycopg.connect(_pg_admin_uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def require_pg() -> None:
+    reason = pg_available()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and item.get_closest_marker("pg") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL test skipped under CI: {report.longrepr}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("backend") == "pg"
+        if on_pg or "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pg)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    require_pg()
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+def _migrated(url: str) -> Iterator[Database]:
+    db = Database(url)
+    upgrade(db)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    yield from _migrated(sqlite_url)
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    yield from _migrated(pg_url)
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """An empty (unmigrated) database URL on the parametrised backend."""
+    return str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest) -> Database:
+    """A migrated, empty database on each backend (the test runs once per backend)."""
+    return request.getfixturevalue("sqlite_db" if backend == "sqlite" else "pg_db")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def system() -> Actor:
+    return Actor.system("test-station")
+
+
+@pytest.fixture
+def make_actor(db: Database, system: Actor):  # type: ignore[no-untyped-def]
+    """make_actor(role, username=None, station='ws-1') -> Actor, creating the user (password 'pw')."""
+    from dispatch_console.users import actor_for, create_user
+
+    def make(role: str, username: str | None = None, station: str = "ws-1") -> Actor:
+        name = username or f"{role}-{uuid.uuid4().hex[:6]}"
+        with db.write() as s:
+            user = create_user(s, system, username=name, password="pw", role=role, display_name=name)
+            return actor_for(user, station)
+
+    return make
