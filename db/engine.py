@@ -81,12 +81,14 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work; rolled back at the end."""
+        """A read-only unit of work; its transaction is rolled back when the session closes.
+
+        Loaded objects stay readable after the block (close() detaches without expiring them).
+        """
         session = self._read()
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     @contextmanager

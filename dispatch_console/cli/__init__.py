@@ -34,6 +34,16 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 # Command modules of the core, in the order their commands appear in --help.
 CORE_MODULES: list[str] = [
     "dispatch_console.cli.db_cmd",
+    "dispatch_console.cli.agent",
+    "dispatch_console.cli.timers",
+    "dispatch_console.cli.intake",
+    "dispatch_console.cli.incidents",
+    "dispatch_console.cli.users",
+    "dispatch_console.cli.audit",
+    "dispatch_console.cli.security",
+    "dispatch_console.cli.roster",
+    "dispatch_console.cli.checklists",
+    "dispatch_console.cli.grids",
 ]
 
 
