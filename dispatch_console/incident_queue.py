@@ -1,0 +1,433 @@
+"""Reading incidents: the queue page, rows by id, one incident in full, repeat reports, units.
+
+Everything is filtered, searched, sorted and paged in SQL: a page is one query and its total one
+more, however many incidents the database holds. Rows are frozen dataclasses that the queue
+caches by id and refreshes per changed id from the change feed (:func:`rows_by_ids`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import Database, db_now
+from db.models import Area, Assignment, ChecklistItem, Incident, IncidentEvent, Person, Unit, User
+from dispatch_console.categories import OPEN_STATUSES
+from dispatch_console.errors import NotFound
+from dispatch_console.i18n import _
+
+ASSIGNABLE_UNIT_STATUSES = ("available", "returning")
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One line of the queue."""
+
+    id: int
+    number: str
+    category: str
+    severity: int
+    source: str
+    status: str
+    description: str
+    address: str | None
+    lon: float | None
+    lat: float | None
+    grid_id: int | None
+    grid_name: str | None
+    community_name: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    people_count: int | None
+    owner_user_id: int | None
+    owner_name: str | None
+    units: str  # names of the units and people assigned now, comma-separated
+    is_drill: bool
+    merged_into_id: int | None
+    checklist_done: int
+    checklist_total: int
+    version: int
+    reported_at: datetime | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    dispatched_at: datetime | None
+    on_scene_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    id: int
+    at: datetime
+    kind: str
+    user_id: int | None
+    username: str | None
+    station: str | None
+    note: str | None
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int
+    unit_id: int | None
+    unit_code: str | None
+    unit_name: str | None
+    person_id: int | None
+    person_name: str | None
+    status: str
+    assigned_at: datetime
+    arrived_at: datetime | None
+    released_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+    @property
+    def name(self) -> str:
+        return self.unit_name or self.person_name or "?"
+
+
+@dataclass(frozen=True)
+class ChecklistItemRow:
+    id: int
+    template_code: str
+    step_key: str
+    position: int
+    text: str
+    required: bool
+    due_at: datetime | None
+    done_at: datetime | None
+    report_kind: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    row: IncidentRow
+    external_id: str | None
+    drill_run_id: int | None
+    station: str | None
+    created_by_name: str | None
+    merged_into_number: str | None
+    merged_from: tuple[str, ...]
+    events: tuple[TimelineEvent, ...]
+    assignments: tuple[AssignmentRow, ...]
+    checklist: tuple[ChecklistItemRow, ...]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    code: str
+    name: str
+    kind: str
+    status: str
+    contact_name: str | None
+    phone: str | None
+    version: int
+    incident_number: str | None  # the incident it is assigned to now, if any
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    grid_ids: tuple[int, ...] = ()
+    severities: tuple[int, ...] = ()
+    owner_user_id: int | None = None
+    text: str | None = None
+    open_only: bool = False
+    include_drill: bool = True
+    limit: int = 200
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[IncidentRow, ...]
+    total: int
+    query: QueueQuery = field(default_factory=QueueQuery)
+
+
+# ---------------------------------------------------------------------------------------------
+# The row query.
+
+
+def _string_agg(session: Session, value: Any, order: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(value, aggregate_order_by(literal(", "), order))
+    return func.group_concat(value, ", ")
+
+
+def _row_select(session: Session) -> Select[Any]:
+    grid = aliased(Area)
+    community = aliased(Area)
+    owner = aliased(User)
+    units = (
+        select(_string_agg(session, func.coalesce(Unit.name, Person.name), Assignment.id))
+        .select_from(Assignment)
+        .outerjoin(Unit, Unit.id == Assignment.unit_id)
+        .outerjoin(Person, Person.id == Assignment.person_id)
+        .where(Assignment.incident_id == Incident.id, Assignment.released_at.is_(None))
+        .scalar_subquery()
+    )
+    total = (
+        select(func.count(ChecklistItem.id)).where(ChecklistItem.incident_id == Incident.id).scalar_subquery()
+    )
+    done = (
+        select(func.count(ChecklistItem.id))
+        .where(ChecklistItem.incident_id == Incident.id, ChecklistItem.done_at.is_not(None))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Incident,
+            grid.name.label("grid_name"),
+            community.name.label("community_name"),
+            owner.display_name.label("owner_name"),
+            units.label("units"),
+            done.label("checklist_done"),
+            total.label("checklist_total"),
+        )
+        .outerjoin(grid, grid.id == Incident.grid_id)
+        .outerjoin(community, community.id == grid.parent_id)
+        .outerjoin(owner, owner.id == Incident.owner_user_id)
+    )
+
+
+def _to_row(r: Any) -> IncidentRow:
+    i: Incident = r[0]
+    return IncidentRow(
+        id=i.id, number=i.number, category=i.category, severity=i.severity, source=i.source,
+        status=i.status, description=i.description, address=i.address, lon=i.lon, lat=i.lat,
+        grid_id=i.grid_id, grid_name=r.grid_name, community_name=r.community_name,
+        reporter_name=i.reporter_name, reporter_phone=i.reporter_phone, people_count=i.people_count,
+        owner_user_id=i.owner_user_id, owner_name=r.owner_name, units=r.units or "",
+        is_drill=bool(i.is_drill), merged_into_id=i.merged_into_id,
+        checklist_done=int(r.checklist_done or 0), checklist_total=int(r.checklist_total or 0),
+        version=i.version, reported_at=i.reported_at, created_at=i.created_at,
+        acknowledged_at=i.acknowledged_at, dispatched_at=i.dispatched_at, on_scene_at=i.on_scene_at,
+        resolved_at=i.resolved_at, closed_at=i.closed_at, updated_at=i.updated_at,
+    )
+
+
+def row_in(session: Session, incident_id: int) -> IncidentRow:
+    """One row inside an open session (services use it to answer after a write)."""
+    r = session.execute(_row_select(session).where(Incident.id == incident_id)).first()
+    if r is None:
+        raise NotFound(_("No incident with id {id}.").format(id=incident_id))
+    return _to_row(r)
+
+
+def rows_by_ids(db: Database, ids: Iterable[int]) -> dict[int, IncidentRow]:
+    """Fresh rows for the given ids (ids that do not exist are simply absent)."""
+    wanted = sorted(set(ids))
+    out: dict[int, IncidentRow] = {}
+    with db.read() as s:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for r in s.execute(_row_select(s).where(Incident.id.in_(chunk))):
+                row = _to_row(r)
+                out[row.id] = row
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue.
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards in the text escaped (searched for literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_filter(session: Session, text: str) -> Any:
+    """Substring search over number, description, address and reporter name and phone.
+
+    PostgreSQL: case-insensitive ILIKE, served by the pg_trgm GIN indexes of migration 0002.
+    SQLite: LIKE (case-insensitive for ASCII letters).
+    """
+    pattern = like_pattern(text.strip())
+    columns = (Incident.number, Incident.description, Incident.address, Incident.reporter_name,
+               Incident.reporter_phone)
+    if session.get_bind().dialect.name == "postgresql":
+        return or_(*(c.ilike(pattern, escape="\\") for c in columns))
+    return or_(*(c.like(pattern, escape="\\") for c in columns))
+
+
+def _filters(session: Session, q: QueueQuery) -> list[Any]:
+    where: list[Any] = []
+    if q.open_only:
+        where.append(Incident.status.in_(OPEN_STATUSES))
+    if q.statuses:
+        where.append(Incident.status.in_(q.statuses))
+    if q.categories:
+        where.append(Incident.category.in_(q.categories))
+    if q.severities:
+        where.append(Incident.severity.in_(q.severities))
+    if q.grid_ids:
+        where.append(Incident.grid_id.in_(q.grid_ids))
+    if q.owner_user_id is not None:
+        where.append(Incident.owner_user_id == q.owner_user_id)
+    if not q.include_drill:
+        where.append(Incident.is_drill.is_(False))
+    if q.text and q.text.strip():
+        where.append(text_filter(session, q.text))
+    return where
+
+
+def query_incidents(db: Database, query: QueueQuery | None = None) -> QueuePage:
+    """A page of the queue, most severe first and then oldest first, with the total."""
+    q = query or QueueQuery()
+    with db.read() as s:
+        where = _filters(s, q)
+        stmt = (
+            _row_select(s)
+            .where(and_(True, *where))
+            .order_by(Incident.severity, Incident.created_at, Incident.id)
+            .limit(max(0, q.limit))
+            .offset(max(0, q.offset))
+        )
+        rows = tuple(_to_row(r) for r in s.execute(stmt))
+        total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
+    return QueuePage(rows, total, q)
+
+
+def repeat_reports(
+    db: Database,
+    phone: str | None = None,
+    address: str | None = None,
+    days: int = 90,
+    *,
+    exclude_id: int | None = None,
+    limit: int = 50,
+) -> list[IncidentRow]:
+    """Earlier incidents (last ``days`` days, database clock) from the same phone or address."""
+    match = [c == v for c, v in ((Incident.reporter_phone, phone), (Incident.address, address)) if v]
+    if not match:
+        return []
+    with db.read() as s:
+        since = db_now(s) - timedelta(days=days)
+        stmt = _row_select(s).where(or_(*match), Incident.created_at >= since)
+        if exclude_id is not None:
+            stmt = stmt.where(Incident.id != exclude_id)
+        stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit)
+        return [_to_row(r) for r in s.execute(stmt)]
+
+
+# ---------------------------------------------------------------------------------------------
+# One incident in full.
+
+
+def find_incident_id(session: Session, number_or_id: str | int) -> int:
+    if isinstance(number_or_id, int):
+        found = session.execute(select(Incident.id).where(Incident.id == number_or_id)).scalar()
+    else:
+        key = number_or_id.strip()
+        found = session.execute(select(Incident.id).where(Incident.number == key.upper())).scalar()
+        if found is None and key.isdigit():
+            found = session.execute(select(Incident.id).where(Incident.id == int(key))).scalar()
+    if found is None:
+        raise NotFound(_("No incident {key}.").format(key=number_or_id))
+    return int(found)
+
+
+def _assignments(session: Session, incident_id: int) -> tuple[AssignmentRow, ...]:
+    rows = session.execute(
+        select(Assignment, Unit.code, Unit.name, Person.name.label("person_name"))
+        .outerjoin(Unit, Unit.id == Assignment.unit_id)
+        .outerjoin(Person, Person.id == Assignment.person_id)
+        .where(Assignment.incident_id == incident_id)
+        .order_by(Assignment.id)
+    ).all()
+    return tuple(
+        AssignmentRow(a.id, a.unit_id, code, name, a.person_id, person_name, a.status, a.assigned_at,
+                      a.arrived_at, a.released_at)
+        for a, code, name, person_name in rows
+    )
+
+
+def get_incident(db: Database, number_or_id: str | int) -> IncidentDetail:
+    """The incident with its timeline, assignments and checklist (NotFound if there is none)."""
+    with db.read() as s:
+        incident_id = find_incident_id(s, number_or_id)
+        row = row_in(s, incident_id)
+        inc = s.get(Incident, incident_id)
+        assert inc is not None
+        creator = s.execute(select(User.display_name).where(User.id == inc.created_by)).scalar()
+        merged_into = None
+        if inc.merged_into_id is not None:
+            merged_into = s.execute(select(Incident.number).where(Incident.id == inc.merged_into_id)).scalar()
+        merged_from = tuple(s.execute(
+            select(Incident.number).where(Incident.merged_into_id == incident_id).order_by(Incident.id)
+        ).scalars())
+        events = tuple(
+            TimelineEvent(e.id, e.at, e.kind, e.user_id, e.username, e.station, e.note, e.data)
+            for e in s.execute(
+                select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
+                .order_by(IncidentEvent.at, IncidentEvent.id)
+            ).scalars()
+        )
+        checklist = tuple(
+            ChecklistItemRow(c.id, c.template_code, c.step_key, c.position, c.text, bool(c.required),
+                             c.due_at, c.done_at, c.report_kind, c.note)
+            for c in s.execute(
+                select(ChecklistItem).where(ChecklistItem.incident_id == incident_id)
+                .order_by(ChecklistItem.position, ChecklistItem.id)
+            ).scalars()
+        )
+        return IncidentDetail(row, inc.external_id, inc.drill_run_id, inc.station, creator, merged_into,
+                              merged_from, events, _assignments(s, incident_id), checklist)
+
+
+# ---------------------------------------------------------------------------------------------
+# Units.
+
+
+def _unit_rows(
+    session: Session, statuses: Sequence[str] | None = None, *, unit_id: int | None = None,
+    free_only: bool = False,
+) -> list[UnitRow]:
+    current = (
+        select(func.min(Incident.number))
+        .join(Assignment, Assignment.incident_id == Incident.id)
+        .where(Assignment.unit_id == Unit.id, Assignment.released_at.is_(None))
+        .scalar_subquery()
+    )
+    stmt = select(Unit, current.label("incident_number")).order_by(Unit.kind, Unit.name, Unit.id)
+    if statuses is not None:
+        stmt = stmt.where(Unit.status.in_(statuses))
+    if unit_id is not None:
+        stmt = stmt.where(Unit.id == unit_id)
+    if free_only:
+        stmt = stmt.where(current.is_(None))
+    return [
+        UnitRow(u.id, u.code, u.name, u.kind, u.status, u.contact_name, u.phone, u.version, number)
+        for u, number in session.execute(stmt)
+    ]
+
+
+def list_units(db: Database) -> list[UnitRow]:
+    with db.read() as s:
+        return _unit_rows(s)
+
+
+def list_assignable_units(db: Database) -> list[UnitRow]:
+    """Units that may be sent now: available or on their way back, and not on another incident."""
+    with db.read() as s:
+        return _unit_rows(s, ASSIGNABLE_UNIT_STATUSES, free_only=True)
