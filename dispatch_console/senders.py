@@ -1,0 +1,115 @@
+"""Ways a notification leaves the console: a log file (the default) and e-mail over SMTP.
+
+A sender has one method, ``send(message)``, which raises on failure; the outbox retries. Senders
+are named and configured in ``resources/policies/notify.toml`` (``[senders.NAME]`` with a
+``type``); :data:`SENDER_TYPES` is the explicit list of types.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    notification_id: int | None
+    attempt: int
+
+
+class Sender(Protocol):
+    def send(self, message: OutgoingMessage) -> None: ...
+
+
+class LogFileSender:
+    """Appends one JSON line per message (a trail a site can read, rotate or ship elsewhere)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def send(self, message: OutgoingMessage) -> None:
+        line = json.dumps({
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "id": message.id, "channel": message.channel, "to": message.recipient,
+            "subject": message.subject, "body": message.body, "notification_id": message.notification_id,
+        }, ensure_ascii=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+class SmtpSender:
+    """E-mail through an SMTP relay (STARTTLS and login when configured)."""
+
+    def __init__(self, host: str, port: int, from_addr: str, starttls: bool = False,
+                 username: str | None = None, password: str | None = None, timeout: float = 30.0) -> None:
+        self.host = host
+        self.port = port
+        self.from_addr = from_addr
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+
+    def build(self, message: OutgoingMessage) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.from_addr
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        # A stable id per outbox row lets a mail system spot a re-sent duplicate.
+        mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+        mail["X-Dispatch-Outbox-Id"] = str(message.id)
+        mail.set_content(message.body)
+        return mail
+
+    def send(self, message: OutgoingMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(self.build(message))
+
+
+def _log_file(config: Mapping[str, Any], base_dir: Path) -> Sender:
+    path = Path(str(config.get("path") or "notifications.jsonl"))
+    return LogFileSender(path if path.is_absolute() else base_dir / path)
+
+
+def _smtp(config: Mapping[str, Any], base_dir: Path) -> Sender:
+    password = config.get("password")
+    if config.get("password_env"):
+        password = os.environ.get(str(config["password_env"]), password)
+    return SmtpSender(
+        host=str(config["host"]), port=int(config.get("port", 25)), from_addr=str(config["from"]),
+        starttls=bool(config.get("starttls", False)), username=config.get("username") or None,
+        password=password, timeout=float(config.get("timeout", 30)),
+    )
+
+
+SENDER_TYPES: dict[str, Callable[[Mapping[str, Any], Path], Sender]] = {
+    "log_file": _log_file,
+    "smtp": _smtp,
+}
+
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"log_file": (), "smtp": ("host", "from")}
+
+
+def build_senders(configs: Mapping[str, Mapping[str, Any]], base_dir: Path) -> dict[str, Sender]:
+    """Senders by name from their (validated) configuration; relative paths under ``base_dir``."""
+    return {name: SENDER_TYPES[str(cfg["type"])](cfg, base_dir) for name, cfg in configs.items()}
