@@ -21,6 +21,7 @@ ROLES: dict[str, str] = {
 }
 
 _OFFICER = {
+    "console.sign_in",
     "incident.create",
     "incident.acknowledge",
     "incident.transition",
@@ -45,20 +46,24 @@ _LEADER = _OFFICER | {
     "checklist.untick_others",
 }
 
+# Every person at a workstation may sign in there; integration accounts only call intake.
+_CONSOLE = {"console.sign_in"}
+
 MATRIX: dict[str, frozenset[str]] = {
-    "observer": frozenset(),
+    "observer": frozenset(_CONSOLE),
     "duty_officer": frozenset(_OFFICER),
     "shift_leader": frozenset(_LEADER),
     "director": frozenset(_LEADER | {"drill.run"}),
     "drill_director": frozenset(_OFFICER | {"drill.run"}),
     "admin": frozenset(
         _LEADER
-        | {"users.manage", "audit.verify", "jurisdiction.import", "db.admin", "drill.run", "roster.import"}
+        | {"users.manage", "audit.verify", "jurisdiction.import", "db.admin", "drill.run"}
     ),
     "integration": frozenset({"incident.create"}),
 }
 
 ACTION_LABELS: dict[str, str] = {
+    "console.sign_in": N_("sign in at a workstation"),
     "incident.create": N_("record an incident"),
     "incident.acknowledge": N_("acknowledge an incident"),
     "incident.transition": N_("change an incident's status"),
@@ -101,3 +106,12 @@ def require(actor: Actor, action: str) -> None:
         raise PermissionDenied(
             _("{user} ({role}) may not {action}.").format(user=actor.label, role=role, action=what)
         )
+
+
+def role_label(role: str) -> str:
+    """The role as people read it (translated)."""
+    return _(ROLES.get(role, role))
+
+
+def actions_of(role: str) -> frozenset[str]:
+    return MATRIX.get(role, frozenset())

@@ -1,7 +1,9 @@
 """Users and sign-in: argon2 password hashes, lock-out after failed attempts.
 
 Five failed attempts lock an account for five minutes (database clock). A disabled account
-cannot sign in. Passwords are never logged.
+cannot sign in. Passwords and their hashes are never logged and never written to the audit log.
+Administrators manage accounts (``users.manage``); on a database with no users at all the first
+administrator is created without sign-in (the first start).
 """
 
 from __future__ import annotations
@@ -9,17 +11,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import User
-from dispatch_console.actor import Actor
-from dispatch_console.changes import record
-from dispatch_console.errors import AuthenticationFailed, ValidationError
+from dispatch_console.actor import SYSTEM_ROLE, Actor
+from dispatch_console.changes import record, row_dict, serialise_writers
+from dispatch_console.errors import AuthenticationFailed, NotFound, ValidationError
 from dispatch_console.i18n import _
 from dispatch_console.permissions import ROLES, require
 from dispatch_console.timefmt import fmt_local
@@ -28,6 +31,11 @@ log = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=5)
+MAX_USERNAME = 64
+MAX_DISPLAY_NAME = 100
+MIN_PASSWORD = 4
+MAX_PASSWORD = 1024  # argon2 copes with more; a cap keeps a pasted novel from costing seconds
+_SECRET_COLUMNS = ("password_hash",)
 _hasher = PasswordHasher()
 
 
@@ -52,18 +60,46 @@ def _row(u: User) -> UserRow:
                    u.last_login_at)
 
 
+def _audit_view(u: User) -> dict[str, Any]:
+    """The account as the audit log may show it: every column but the password hash."""
+    return row_dict(u, exclude=_SECRET_COLUMNS)
+
+
 def actor_for(user: User, station: str) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role, station=station,
                  display_name=user.display_name)
 
 
-def validate_new_user(username: str, password: str, role: str) -> None:
-    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+def _plausible_username(username: str) -> bool:
+    return bool(username) and len(username) <= MAX_USERNAME and username.isprintable() and " " not in username
+
+
+def validate_display_name(name: str) -> None:
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValidationError(
+            _("A name has at most {n} characters.").format(n=MAX_DISPLAY_NAME), "display_name")
+    if "\x00" in name or any(ch in name for ch in "\r\n\t"):
+        raise ValidationError(_("A name may not contain NUL, tab or line-break characters."), "display_name")
+
+
+def validate_password(password: str, *, minimum: int = MIN_PASSWORD) -> None:
+    if not password or len(password) < minimum:
+        raise ValidationError(_("A password needs at least 4 characters."), "password")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(_("A password has at most {n} characters.").format(n=MAX_PASSWORD), "password")
+    if "\x00" in password:
+        raise ValidationError(_("A password may not contain the NUL character."), "password")
+
+
+def validate_new_user(username: str, password: str, role: str, display_name: str | None = None,
+                      *, min_password: int = MIN_PASSWORD) -> None:
+    if not _plausible_username(username):
         raise ValidationError(_("A user name is 1–64 printable characters without spaces."), "username")
     if role not in ROLES:
         raise ValidationError(_("Unknown role {role}.").format(role=role), "role")
-    if len(password) < 4:
-        raise ValidationError(_("A password needs at least 4 characters."), "password")
+    validate_password(password, minimum=min_password)
+    if display_name is not None:
+        validate_display_name(display_name)
 
 
 def create_user(
@@ -79,7 +115,9 @@ def create_user(
 ) -> User:
     """Add a user inside the caller's write transaction (administrators, or the system)."""
     require(actor, "users.manage")
-    validate_new_user(username, password, role)
+    # The system (demo seed, test fixtures) may set short throw-away passwords; people may not.
+    validate_new_user(username, password, role, display_name,
+                      min_password=1 if actor.role == SYSTEM_ROLE else MIN_PASSWORD)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise ValidationError(_("The user {name} already exists.").format(name=username), "username")
     now = db_now(session)
@@ -93,8 +131,125 @@ def create_user(
     return user
 
 
+def add_user(db: Database, actor: Actor, *, username: str, password: str, role: str,
+             display_name: str | None = None) -> UserRow:
+    """Create an account (administrators)."""
+    with db.write() as s:
+        return _row(create_user(s, actor, username=username, password=password, role=role,
+                                display_name=display_name))
+
+
+def create_first_admin(db: Database, station: str, *, username: str, password: str,
+                       display_name: str | None = None) -> Actor:
+    """The first start: on a database without any user, create the administrator and sign in.
+
+    Refused as soon as any account exists, so it cannot be used to bypass sign-in later.
+    """
+    with db.write() as s:
+        serialise_writers(s)  # two workstations starting at once: only one creates the first admin
+        if s.execute(select(func.count(User.id))).scalar_one() > 0:
+            raise ValidationError(
+                _("Accounts already exist: an administrator must sign in to add users."), "username")
+        user = create_user(s, Actor.system(station), username=username, password=password, role="admin",
+                           display_name=display_name)
+        user.last_login_at = db_now(s)
+        return actor_for(user, station)
+
+
+def _get_for_update(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(_("There is no user {name}.").format(name=username))
+    return user
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return int(session.execute(
+        select(func.count(User.id)).where(User.role == "admin", User.disabled.is_(False), User.id != user.id)
+    ).scalar_one())
+
+
+def _change(db: Database, actor: Actor, username: str, action: str, apply: Any) -> UserRow:
+    """Load, change with ``apply(session, user)``, bump the version and audit before/after."""
+    require(actor, "users.manage")
+    with db.write() as s:
+        user = _get_for_update(s, username)
+        before = _audit_view(user)
+        apply(s, user)
+        user.version = (user.version or 1) + 1
+        s.flush()
+        record(s, actor, entity="user", entity_id=user.id, op="update", action=action,
+               before=before, after=_audit_view(user))
+        return _row(user)
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    if user.role == "admin" and not user.disabled and _other_active_admins(session, user) == 0:
+        raise ValidationError(
+            _("{name} is the last active administrator; add another administrator first.").format(
+                name=user.username), "username")
+
+
+def disable_user(db: Database, actor: Actor, username: str) -> UserRow:
+    """Disable an account: it can no longer sign in (nothing it did is removed)."""
+    def apply(s: Session, user: User) -> None:
+        _keep_an_admin(s, user)
+        user.disabled = True
+    return _change(db, actor, username, "user.disable", apply)
+
+
+def enable_user(db: Database, actor: Actor, username: str) -> UserRow:
+    """Enable a disabled account and lift any lock-out."""
+    def apply(_s: Session, user: User) -> None:
+        user.disabled = False
+        user.failed_attempts = 0
+        user.locked_until = None
+    return _change(db, actor, username, "user.enable", apply)
+
+
+def reset_password(db: Database, actor: Actor, username: str, new_password: str) -> UserRow:
+    """Set a new password (the officer forgot it) and lift any lock-out."""
+    validate_password(new_password)
+
+    def apply(_s: Session, user: User) -> None:
+        user.password_hash = hash_password(new_password)
+        user.failed_attempts = 0
+        user.locked_until = None
+    return _change(db, actor, username, "user.reset_password", apply)
+
+
+def change_role(db: Database, actor: Actor, username: str, role: str) -> UserRow:
+    if role not in ROLES:
+        raise ValidationError(_("Unknown role {role}.").format(role=role), "role")
+
+    def apply(s: Session, user: User) -> None:
+        if role != "admin":
+            _keep_an_admin(s, user)
+        user.role = role
+    return _change(db, actor, username, "user.change_role", apply)
+
+
+def change_own_password(db: Database, actor: Actor, old_password: str, new_password: str) -> None:
+    """Any signed-in officer may change their own password, knowing the current one."""
+    validate_password(new_password)
+    with db.write() as s:
+        user = s.get(User, actor.user_id) if actor.user_id is not None else None
+        if user is None:
+            raise NotFound(_("There is no user {name}.").format(name=actor.username))
+        try:
+            _hasher.verify(user.password_hash, old_password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            raise AuthenticationFailed(_("The current password is wrong.")) from None
+        user.password_hash = hash_password(new_password)
+        user.version = (user.version or 1) + 1
+        record(s, actor, entity="user", entity_id=user.id, op="update", action="user.change_password")
+
+
 def authenticate(db: Database, username: str, password: str, station: str) -> Actor:
     """Check the password; count failures and lock the account after five of them."""
+    if not _plausible_username(username) or "\x00" in password or len(password) > MAX_PASSWORD:
+        _hasher.hash("x")  # same cost as a real check: do not reveal which names exist
+        raise AuthenticationFailed(_("Wrong user name or password."))
     with db.write() as s:
         user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
         now = db_now(s)
@@ -135,6 +290,11 @@ def authenticate(db: Database, username: str, password: str, station: str) -> Ac
         return actor
 
 
+def verify_password(db: Database, actor: Actor, password: str) -> Actor:
+    """Unlock a locked workstation: the same officer signs in again (counts like a sign-in)."""
+    return authenticate(db, actor.username, password, actor.station)
+
+
 def list_users(db: Database) -> list[UserRow]:
     with db.read() as s:
         return [_row(u) for u in s.execute(select(User).order_by(User.username)).scalars()]
@@ -142,4 +302,4 @@ def list_users(db: Database) -> list[UserRow]:
 
 def count_users(db: Database) -> int:
     with db.read() as s:
-        return len(s.execute(select(User.id)).all())
+        return int(s.execute(select(func.count(User.id))).scalar_one())
