@@ -1,0 +1,86 @@
+"""What the grid map is given, on both backends: boundaries, open-incident counts, markers, units."""
+
+from __future__ import annotations
+
+import json
+
+from db.engine import Database
+from dispatch_console import incidents, map_data
+from dispatch_console.actor import Actor
+from dispatch_console.demo import seed_demo
+from dispatch_console.incidents import IncidentDraft
+from dispatch_console.jurisdiction import areas_geojson
+
+HOSTILE = '"</script><img src=x onerror=alert(1)>'
+
+
+def grid_centre(db: Database, index: int = 0) -> tuple[int, float, float]:
+    """A grid and a point inside it (the representative point of its polygon)."""
+    import shapely.geometry
+
+    feature = areas_geojson(db, "grid")["features"][index]
+    point = shapely.geometry.shape(feature["geometry"]).representative_point()
+    return int(feature["id"]), float(point.x), float(point.y)
+
+
+def test_snapshot_counts_and_markers_follow_the_database(db: Database, system: Actor, make_actor) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(db, system)
+    officer = make_actor("duty_officer")
+    before = map_data.load_snapshot(db)
+    assert len(before.communities["features"]) == 10
+    assert len(before.grids["features"]) == 46
+    assert before.incidents and before.units
+    assert all(m.status in ("new", "acknowledged", "dispatched", "on_scene") for m in before.incidents)
+    # the per-grid counts on the features are the counts of open incidents in those grids
+    on_features = {f["id"]: f["properties"]["open_count"] for f in before.grids["features"]}
+    assert {k: v for k, v in on_features.items() if v} == before.grid_counts
+    json.dumps([m.as_json() for m in before.incidents] + [u.as_json() for u in before.units])
+
+    grid_id, lon, lat = grid_centre(db)
+    created = incidents.create_incident(db, officer, IncidentDraft(
+        category="fire", severity=1, source="hotline_12345", description=HOSTILE + " " + "x" * 200,
+        lon=lon, lat=lat, is_drill=True)).row
+    assert created.grid_id == grid_id
+
+    update = map_data.incident_update(db, [created.id])
+    (marker,) = update.upsert
+    assert (marker.id, marker.number, marker.severity, marker.is_drill) == (created.id, created.number, 1, True)
+    assert (marker.lon, marker.lat) == (lon, lat)
+    assert marker.category_label and marker.status == "new"
+    assert marker.excerpt.startswith(HOSTILE) and len(marker.excerpt) == map_data.EXCERPT_CHARS
+    assert update.remove == ()
+    assert update.grid_counts[grid_id] == before.grid_counts.get(grid_id, 0) + 1
+
+    listed = map_data.grid_open_incidents(db, grid_id)
+    assert created.id in {m.id for m in listed}
+
+    # resolved: off the map, and the grid's count goes back
+    row = incidents.acknowledge(db, officer, created.id, created.version)
+    incidents.resolve(db, officer, created.id, row.version, note="done")
+    update = map_data.incident_update(db, [created.id, 999999])
+    assert update.upsert == () and set(update.remove) == {created.id, 999999}
+    assert update.grid_counts.get(grid_id, 0) == before.grid_counts.get(grid_id, 0)
+
+
+def test_units_without_a_position_are_not_drawn(db: Database, system: Actor) -> None:
+    from db.models import Unit
+
+    seed_demo(db, system)
+    with db.write() as s:
+        placed = Unit(code="U-MAP-1", name="派出所巡逻组", kind="police_station", status="available",
+                      lon=113.99, lat=22.58, version=1)
+        nowhere = Unit(code="U-MAP-2", name="志愿者队", kind="volunteers", status="available", version=1)
+        s.add_all([placed, nowhere])
+        s.flush()
+        ids = (placed.id, nowhere.id)
+    update = map_data.unit_update(db, ids)
+    assert [u.id for u in update.upsert] == [ids[0]]
+    assert update.upsert[0].status_label
+    assert update.remove == (ids[1],)
+
+
+def test_synthetic_snapshot_for_benchmarks() -> None:
+    snap = map_data.synthetic_snapshot(500, 40, seed=3)
+    assert len(snap.incidents) == 500 and len(snap.grids["features"]) == 40
+    assert len({m.id for m in snap.incidents}) == 500
+    assert snap == map_data.synthetic_snapshot(500, 40, seed=3)

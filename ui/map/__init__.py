@@ -1,0 +1,1 @@
+"""The grid map: a Leaflet page (pyqtlet2's bundled Leaflet, our own JavaScript) in a dock."""

@@ -1,0 +1,419 @@
+"""The grid map dock (网格地图): communities, grids coloured by open incidents, incident markers, units.
+
+Leaflet comes from the pyqtlet2 package (its bundled copy, loaded from local files); the page is
+our own (``ui/map/page``) and talks to Python only through one :class:`~ui.map.bridge.MapBridge`
+on a QWebChannel. Nothing is fetched from the network unless a site configures intranet tiles.
+The page loads once; afterwards every change-feed batch becomes one JSON batch to the page that
+adds, moves, restyles or removes just the markers and grids that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QUrl
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dispatch_console import jurisdiction, map_data
+from dispatch_console.categories import load_catalog
+from dispatch_console.errors import DispatchError
+from dispatch_console.i18n import _
+from ui import settings, theme
+from ui.context import UiContext
+from ui.map.bridge import MapBridge
+from ui.map.tiles import TileConfig, default_view, load_tile_config, mbtiles_handler
+from ui.map.web import (
+    PAGE_DIR,
+    MapPage,
+    delete_view,
+    incident_ops,
+    live_views,
+    page_html,
+    page_labels,
+    palette,
+    snapshot_ops,
+)
+
+log = logging.getLogger(__name__)
+
+WATCHED = {"incident", "unit", "area", "database"}
+INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class MapPanel(QDockWidget):
+    screenshot_name = "map"
+
+    def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(_("Grid map"), parent)
+        self.setObjectName("map")
+        self.default_area = Qt.DockWidgetArea.RightDockWidgetArea
+        self.ui = ui
+        self.catalog = load_catalog(ui.console.resources)
+        self.theme_name = theme.current()
+        self.tiles, self.tile_problem = self._tile_config()
+        self.bridge = MapBridge(self)
+        self.page_loaded = False
+        self.first_seq = 0  # the batch that draws the first data; ready once the page acked it
+        self.marker_ids: set[int] = set()
+        self.unit_ids: set[int] = set()
+        self.grid_counts: dict[int, int] = {}
+        self._snapshot: map_data.MapSnapshot | None = None
+        self._busy = False
+        self._pending_incidents: set[int] = set()
+        self._pending_units: set[int] = set()
+        self._pending_reload = False
+        self._closed = False
+        self._clicked = 0
+        self._build()
+        self.bridge.page_ready.connect(self._on_page_ready)
+        self.bridge.incident_clicked.connect(self._on_marker_clicked)
+        self.bridge.grid_clicked.connect(self.show_grid_card)
+        ui.selection.changed.connect(self._on_selection)
+        ui.feed.changed.connect(self._on_changes)
+        self._load_page()
+        self._busy = True
+        self._run(self._snapshot_job(), self._snapshot_loaded)
+
+    # -- construction ------------------------------------------------------------------------
+    def _tile_config(self) -> tuple[TileConfig, str]:
+        try:
+            return load_tile_config(self.ui.console.resources, str(settings.get("map/tile_url") or "")), ""
+        except (DispatchError, OSError, ValueError) as exc:
+            log.warning("map tiles not used: %s", exc)
+            return TileConfig(), str(exc)
+
+    def _build(self) -> None:
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 0)
+        self.summary = QLabel(_("Loading the map…"), body)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.fit_button = QToolButton(body)
+        self.fit_button.setText(_("Whole jurisdiction"))
+        self.fit_button.setToolTip(_("Zoom out to every community and grid"))
+        self.fit_button.clicked.connect(lambda: self.bridge.send([{"op": "fit"}]))
+        self.detach_action = QAction(_("Map in its own window"), self)
+        self.detach_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.detach_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.detach_action.setToolTip(_("Float the map as its own window, e.g. on a second monitor"))
+        self.detach_action.triggered.connect(self.toggle_detached)
+        self.detach_button = QToolButton(body)
+        self.detach_button.setDefaultAction(self.detach_action)
+        self.addAction(self.detach_action)
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.detach_button)
+        layout.addLayout(bar)
+
+        self.view = QWebEngineView(body)
+        live_views.add(self.view)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        profile = QWebEngineProfile.defaultProfile()
+        if self.tiles.kind == "mbtiles":
+            try:
+                mbtiles_handler(profile).add(self.tiles)
+            except DispatchError as exc:
+                self.tile_problem, self.tiles = str(exc), TileConfig()
+        self.page = MapPage(profile, self.view)
+        s = self.page.settings()
+        s.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        s.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, self.tiles.remote)
+        s.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
+        s.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
+        self.page.setBackgroundColor(QColor(palette(self.theme_name)["background"]))
+        self.channel = QWebChannel(self.page)
+        self.channel.registerObject("bridge", self.bridge)
+        self.page.setWebChannel(self.channel)
+        self.page.renderProcessTerminated.connect(self._on_renderer_gone)
+        self.view.setPage(self.page)
+        self.view.setMinimumSize(320, 240)
+        layout.addWidget(self.view, 1)
+
+        self.card = QFrame(body)
+        self.card.setFrameShape(QFrame.Shape.StyledPanel)
+        card_layout = QVBoxLayout(self.card)
+        card_layout.setContentsMargins(8, 6, 8, 6)
+        head = QHBoxLayout()
+        self.card_title = QLabel(self.card)
+        self.card_title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.card_title.font()
+        font.setBold(True)
+        self.card_title.setFont(font)
+        close = QToolButton(self.card)
+        close.setText("×")
+        close.setToolTip(_("Close the grid card"))
+        close.clicked.connect(self.card.hide)
+        head.addWidget(self.card_title, 1)
+        head.addWidget(close)
+        self.card_text = QLabel(self.card)
+        self.card_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.card_text.setWordWrap(True)
+        self.card_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.card_list = QListWidget(self.card)
+        self.card_list.setMaximumHeight(120)
+        self.card_list.itemActivated.connect(self._on_card_item)
+        card_layout.addLayout(head)
+        card_layout.addWidget(self.card_text)
+        card_layout.addWidget(self.card_list)
+        self.card.hide()
+        layout.addWidget(self.card)
+        self.setWidget(body)
+
+    def _load_page(self) -> None:
+        html = page_html(self.tiles, self.theme_name)
+        self.page.setHtml(html, QUrl.fromLocalFile(str(PAGE_DIR / "map.html")))
+
+    def contribute_actions(self, window: Any) -> None:
+        menu = getattr(window, "menu_view", None)
+        if menu is not None:
+            menu.addAction(self.detach_action)
+
+    # -- background work ---------------------------------------------------------------------
+    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        def failed(exc: BaseException) -> None:
+            self._busy = False
+            log.error("map update failed", exc_info=exc)
+            self.summary.setText(_("The map could not be updated: {error}").format(error=exc))
+            self._drain()
+
+        self.ui.runner.run(fn, on_success=done, on_failure=failed)
+
+    def _snapshot_job(self) -> Callable[[], map_data.MapSnapshot]:
+        db, catalog = self.ui.console.db, self.catalog
+        return lambda: map_data.load_snapshot(db, catalog)
+
+    def _snapshot_loaded(self, snapshot: map_data.MapSnapshot) -> None:
+        self._busy = False
+        self._snapshot = snapshot
+        self._pending_reload = False
+        if self.page_loaded:
+            self._draw_snapshot()
+        self._drain()
+
+    def _draw_snapshot(self) -> None:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return
+        first = self.first_seq == 0
+        ops = snapshot_ops(snapshot, fit=first)
+        self.grid_counts = dict(snapshot.grid_counts)
+        self.marker_ids = {m.id for m in snapshot.incidents}
+        self.unit_ids = {u.id for u in snapshot.units}
+        if self.ui.selection.current:
+            ops.append({"op": "select", "id": self.ui.selection.current, "pan": first})
+        seq = self.bridge.send(ops)
+        if first:
+            self.first_seq = seq
+        self._snapshot = None
+        self._update_summary()
+
+    def _on_page_ready(self) -> None:
+        self.page_loaded = True
+        lon, lat, zoom = default_view(self.ui.console.resources)
+        self.bridge.send([{"op": "config", "labels": page_labels(self.catalog), "theme": self.theme_name,
+                           "palette": palette(self.theme_name), "tiles": self.tiles.as_json(),
+                           "view": {"lon": lon, "lat": lat, "zoom": zoom}}])
+        if self._snapshot is not None:
+            self._draw_snapshot()
+        elif self.first_seq:  # the page was loaded again (renderer restarted): draw everything again
+            self._pending_reload = True
+            self._drain()
+
+    def _on_renderer_gone(self, *_args: object) -> None:
+        log.warning("map renderer stopped; loading the page again")
+        self.page_loaded = False
+        if not self._closed:
+            self._load_page()
+
+    # -- change feed -------------------------------------------------------------------------
+    def _on_changes(self, changes: list) -> None:
+        for c in changes:
+            if c.entity not in WATCHED:
+                continue
+            if c.entity in ("area", "database"):
+                self._pending_reload = True
+            elif c.entity_id is not None:
+                (self._pending_incidents if c.entity == "incident" else self._pending_units).add(int(c.entity_id))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Start the next update if something is pending and nothing is running."""
+        if self._busy or not self.page_loaded or not self.first_seq:
+            return
+        db, catalog = self.ui.console.db, self.catalog
+        if self._pending_reload:
+            self._pending_reload = False
+            self._pending_incidents.clear()
+            self._pending_units.clear()
+            self._busy = True
+            self._run(self._snapshot_job(), self._snapshot_loaded)
+            return
+        if not (self._pending_incidents or self._pending_units):
+            return
+        incidents, units = set(self._pending_incidents), set(self._pending_units)
+        self._pending_incidents.clear()
+        self._pending_units.clear()
+
+        def job() -> tuple[map_data.IncidentUpdate | None, map_data.UnitUpdate | None]:
+            return (map_data.incident_update(db, incidents, catalog) if incidents else None,
+                    map_data.unit_update(db, units, catalog) if units else None)
+
+        self._busy = True
+        self._run(job, self._updated)
+
+    def _updated(self, result: tuple[map_data.IncidentUpdate | None, map_data.UnitUpdate | None]) -> None:
+        self._busy = False
+        incidents, units = result
+        ops: list[dict[str, Any]] = []
+        if incidents is not None:
+            ops += incident_ops(list(incidents.upsert), [i for i in incidents.remove if i in self.marker_ids])
+            self.marker_ids |= {m.id for m in incidents.upsert}
+            self.marker_ids -= set(incidents.remove)
+            changed = {str(gid): n for gid, n in incidents.grid_counts.items() if self.grid_counts.get(gid) != n}
+            changed.update({str(gid): 0 for gid in self.grid_counts if gid not in incidents.grid_counts})
+            self.grid_counts = dict(incidents.grid_counts)
+            if changed:
+                ops.append({"op": "grid_counts", "counts": changed})
+        if units is not None:
+            ops.append({"op": "units", "upsert": [u.as_json() for u in units.upsert],
+                        "remove": [i for i in units.remove if i in self.unit_ids]})
+            self.unit_ids |= {u.id for u in units.upsert}
+            self.unit_ids -= set(units.remove)
+        if ops:
+            self.bridge.send(ops)
+        self._update_summary()
+        self._drain()
+
+    def _update_summary(self) -> None:
+        text = _("{incidents} open incidents on the map, {units} units with a known position").format(
+            incidents=len(self.marker_ids), units=len(self.unit_ids))
+        if self.tile_problem:
+            text += " — " + _("base map not used: {problem}").format(problem=self.tile_problem)
+        self.summary.setText(text)
+
+    # -- selection and the grid card ---------------------------------------------------------
+    def _on_marker_clicked(self, incident_id: int) -> None:
+        self._clicked = incident_id
+        try:
+            self.ui.selection.select(incident_id)
+        finally:
+            self._clicked = 0
+
+    def _on_selection(self, incident_id: int) -> None:
+        # a marker the officer clicked is already in view: highlight it without moving the map
+        if self.page_loaded and not self._closed:
+            self.bridge.send([{"op": "select", "id": incident_id, "pan": incident_id != self._clicked}])
+
+    def show_grid_card(self, grid_id: int) -> None:
+        db, catalog = self.ui.console.db, self.catalog
+
+        def job() -> tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]]:
+            return jurisdiction.grid_card(db, grid_id), map_data.grid_open_incidents(db, grid_id, catalog)
+
+        self.ui.runner.run(job, on_success=self._show_card)
+
+    def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]]) -> None:
+        card, incidents = result
+        where = " · ".join(a.name for a in (card.community, card.street) if a is not None)
+        self.card_title.setText(f"{card.grid.name} ({card.grid.code})" + (f" — {where}" if where else ""))
+        lines = [f"{s.role_label}: {s.name}  {s.phone or ''}".rstrip() for s in card.staff]
+        if not lines:
+            lines.append(_("No grid staff recorded."))
+        lines.append(_("Open incidents: {open} · in the last 30 days: {recent}").format(
+            open=card.open_incidents, recent=card.last_30_days))
+        self.card_text.setText("\n".join(lines))
+        self.card_list.clear()
+        for m in incidents:
+            text = f"{m.number}  {m.severity_label}  {m.category_label}  {m.status_label} — {m.excerpt}"
+            if m.is_drill:
+                text = _("[Drill]") + " " + text
+            item = QListWidgetItem(text)
+            item.setData(INCIDENT_ID_ROLE, m.id)
+            self.card_list.addItem(item)
+        self.card_list.setVisible(bool(incidents))
+        self.card.show()
+        self.bridge.send([{"op": "select_grid", "id": card.grid.id}])
+
+    def _on_card_item(self, item: QListWidgetItem) -> None:
+        self.ui.selection.select(int(item.data(INCIDENT_ID_ROLE)))
+
+    # -- window and theme --------------------------------------------------------------------
+    def toggle_detached(self) -> None:
+        """Float the map as its own maximised window (second monitor), or dock it again."""
+        if self.isFloating():
+            self.setFloating(False)
+            return
+        self.show()
+        self.setFloating(True)
+        self.showMaximized()
+
+    def apply_theme(self, name: str) -> None:
+        self.theme_name = name if name in theme.THEMES else "light"
+        if self._closed:
+            return
+        self.page.setBackgroundColor(QColor(palette(self.theme_name)["background"]))
+        if self.page_loaded:
+            self.bridge.send([{"op": "theme", "name": self.theme_name, "palette": palette(self.theme_name)}])
+
+    # -- readiness, tests and benchmarks -----------------------------------------------------
+    def is_ready(self) -> bool:
+        """True once the page has loaded and drawn the first data batch (screenshots)."""
+        return self.page_loaded and self.first_seq > 0 and self.bridge.acked >= self.first_seq and not self._busy
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_ms: int = 60000) -> bool:
+        app = QCoreApplication.instance()
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            if app is not None:
+                app.processEvents()
+            time.sleep(0.002)
+        return True
+
+    def send_and_wait(self, ops: list[dict[str, Any]], timeout_ms: int = 60000) -> bool:
+        """Send one batch and return once the page has drawn it (True) or the time ran out."""
+        seq = self.bridge.send(ops)
+        return self.wait_for(lambda: self.bridge.acked >= seq, timeout_ms)
+
+    def draw_snapshot(self, snapshot: map_data.MapSnapshot, timeout_ms: int = 120000) -> bool:
+        """Replace everything on the page by ``snapshot`` (benchmarks: N markers, M polygons)."""
+        return self.send_and_wait(snapshot_ops(snapshot), timeout_ms)
+
+    def run_js(self, expression: str, timeout_ms: int = 30000) -> Any:
+        """Evaluate a JavaScript expression in the page; its value comes back through JSON
+        (tests, diagnostics: Qt's own conversion loses arrays)."""
+        box: list[Any] = []
+        wrapped = f"(() => {{ const v = ({expression}); return v === undefined ? 'null' : JSON.stringify(v); }})()"
+        self.page.runJavaScript(wrapped, 0, box.append)
+        if not self.wait_for(lambda: bool(box), timeout_ms):
+            raise TimeoutError(expression)
+        return json.loads(box[0]) if isinstance(box[0], str) and box[0] else None
+
+    def shutdown(self) -> None:
+        """Let the page go before the web engine profile does (application exit)."""
+        if self._closed:
+            return
+        self._closed = True
+        delete_view(self.view)
