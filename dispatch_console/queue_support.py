@@ -1,0 +1,128 @@
+"""What the live queue needs beyond a page of rows: refresh by id under the current filter,
+the next deadline of each incident, the serious incidents nobody has acknowledged yet, and where
+an incident stands in the queue.
+
+Each answer carries the database time it was read at, so the console can show ages and
+countdowns that tick locally without asking the database again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from db.engine import Database, db_now
+from db.models import ChecklistItem, Incident
+from dispatch_console.incident_queue import (
+    IncidentRow,
+    QueuePage,
+    QueueQuery,
+    _filters,
+    _row_select,
+    _to_row,
+    find_incident_id,
+    query_incidents,
+)
+from dispatch_console.timers import Deadline, pending_deadlines
+
+ALERT_SEVERITIES = (1, 2)
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    page: QueuePage
+    deadlines: dict[int, Deadline]
+    db_time: datetime
+
+
+@dataclass(frozen=True)
+class RowRefresh:
+    """Fresh rows for changed ids, split by whether they still belong under the current filter."""
+
+    matching: dict[int, IncidentRow]
+    other: dict[int, IncidentRow]
+    missing: frozenset[int]
+    deadlines: dict[int, Deadline]
+    db_time: datetime
+
+
+def next_deadlines(db: Database, incident_ids: Iterable[int]) -> dict[int, Deadline]:
+    """Per incident, its earliest running deadline: an escalation target
+    (:func:`dispatch_console.timers.pending_deadlines`) or an open checklist step's due time."""
+    ids = sorted(set(incident_ids))
+    found = dict(pending_deadlines(db, ids))
+    with db.read() as s:
+        for start in range(0, len(ids), 500):
+            items = s.execute(
+                select(ChecklistItem.incident_id, ChecklistItem.due_at, ChecklistItem.created_at)
+                .where(ChecklistItem.incident_id.in_(ids[start:start + 500]), ChecklistItem.done_at.is_(None),
+                       ChecklistItem.due_at.is_not(None))
+            )
+            for incident_id, due, created in items:
+                current = found.get(int(incident_id))
+                if current is None or due < current.due_at:
+                    found[int(incident_id)] = Deadline("checklist", due, created)
+    return found
+
+
+def load_page(db: Database, query: QueueQuery) -> PageLoad:
+    """One page of the queue with its rows' deadlines and the database time."""
+    page = query_incidents(db, query)
+    deadlines = next_deadlines(db, [r.id for r in page.rows if r.is_open])
+    return PageLoad(page, deadlines, db.now())
+
+
+def refresh_rows(db: Database, query: QueueQuery, incident_ids: Iterable[int]) -> RowRefresh:
+    """Fresh rows for ``incident_ids``; ``matching`` are those the query (run in SQL) still selects."""
+    ids = sorted(set(incident_ids))
+    matching: dict[int, IncidentRow] = {}
+    other: dict[int, IncidentRow] = {}
+    with db.read() as s:
+        where = _filters(s, query)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            selects = s.execute(select(Incident.id).where(Incident.id.in_(chunk), and_(True, *where)))
+            selected = {int(i) for i in selects.scalars()}
+            for r in s.execute(_row_select(s).where(Incident.id.in_(chunk))):
+                row = _to_row(r)
+                (matching if row.id in selected else other)[row.id] = row
+        now = db_now(s)
+    missing = frozenset(set(ids) - set(matching) - set(other))
+    deadlines = next_deadlines(db, [i for i, r in matching.items() if r.is_open])
+    return RowRefresh(matching, other, missing, deadlines, now)
+
+
+def pending_alerts(db: Database) -> tuple[IncidentRow, ...]:
+    """Severity 1–2 incidents still new (nobody has acknowledged them), oldest first."""
+    with db.read() as s:
+        stmt = (
+            _row_select(s)
+            .where(Incident.status == "new", Incident.severity.in_(ALERT_SEVERITIES))
+            .order_by(Incident.created_at, Incident.id)
+        )
+        return tuple(_to_row(r) for r in s.execute(stmt))
+
+
+def queue_position(db: Database, query: QueueQuery, number_or_id: str | int) -> tuple[int, int | None]:
+    """(incident id, its 0-based place in the queue under ``query``, or None if the query omits it)."""
+    with db.read() as s:
+        incident_id = find_incident_id(s, number_or_id)
+        where = _filters(s, query)
+        inc = s.get(Incident, incident_id)
+        assert inc is not None
+        selected = s.execute(
+            select(Incident.id).where(Incident.id == incident_id, and_(True, *where))
+        ).first()
+        if selected is None:
+            return incident_id, None
+        before = or_(
+            Incident.severity < inc.severity,
+            and_(Incident.severity == inc.severity, Incident.created_at < inc.created_at),
+            and_(Incident.severity == inc.severity, Incident.created_at == inc.created_at,
+                 Incident.id < inc.id),
+        )
+        place = s.execute(select(func.count(Incident.id)).where(before, and_(True, *where))).scalar_one()
+        return incident_id, int(place)
