@@ -114,6 +114,11 @@ class Database:
                 return self.now(s)
         return db_now(session)
 
+    def probe(self) -> None:
+        """Connect once, so a wrong URL or a refused password is told at start, not mid-shift."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

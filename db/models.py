@@ -192,6 +192,7 @@ class Incident(Base):
             name="status",
         ),
         Index("ix_incident_open_queue", "status", "severity", "created_at"),
+        Index("ix_incident_queue_order", "severity", "created_at", "id"),  # all-history queue pages
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -496,6 +497,7 @@ class DrillRun(Base):
     started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    pauses: Mapped[list[Any] | None] = mapped_column(JSONType)  # [[paused_at, resumed_at], …] ISO UTC
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     version: Mapped[int] = mapped_column(Integer, default=1)

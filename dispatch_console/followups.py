@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.models import Incident
+from dispatch_console import checklists, escalation, handover
 from dispatch_console.actor import Actor
 
 
@@ -22,9 +23,11 @@ def after_incident_change(
     session: Session, actor: Actor, incident: Incident, change: str, before: dict[str, Any] | None = None
 ) -> None:
     """Run every follow-up of ``change`` on ``incident`` in the caller's transaction."""
-    return None
+    checklists.on_incident_change(session, actor, incident, change, before)
+    escalation.on_incident_change(session, actor, incident, change, before)
+    handover.on_incident_change(session, actor, incident, change, before)  # "created" only; never drills
 
 
 def before_incident_close(session: Session, incident: Incident) -> None:
     """Raise if the incident may not close yet (required checklist steps open, …)."""
-    return None
+    checklists.before_close(session, incident)

@@ -22,7 +22,7 @@ _catalog: dict[str, str] = {}
 _language = "en"
 
 
-def N_(message: str) -> str:  # noqa: N802  (gettext convention)
+def N_(message: str) -> str:
     """Mark a string for translation without translating it now."""
     return message
 

@@ -15,17 +15,17 @@ os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("DISPATCH_LANG", "en")
 
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
+import psycopg
+import pytest
 
-from db.engine import Database  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from dispatch_console.actor import Actor  # noqa: E402
-from dispatch_console.i18n import set_language  # noqa: E402
+from db.engine import Database
+from db.migrate import upgrade
+from dispatch_console.actor import Actor
+from dispatch_console.i18n import set_language
 
 PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
@@ -85,6 +85,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         on_pg = callspec is not None and callspec.params.get("backend") == "pg"
         if on_pg or "pg_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.pg)
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests() -> Iterator[None]:
+    """A test that switches the language (``--lang zh_CN``) must not change the next one's."""
+    yield
+    set_language("en")
 
 
 @pytest.fixture

@@ -59,6 +59,16 @@ class MainThreadInvoker(QObject):
             log.exception("main-thread call failed")
 
 
+def _deliver(callback: Callable[[Any], None], value: Any) -> None:
+    """Call back on the main thread; a widget closed while its work ran simply misses the result."""
+    try:
+        callback(value)
+    except RuntimeError as exc:
+        if "already deleted" not in str(exc):
+            raise
+        log.debug("result for a closed widget dropped: %s", exc)
+
+
 class BackgroundRunner(QObject):
     """Runs operations off the GUI thread; ``busy_changed`` tells the status bar."""
 
@@ -93,13 +103,13 @@ class BackgroundRunner(QObject):
         def succeeded(result: Any) -> None:
             finish()
             if on_success is not None:
-                on_success(result)
+                _deliver(on_success, result)
 
         def failed(exc: BaseException) -> None:
             finish()
             handler = on_failure or self.default_failure
             if handler is not None:
-                handler(exc)
+                _deliver(handler, exc)
             else:
                 log.error("background operation failed", exc_info=exc)
 

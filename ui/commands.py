@@ -39,6 +39,7 @@ def cmd_run(ctx: CliContext) -> int:
     from ui.app import application
 
     app = application()
+    ctx.ask_password = _ask_password  # type: ignore[method-assign]
     try:
         console = _console(ctx, demo_default=False)
     except DispatchError as exc:
@@ -58,6 +59,24 @@ def cmd_run(ctx: CliContext) -> int:
     window = MainWindow(console)
     window.show()
     return int(app.exec())
+
+
+def _ask_password(display_url: str) -> str | None:
+    """The console asks for the database password; the keyring may keep it (never plain text)."""
+    from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox
+
+    from dispatch_console import secrets
+
+    password, ok = QInputDialog.getText(None, _("Database password"),
+                                        _("Password for {url}:").format(url=display_url),
+                                        QLineEdit.EchoMode.Password)
+    if not ok or not password:
+        return None
+    answer = QMessageBox.question(None, _("Database password"),
+                                  _("Keep this password in the system keyring for this workstation?"))
+    if answer == QMessageBox.StandardButton.Yes:
+        secrets.remember_password(display_url, password)
+    return password
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -83,7 +102,7 @@ def cmd_screenshot(ctx: CliContext) -> int:
     # A screenshot only reads: it shows an observer, never signs anybody in.
     console.actor = Actor(user_id=None, username="screenshot", role="observer", station=console.station,
                           display_name=_("Screenshot (observer)"))
-    window = MainWindow(console)
+    window = MainWindow(console, run_timers=False)  # a screenshot looks; it fires nothing
     window.resize(width, height)
     target = window if ctx.args.view == "main" else _find_view(window, ctx.args.view)
     if target is None:

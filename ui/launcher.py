@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-GUI_MODULES = ["ui.commands"]
+GUI_MODULES = ["ui.commands", "ui.handover_commands"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

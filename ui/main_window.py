@@ -20,12 +20,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
+    QToolBar,
     QWidget,
 )
 
 from dispatch_console.actor import Actor
 from dispatch_console.console import ConsoleContext
 from dispatch_console.i18n import _
+from dispatch_console.timers import TimerEngine
 from ui import settings, theme
 from ui.background import BackgroundRunner
 from ui.context import IncidentSelection, Session, UiContext
@@ -44,6 +47,9 @@ PANELS: list[str] = [
     "ui.checklist_panel:ChecklistPanel",
     "ui.duty_board:DutyBoardPanel",
     "ui.roster_calendar:RosterCalendarPanel",
+    "ui.handover_panel:HandoverPanel",
+    "ui.drill_panel:DrillPanel",
+    "ui.notification_centre:NotificationCentre",
 ]
 
 
@@ -53,7 +59,7 @@ def load_class(path: str) -> type:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, console: ConsoleContext, *, start_feed: bool = True,
+    def __init__(self, console: ConsoleContext, *, start_feed: bool = True, run_timers: bool | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("main-window")
@@ -80,6 +86,19 @@ class MainWindow(QMainWindow):
         self._feed_started = start_feed
         if start_feed:
             self.feed.start()
+        self.timer_engine = self._start_timer_engine() if (start_feed if run_timers is None else run_timers) else None
+
+    def _start_timer_engine(self) -> TimerEngine:
+        """Every console also keeps the deadlines: each fires exactly once, whoever claims it."""
+        engine = TimerEngine(self.console.db, self.console.station)
+
+        def on_changes(changes: list) -> None:
+            if any(c.entity == "timer" for c in changes):  # re-arming reads the database: off the GUI
+                self.runner.run(lambda: engine.on_changes(changes))
+
+        self.feed.changed.connect(on_changes)
+        self.runner.run(engine.start)  # measures the database clock first: not on the GUI thread
+        return engine
 
     # -- construction ------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -180,6 +199,30 @@ class MainWindow(QMainWindow):
         settings.put("ui/language", code)
         QMessageBox.information(self, _("Language"), _("The language changes at the next start."))
 
+    def show_banner(self, kind: str, text: str | None, colour: str = "#6a1b9a") -> None:
+        """A full-width banner above the panels (kind ``drill`` while a drill runs); None hides it.
+
+        While it shows, the window is framed in the banner's colour so no view can pass for real.
+        """
+        bar = self.findChild(QToolBar, f"banner-{kind}")
+        if bar is None:
+            bar = QToolBar(self)
+            bar.setObjectName(f"banner-{kind}")
+            bar.setMovable(False)
+            label = QLabel(bar)
+            label.setObjectName(f"banner-{kind}-text")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            bar.addWidget(label)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        label = bar.findChild(QLabel, f"banner-{kind}-text")
+        label.setText(text or "")
+        bar.setStyleSheet(f"QToolBar {{ background: {colour}; }} QLabel {{ color: white; font-weight: bold; "
+                          "font-size: 15px; padding: 4px; }")
+        bar.setVisible(bool(text))
+        self.setStyleSheet(f"QMainWindow#main-window {{ border: 4px solid {colour}; }}" if text else "")
+
     def show_error(self, exc: BaseException) -> None:
         log.error("operation failed: %s", exc, exc_info=exc if not hasattr(exc, "field") else None)
         self.status.flash(str(exc), error=True)
@@ -211,6 +254,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         self.feed.stop()
+        self.runner.wait_idle(10000)  # an engine still starting in a worker must finish first
+        if self.timer_engine is not None:
+            self.timer_engine.stop()
+            self.timer_engine = None
         for dock in self.panels.values():
             stop = getattr(dock, "shutdown", None)
             if stop is not None:

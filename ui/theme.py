@@ -58,6 +58,11 @@ def _dark_palette() -> QPalette:
     p.setColor(QPalette.ColorRole.ToolTipText, text)
     p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8b949e"))
     p.setColor(QPalette.ColorRole.Link, QColor("#79b8ff"))
+    disabled = QPalette.ColorGroup.Disabled  # greyed-out actions must look greyed out at night too
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(disabled, role, QColor("#6e7681"))
+    p.setColor(disabled, QPalette.ColorRole.Button, QColor("#262b31"))
+    p.setColor(disabled, QPalette.ColorRole.Base, QColor("#1b1f24"))
     return p
 
 

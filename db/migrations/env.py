@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from db.base import Base
 import db.models  # noqa: F401  (registers every table on Base.metadata)
+from db.base import Base
 
 config = context.config
 target_metadata = Base.metadata

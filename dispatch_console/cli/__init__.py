@@ -20,8 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from db.engine import Database
 from db.migrate import schema_status
+from dispatch_console import secrets
 from dispatch_console.actor import Actor
 from dispatch_console.config import Resources, default_db_url, demo_db_url
 from dispatch_console.errors import DispatchError, SchemaMismatch
@@ -44,6 +47,7 @@ CORE_MODULES: list[str] = [
     "dispatch_console.cli.roster",
     "dispatch_console.cli.checklists",
     "dispatch_console.cli.grids",
+    "dispatch_console.cli.drill",
 ]
 
 
@@ -101,6 +105,10 @@ class CliContext:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        if args.config_dir:
+            # One source of truth for the whole process (and the workers it starts): every
+            # Resources.from_env() — categories, checklists, policies — sees the site's folder.
+            os.environ["DISPATCH_CONFIG_DIR"] = str(args.config_dir)
         self.resources = Resources.from_env(args.config_dir)
         self._db: Database | None = None
         self._actor: Actor | None = None
@@ -118,11 +126,37 @@ class CliContext:
         return self.args.station or os.environ.get("DISPATCH_STATION") or socket.gethostname()
 
     def database(self, *, check_schema: bool = True) -> Database:
+        """Open the database; a server that wants a password not in the URL gets asked once.
+
+        The password comes from the system keyring when it has one; otherwise ``ask_password``
+        (a terminal prompt here, a dialog in the console) asks, and nothing stores it in plain text.
+        """
         if self._db is None:
-            self._db = Database(self.db_url)
+            self._db = Database(secrets.resolve_db_url(self.db_url))
+            try:
+                self._db.probe()
+            except OperationalError as exc:
+                if not password_refused(exc) or not secrets.needs_password(self.db_url):
+                    raise DatabaseUnavailable(secrets.scrub(str(exc.orig or exc), self._db.url)) from None
+                password = self.ask_password(self._db.display_url)
+                if not password:
+                    raise DatabaseUnavailable(_("The database needs a password.")) from None
+                self._db.dispose()
+                self._db = Database(secrets.with_password(self.db_url, password))
+                try:
+                    self._db.probe()
+                except OperationalError as again:
+                    raise DatabaseUnavailable(secrets.scrub(str(again.orig or again), self._db.url)) from None
         if check_schema:
             ensure_schema(self._db)
         return self._db
+
+    def ask_password(self, display_url: str) -> str | None:
+        if not sys.stdin or not sys.stdin.isatty():
+            return None
+        import getpass
+
+        return getpass.getpass(_("Password for {url}: ").format(url=display_url))
 
     def actor(self) -> Actor:
         """The signed-in identity of this call (``--user``/``--password`` or the environment)."""
@@ -149,6 +183,15 @@ class CliContext:
 
 class UsageError(DispatchError):
     pass
+
+
+class DatabaseUnavailable(DispatchError):
+    pass
+
+
+def password_refused(exc: OperationalError) -> bool:
+    text = str(exc.orig or exc).lower()
+    return "password" in text and ("authentication failed" in text or "no password supplied" in text)
 
 
 def ensure_schema(db: Database) -> None:
@@ -219,6 +262,7 @@ def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    saved_config_dir = os.environ.get("DISPATCH_CONFIG_DIR")
     ctx = CliContext(args)
     try:
         return int(handler(ctx))
@@ -230,3 +274,8 @@ def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
         return EXIT_REJECTED
     finally:
         ctx.close()
+        # in-process callers (tests, scripts) must not inherit this call's --config-dir
+        if saved_config_dir is None:
+            os.environ.pop("DISPATCH_CONFIG_DIR", None)
+        else:
+            os.environ["DISPATCH_CONFIG_DIR"] = saved_config_dir

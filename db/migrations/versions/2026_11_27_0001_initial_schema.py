@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:19:22.040578
+Create Date: 2026-11-27 21:51:48.997099
 """
 from __future__ import annotations
 
@@ -220,6 +220,7 @@ def upgrade() -> None:
     sa.Column('started_by', sa.Integer(), nullable=True),
     sa.Column('paused_at', db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('paused_seconds', sa.Float(), nullable=False),
+    sa.Column('pauses', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('ended_at', db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('report', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -325,6 +326,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incident_is_drill'), ['is_drill'], unique=False)
         batch_op.create_index('ix_incident_open_queue', ['status', 'severity', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_incident_owner_user_id'), ['owner_user_id'], unique=False)
+        batch_op.create_index('ix_incident_queue_order', ['severity', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incident_reporter_phone'), ['reporter_phone'], unique=False)
 
     op.create_table('roster_entry',
@@ -593,6 +595,7 @@ def downgrade() -> None:
     op.drop_table('roster_entry')
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incident_reporter_phone'))
+        batch_op.drop_index('ix_incident_queue_order')
         batch_op.drop_index(batch_op.f('ix_incident_owner_user_id'))
         batch_op.drop_index('ix_incident_open_queue')
         batch_op.drop_index(batch_op.f('ix_incident_is_drill'))

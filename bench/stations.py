@@ -1,0 +1,55 @@
+"""What a simulated workstation does in its own process: record incidents at a steady pace
+through the real incident service (checklists and escalation timers included)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from sqlalchemy import select
+
+from bench.textgen import draft
+from db.engine import Database
+from db.models import Area
+from dispatch_console.actor import Actor
+
+
+def officer(station: str) -> Actor:
+    return Actor(user_id=None, username=f"bench-{station}", role="duty_officer", station=station,
+                 display_name=f"bench {station}")
+
+
+def grid_ids(db: Database) -> list[int]:
+    with db.read() as s:
+        return [int(i) for i in s.execute(select(Area.id).where(Area.level == "grid").order_by(Area.id)).scalars()]
+
+
+def write_paced(url: str, station: str, count: int, interval_s: float, start_at: float, seed: int = 0,
+                stop_at: float | None = None) -> list[tuple[int, float, float]]:
+    """Record ``count`` incidents, the i-th at ``start_at + i * interval_s`` (time.monotonic, the
+    same clock in every process of this machine), stopping at ``stop_at``.
+
+    Returns (incident id, write started, write committed) per incident; a write that falls
+    behind its slot starts at once, so a slow database shows as a lower achieved rate.
+    """
+    from dispatch_console.incidents import create_incident
+
+    db = Database(url)
+    actor = officer(station)
+    rng = random.Random(seed)
+    out: list[tuple[int, float, float]] = []
+    try:
+        grids = grid_ids(db)
+        for i in range(count):
+            due = start_at + i * interval_s
+            if stop_at is not None and due >= stop_at:
+                break
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.monotonic()
+            result = create_incident(db, actor, draft(rng, grids))
+            out.append((result.row.id, began, time.monotonic()))
+    finally:
+        db.dispose()
+    return out

@@ -1,0 +1,46 @@
+"""The benchmark harness cannot rot: its smallest configuration runs two figures in-process and
+writes the JSON report in the documented shape. No timing is asserted here (speed is bench/'s)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import require_pg
+
+from bench.common import TINY
+from bench.runner import run
+
+FIGURE_KEYS = {"figure", "backend", "value", "unit", "target", "compare", "baseline", "baseline_label",
+               "details", "error", "verdict"}
+
+
+@pytest.mark.slow
+def test_smallest_benchmark_run_writes_every_figure_with_its_baseline(
+        qapp, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    if backend == "pg":
+        require_pg()
+    monkeypatch.setenv("DC_BENCH_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "latest.json"
+    name = "postgresql" if backend == "pg" else "sqlite"
+
+    report = run(sizes=TINY, figures=["queue", "propagation"], backends=[name], out=out, echo=False, isolate=False)
+
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["problems"] == report["problems"] == []
+    assert written["run"]["sizes"] == "tiny" and written["run"]["backends"] == [name]
+    assert written["run"]["calibration"]["sha256_mb_per_s"] > 0
+    assert set(written["run"]["seconds_per_figure"]) == {f"queue/{name}", f"propagation/{name}"}
+    figures = {f["figure"]: f for f in written["figures"]}
+    assert set(figures) == {"queue first paint", "queue filter/search p95", "propagation p50", "propagation p99"}
+    for f in figures.values():
+        assert set(f) == FIGURE_KEYS
+        assert f["backend"] == name and f["error"] is None
+        assert isinstance(f["value"], float) and f["value"] > 0
+        assert isinstance(f["baseline"], float) and f["baseline"] > 0 and f["baseline_label"]
+        assert f["verdict"] == "no target" or f["verdict"] == "meets" or f["verdict"].startswith("misses by")
+    assert figures["queue first paint"]["target"] == 2000 and figures["queue first paint"]["unit"] == "ms"
+    assert figures["queue filter/search p95"]["details"]["incidents"] == TINY.queue_incidents
+    assert figures["propagation p99"]["details"]["samples"] == TINY.propagation_samples
+    assert figures["propagation p99"]["details"]["not_arrived"] == 0
