@@ -112,6 +112,7 @@ def hold_timers(session: Session, actor: Actor, run: DrillRun, now: datetime) ->
         if not payload.get("drill_scaled") and float(run.speed) != 1.0:
             due, payload = _compressed(timer, run)
         payload["drill_hold_s"] = max(0.0, (due - now).total_seconds())
+        payload["drill_held_at"] = now.isoformat()
         _set_timer(session, timer, now + HOLD, payload)
         held.append(timer)
     _announce(session, actor, run, held, "drill_hold", now)
@@ -124,6 +125,9 @@ def release_timers(session: Session, actor: Actor, run: DrillRun, now: datetime)
         if "drill_hold_s" not in payload:
             continue
         left = float(payload.pop("drill_hold_s"))
+        held_at = _aware(payload.pop("drill_held_at", None)) or now
+        if payload.get("deadline"):  # the countdown the queue shows moves on by the pause too
+            payload["deadline"] = (_aware(payload["deadline"]) + (now - held_at)).isoformat()  # type: ignore[operator]
         payload["drill_scaled"] = True
         _set_timer(session, timer, now + timedelta(seconds=left), payload)
         released.append(timer)

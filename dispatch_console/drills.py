@@ -392,7 +392,7 @@ def tick(db: Database, station: str, run_id: int | None = None, *, fire_timers: 
             select(DrillInject).where(DrillInject.drill_run_id == run.id, DrillInject.fired_at.is_(None),
                                       DrillInject.offset_s <= clock_s).order_by(DrillInject.offset_s, DrillInject.id)
         ).scalars()] if run.status == "running" else []
-        unsettled = [t for t in run_timers(s, run.id) if unsettled(t, run.status)]
+        to_settle = [t for t in run_timers(s, run.id) if unsettled(t, run.status)]
         status, run_id, speed = run.status, run.id, float(run.speed)
         duration = float((run.scenario or {}).get("_duration_s", 0.0))
     fired: list[str] = []
@@ -401,7 +401,7 @@ def tick(db: Database, station: str, run_id: int | None = None, *, fire_timers: 
         for inject_id, key in due:
             if _fire_inject(db, station, run_id, inject_id, scenario):
                 fired.append(key)
-    if status in ACTIVE and (unsettled or fired) and (speed != 1.0 or status == "paused"):
+    if status in ACTIVE and (to_settle or fired) and (speed != 1.0 or status == "paused"):
         with db.write() as s:
             serialise_writers(s)
             run = load_run(s, run_id)

@@ -14,6 +14,11 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("DISPATCH_LANG", "en")
+# Tests must not read or write the officer's own settings (saved layouts, theme, language).
+import tempfile
+
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="dispatch-test-config-")
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="dispatch-test-data-")
 
 import uuid
 from collections.abc import Iterator

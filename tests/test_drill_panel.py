@@ -50,6 +50,14 @@ def test_a_drill_runs_through_the_console_and_is_reported(qtbot, db: Database, w
         bar = ws.window.findChild(QToolBar, "banner-drill")
         assert "DRILL" in bar.findChild(QLabel, "banner-drill-text").text()
         assert "main-window" in ws.window.styleSheet()  # framed in the drill colour
+    # the director pauses the drill clock and resumes it
+    qtbot.waitUntil(panel.pause_button.isEnabled, timeout=10000)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    banner = officer.window.findChild(QLabel, "banner-drill-text")
+    qtbot.waitUntil(lambda: "paused" in banner.text() and panel.resume_button.isEnabled(), timeout=15000)
+    assert not panel.pause_button.isEnabled()
+    qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "IN PROGRESS" in banner.text(), timeout=15000)
     qtbot.waitUntil(lambda: panel.run is not None and panel.run.injects_fired >= 1, timeout=15000)
     fire = test_drills.incident_of(db, panel.run.id, "fire")
     queue = officer.queue

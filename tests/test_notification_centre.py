@@ -209,6 +209,9 @@ def test_a_duty_officer_gets_no_banner_for_a_director_notification(
     # the body is shown as plain text
     assert desk.centre.select_id(for_director)
     assert "<b>not markup</b>" in desk.centre.body.toPlainText()
+    place = desk.centre.model.row_of(for_director)
+    tip = desk.centre.model.index(place, int(Column.TITLE)).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;not markup&lt;/b&gt;" in tip and "<b>" not in tip
 
     # "for my role": the duty officer's list empties; the director's keeps both
     desk.centre.mine.setChecked(True)

@@ -96,3 +96,25 @@ def test_screenshot_main_renders_the_demo(tmp_path: Path, demo_url: str) -> None
     image = QImage(str(out))
     assert image.width() >= 1280 and image.height() >= 800  # docks may ask for more room
     assert len({image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 800, 41)}) > 8  # not blank
+
+
+def test_run_demo_opens_the_console_signed_in(monkeypatch: pytest.MonkeyPatch, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """`make run` path: --demo creates, migrates and seeds the demo database, then opens the window."""
+    from ui import main_window
+    from ui.launcher import main
+
+    shown: list[MainWindow] = []
+
+    def fake_exec(_app: QApplication) -> int:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, main_window.MainWindow))
+        shown.append(window)
+        qtbot.waitUntil(window.ready, timeout=20000)
+        window.shutdown()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert main(["run", "--demo", "--user", "demo-officer", "--password", "demo", "--station", "值班台1"]) == 0
+    window = shown[0]
+    assert window.console.actor is not None and window.console.actor.username == "demo-officer"
+    assert window.central.model.rowCount() > 0  # the demo queue is there
+    window.close()

@@ -32,6 +32,7 @@ from dispatch_console.i18n import N_, _
 from dispatch_console.timefmt import fmt_duration, fmt_local
 from ui import theme
 from ui.context import UiContext
+from ui.plain_text import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = (N_("Done"), N_("Step to take"), N_("Who"), N_("Deadline"), N_("Ticked by"))
@@ -85,7 +86,7 @@ class ChecklistModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row)
+            return plain_tooltip(self._tooltip(row))
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._colour(row, col)
         if role == Qt.ItemDataRole.FontRole and col == STEP:

@@ -20,7 +20,7 @@ def register(commands: Commands) -> None:
     p = commands.add("screenshot", cmd_screenshot, _("render a view offscreen to a PNG (docs, tests)"))
     p.add_argument("view", help=_("main, or a panel's name (map, queue, board, roster, checklist …)"))
     p.add_argument("out", type=Path, help=_("the PNG file to write"))
-    p.add_argument("--size", default="1600x960", help=_("window size WxH"))
+    p.add_argument("--size", default="1920x1080", help=_("window size WxH"))
     p.add_argument("--theme", choices=["light", "dark"], default=None, help=_("light or dark"))
     p.add_argument("--select", metavar="NUMBER", default=None, help=_("select this incident first"))
 
@@ -102,7 +102,7 @@ def cmd_screenshot(ctx: CliContext) -> int:
     # A screenshot only reads: it shows an observer, never signs anybody in.
     console.actor = Actor(user_id=None, username="screenshot", role="observer", station=console.station,
                           display_name=_("Screenshot (observer)"))
-    window = MainWindow(console, run_timers=False)  # a screenshot looks; it fires nothing
+    window = MainWindow(console, run_timers=False, restore_layout=False)  # looks only; fires nothing
     window.resize(width, height)
     target = window if ctx.args.view == "main" else _find_view(window, ctx.args.view)
     if target is None:

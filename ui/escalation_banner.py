@@ -23,6 +23,7 @@ from dispatch_console.notifications import NotificationRow, list_notifications
 from ui import settings
 from ui.alerts import AlertSound
 from ui.context import UiContext
+from ui.plain_text import plain_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ class EscalationBanner(QToolBar):
         if len(self.rows) > 1:
             text += "  " + _("(and {count} more to sign for)").format(count=len(self.rows) - 1)
         self.label.setText(text)
-        self.setToolTip("\n".join(with_drill_mark(r) for r in self.rows[:20]))
+        self.setToolTip(plain_tooltip("\n".join(with_drill_mark(r) for r in self.rows[:20])))
         self.apply_colours()
         self.show()
 

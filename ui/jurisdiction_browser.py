@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QTreeView, QVBoxLa
 from dispatch_console import jurisdiction
 from dispatch_console.i18n import _
 from ui.context import UiContext
+from ui.plain_text import plain_tooltip
 
 GRID_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = {"area", "person", "grid_staff", "database"}
@@ -22,7 +23,7 @@ def _item(text: str | None, tip: str | None = None) -> QStandardItem:
     item = QStandardItem(text or "")
     item.setEditable(False)
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(plain_tooltip(tip))
     return item
 
 

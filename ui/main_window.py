@@ -52,6 +52,13 @@ PANELS: list[str] = [
     "ui.notification_centre:NotificationCentre",
 ]
 
+# The default arrangement (a saved layout replaces it): per area, groups of docks stacked top to
+# bottom; the docks of one group share a place as tabs, the first one in front.
+DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
+    Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
+    Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"], ["checklist", "notifications", "drills"]],
+}
+
 
 def load_class(path: str) -> type:
     module, _sep, name = path.partition(":")
@@ -60,7 +67,7 @@ def load_class(path: str) -> type:
 
 class MainWindow(QMainWindow):
     def __init__(self, console: ConsoleContext, *, start_feed: bool = True, run_timers: bool | None = None,
-                 parent: QWidget | None = None) -> None:
+                 restore_layout: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("main-window")
         self.console = console
@@ -81,7 +88,8 @@ class MainWindow(QMainWindow):
         self.ui.session.actor_changed.connect(self._on_actor_changed)
         self._on_actor_changed(console.actor)
         self.resize(1600, 960)
-        self._restore_layout()
+        if restore_layout:
+            self._restore_layout()
         self.session_guard = install_session_guard(self)  # idle lock, "Switch officer" (Ctrl+Shift+L)
         self._feed_started = start_feed
         if start_feed:
@@ -121,16 +129,32 @@ class MainWindow(QMainWindow):
                 continue
             if not dock.objectName():
                 dock.setObjectName(path)
-            area = getattr(dock, "default_area", Qt.DockWidgetArea.RightDockWidgetArea)
-            self.addDockWidget(area, dock)
+            self.panels[dock.objectName()] = dock
+        self._default_layout()
+
+    def _default_layout(self) -> None:
+        """Who-is-on-duty on the left; map, the incident at hand and the alerts on the right."""
+        placed: set[str] = set()
+        for area, groups in DEFAULT_LAYOUT.items():
+            for group in groups:
+                docks = [self.panels[name] for name in group if name in self.panels]
+                if not docks:
+                    continue
+                self.addDockWidget(area, docks[0])
+                for dock in docks[1:]:
+                    self.tabifyDockWidget(docks[0], dock)
+                docks[0].raise_()
+                placed.update(d.objectName() for d in docks)
+        for name, dock in self.panels.items():
+            if name not in placed:
+                self.addDockWidget(getattr(dock, "default_area", Qt.DockWidgetArea.RightDockWidgetArea), dock)
             if not getattr(dock, "default_visible", True):
                 dock.hide()
-            self.panels[dock.objectName()] = dock
-        # tabify panels that share an area and ask for it, so the default layout stays tidy
-        for dock in list(self.panels.values()):
-            target = getattr(dock, "tabify_with", None)
-            if target and target in self.panels:
-                self.tabifyDockWidget(self.panels[target], dock)
+        left = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.LeftDockWidgetArea] if g[0] in self.panels]
+        right = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.RightDockWidgetArea]
+                 if g[0] in self.panels]
+        if left and right:
+            self.resizeDocks([left[0], right[0]], [330, 560], Qt.Orientation.Horizontal)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

@@ -44,6 +44,7 @@ from dispatch_console.timefmt import fmt_local
 from ui import escalation_banner, theme
 from ui.context import UiContext
 from ui.escalation_banner import BANNER_COLOURS, addressed_to, level_label, with_drill_mark
+from ui.plain_text import plain_tooltip
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class NotificationModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == Column.TIME:
                 return _("{time} (Beijing time)").format(time=fmt_local(row.at))
-            return row.body or with_drill_mark(row)
+            return plain_tooltip(row.body or with_drill_mark(row))
         if role == Qt.ItemDataRole.BackgroundRole and column == Column.LEVEL:
             return QColor(BANNER_COLOURS.get(row.level, BANNER_COLOURS["warning"]))
         if role == Qt.ItemDataRole.ForegroundRole:

@@ -29,6 +29,7 @@ from dispatch_console.queue_support import PageLoad, RowRefresh
 from dispatch_console.timefmt import fmt_duration, fmt_local
 from dispatch_console.timers import Deadline, deadline_state
 from ui import theme
+from ui.plain_text import plain_tooltip
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -137,7 +138,7 @@ class QueueModel(QAbstractTableModel):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            return plain_tooltip(self._tooltip(row, column))
         gone = incident_id in self._gone
         if role == Qt.ItemDataRole.BackgroundRole:
             if not gone and column == Column.SEVERITY:

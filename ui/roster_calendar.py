@@ -49,6 +49,7 @@ from dispatch_console.i18n import N_, _
 from dispatch_console.permissions import allowed
 from dispatch_console.timefmt import local
 from ui.context import UiContext
+from ui.plain_text import plain_tooltip
 
 WATCHED = {"roster", "shift", "person", "database"}
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -136,7 +137,7 @@ class RosterTableModel(QAbstractTableModel):
             lines += [f"⚠ {k.message}" for k in cell.conflicts]
             if cell.shift is not None and cell.shift.published_at is None:
                 lines.append(_("Not published yet"))
-            return "\n".join(lines) or _("Nobody on this post yet")
+            return plain_tooltip("\n".join(lines)) or _("Nobody on this post yet")
         if role == Qt.ItemDataRole.BackgroundRole and cell.conflicts:
             return QBrush(CONFLICT_BG)
         if role == Qt.ItemDataRole.ForegroundRole and cell.conflicts:
