@@ -173,7 +173,7 @@ def _string_agg(session: Session, value: Any, order: Any) -> Any:
     return func.group_concat(value, ", ")
 
 
-def _row_select(session: Session) -> Select[Any]:
+def row_select(session: Session) -> Select[Any]:
     grid = aliased(Area)
     community = aliased(Area)
     owner = aliased(User)
@@ -209,7 +209,7 @@ def _row_select(session: Session) -> Select[Any]:
     )
 
 
-def _to_row(r: Any) -> IncidentRow:
+def to_row(r: Any) -> IncidentRow:
     i: Incident = r[0]
     return IncidentRow(
         id=i.id, number=i.number, category=i.category, severity=i.severity, source=i.source,
@@ -227,10 +227,10 @@ def _to_row(r: Any) -> IncidentRow:
 
 def row_in(session: Session, incident_id: int) -> IncidentRow:
     """One row inside an open session (services use it to answer after a write)."""
-    r = session.execute(_row_select(session).where(Incident.id == incident_id)).first()
+    r = session.execute(row_select(session).where(Incident.id == incident_id)).first()
     if r is None:
         raise NotFound(_("No incident with id {id}.").format(id=incident_id))
-    return _to_row(r)
+    return to_row(r)
 
 
 def rows_by_ids(db: Database, ids: Iterable[int]) -> dict[int, IncidentRow]:
@@ -240,8 +240,8 @@ def rows_by_ids(db: Database, ids: Iterable[int]) -> dict[int, IncidentRow]:
     with db.read() as s:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
-            for r in s.execute(_row_select(s).where(Incident.id.in_(chunk))):
-                row = _to_row(r)
+            for r in s.execute(row_select(s).where(Incident.id.in_(chunk))):
+                row = to_row(r)
                 out[row.id] = row
     return out
 
@@ -270,7 +270,7 @@ def text_filter(session: Session, text: str) -> Any:
     return or_(*(c.like(pattern, escape="\\") for c in columns))
 
 
-def _filters(session: Session, q: QueueQuery) -> list[Any]:
+def queue_filters(session: Session, q: QueueQuery) -> list[Any]:
     where: list[Any] = []
     if q.open_only:
         where.append(Incident.status.in_(OPEN_STATUSES))
@@ -295,15 +295,15 @@ def query_incidents(db: Database, query: QueueQuery | None = None) -> QueuePage:
     """A page of the queue, most severe first and then oldest first, with the total."""
     q = query or QueueQuery()
     with db.read() as s:
-        where = _filters(s, q)
+        where = queue_filters(s, q)
         stmt = (
-            _row_select(s)
+            row_select(s)
             .where(and_(True, *where))
             .order_by(Incident.severity, Incident.created_at, Incident.id)
             .limit(max(0, q.limit))
             .offset(max(0, q.offset))
         )
-        rows = tuple(_to_row(r) for r in s.execute(stmt))
+        rows = tuple(to_row(r) for r in s.execute(stmt))
         total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
     return QueuePage(rows, total, q)
 
@@ -323,11 +323,11 @@ def repeat_reports(
         return []
     with db.read() as s:
         since = db_now(s) - timedelta(days=days)
-        stmt = _row_select(s).where(or_(*match), Incident.created_at >= since)
+        stmt = row_select(s).where(or_(*match), Incident.created_at >= since)
         if exclude_id is not None:
             stmt = stmt.where(Incident.id != exclude_id)
         stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit)
-        return [_to_row(r) for r in s.execute(stmt)]
+        return [to_row(r) for r in s.execute(stmt)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def get_incident(db: Database, number_or_id: str | int) -> IncidentDetail:
 # Units.
 
 
-def _unit_rows(
+def unit_rows(
     session: Session, statuses: Sequence[str] | None = None, *, unit_id: int | None = None,
     free_only: bool = False,
 ) -> list[UnitRow]:
@@ -424,10 +424,10 @@ def _unit_rows(
 
 def list_units(db: Database) -> list[UnitRow]:
     with db.read() as s:
-        return _unit_rows(s)
+        return unit_rows(s)
 
 
 def list_assignable_units(db: Database) -> list[UnitRow]:
     """Units that may be sent now: available or on their way back, and not on another incident."""
     with db.read() as s:
-        return _unit_rows(s, ASSIGNABLE_UNIT_STATUSES, free_only=True)
+        return unit_rows(s, ASSIGNABLE_UNIT_STATUSES, free_only=True)

@@ -23,7 +23,7 @@ from dispatch_console.categories import UNIT_STATUSES, shipped_catalog
 from dispatch_console.changes import record, serialise_writers, update_versioned
 from dispatch_console.errors import NotFound, ValidationError
 from dispatch_console.i18n import _
-from dispatch_console.incident_queue import IncidentRow, UnitRow, _unit_rows, row_in
+from dispatch_console.incident_queue import IncidentRow, UnitRow, row_in, unit_rows
 from dispatch_console.incident_state import add_event, illegal, load_for_update, transition
 from dispatch_console.permissions import require
 
@@ -209,4 +209,4 @@ def set_unit_status(db: Database, actor: Actor, unit_id: int, version: int, stat
         update_versioned(s, Unit, unit.id, version, {"status": status, "updated_at": now}, entity="unit")
         record(s, actor, entity="unit", entity_id=unit.id, op="update", action="unit.status",
                before={"status": before}, after={"status": status}, at=now)
-        return _unit_rows(s, unit_id=unit_id)[0]
+        return unit_rows(s, unit_id=unit_id)[0]

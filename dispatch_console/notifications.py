@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
@@ -132,10 +132,27 @@ def get_notification(db: Database, notification_id: int) -> NotificationRow:
         return _row(*found)
 
 
+# Roles that see every critical notification, whoever it was addressed to.
+OVERSEERS = frozenset({"director", "admin"})
+
+
+def addressed_to(row: NotificationRow, role: str | None) -> bool:
+    """Whether a notification is for an officer of ``role`` (same rule as ``for_role`` in SQL)."""
+    if role is None:
+        return False
+    return row.target_role is None or row.target_role == role or (role in OVERSEERS and row.level == "critical")
+
+
 def list_notifications(db: Database, *, unacknowledged_only: bool = False, limit: int = 200,
-                       include_drill: bool = True) -> list[NotificationRow]:
-    """Newest first, as frozen rows for the notification centre."""
+                       include_drill: bool = True, for_role: str | None = None) -> list[NotificationRow]:
+    """Newest first, as frozen rows for the notification centre; ``for_role`` keeps those addressed
+    to that role (see :func:`addressed_to`), filtered in SQL."""
     query = _query()
+    if for_role is not None:
+        rule = or_(Notification.target_role.is_(None), Notification.target_role == for_role)
+        if for_role in OVERSEERS:
+            rule = or_(rule, Notification.level == "critical")
+        query = query.where(rule)
     if unacknowledged_only:
         query = query.where(Notification.acknowledged_at.is_(None))
     if not include_drill:

@@ -20,11 +20,11 @@ from dispatch_console.incident_queue import (
     IncidentRow,
     QueuePage,
     QueueQuery,
-    _filters,
-    _row_select,
-    _to_row,
     find_incident_id,
     query_incidents,
+    queue_filters,
+    row_select,
+    to_row,
 )
 from dispatch_console.timers import Deadline, pending_deadlines
 
@@ -81,13 +81,13 @@ def refresh_rows(db: Database, query: QueueQuery, incident_ids: Iterable[int]) -
     matching: dict[int, IncidentRow] = {}
     other: dict[int, IncidentRow] = {}
     with db.read() as s:
-        where = _filters(s, query)
+        where = queue_filters(s, query)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             selects = s.execute(select(Incident.id).where(Incident.id.in_(chunk), and_(True, *where)))
             selected = {int(i) for i in selects.scalars()}
-            for r in s.execute(_row_select(s).where(Incident.id.in_(chunk))):
-                row = _to_row(r)
+            for r in s.execute(row_select(s).where(Incident.id.in_(chunk))):
+                row = to_row(r)
                 (matching if row.id in selected else other)[row.id] = row
         now = db_now(s)
     missing = frozenset(set(ids) - set(matching) - set(other))
@@ -99,18 +99,18 @@ def pending_alerts(db: Database) -> tuple[IncidentRow, ...]:
     """Severity 1–2 incidents still new (nobody has acknowledged them), oldest first."""
     with db.read() as s:
         stmt = (
-            _row_select(s)
+            row_select(s)
             .where(Incident.status == "new", Incident.severity.in_(ALERT_SEVERITIES))
             .order_by(Incident.created_at, Incident.id)
         )
-        return tuple(_to_row(r) for r in s.execute(stmt))
+        return tuple(to_row(r) for r in s.execute(stmt))
 
 
 def queue_position(db: Database, query: QueueQuery, number_or_id: str | int) -> tuple[int, int | None]:
     """(incident id, its 0-based place in the queue under ``query``, or None if the query omits it)."""
     with db.read() as s:
         incident_id = find_incident_id(s, number_or_id)
-        where = _filters(s, query)
+        where = queue_filters(s, query)
         inc = s.get(Incident, incident_id)
         assert inc is not None
         selected = s.execute(

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QSizePolicy, QToolBar, QWidget
 
+from dispatch_console import notifications
 from dispatch_console.actor import Actor
 from dispatch_console.i18n import N_, _
 from dispatch_console.notifications import NotificationRow, list_notifications
@@ -27,8 +28,6 @@ from ui.plain_text import plain_tooltip
 
 log = logging.getLogger(__name__)
 
-# Roles that see every critical notification, whoever it was addressed to.
-OVERSEERS = frozenset({"director", "admin"})
 WATCHED = {"notification", "database"}
 PENDING_LIMIT = 500  # newest unacknowledged notifications read per refresh
 
@@ -48,11 +47,7 @@ def level_label(level: str) -> str:
 
 def addressed_to(row: NotificationRow, actor: Actor | None) -> bool:
     """Whether this notification is for the officer signed in (the banner and "for my role")."""
-    if actor is None:
-        return False
-    if row.target_role is None or row.target_role == actor.role:
-        return True
-    return actor.role in OVERSEERS and row.level == "critical"
+    return notifications.addressed_to(row, actor.role if actor else None)
 
 
 def with_drill_mark(row: NotificationRow) -> str:
@@ -68,8 +63,7 @@ def pending_for(db: Any, actor: Actor | None) -> tuple[NotificationRow, ...]:
     (runs off the GUI thread)."""
     if actor is None:
         return ()
-    rows = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT)  # newest first
-    mine = [r for r in rows if addressed_to(r, actor)]
+    mine = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT, for_role=actor.role)
     return tuple(sorted(mine, key=lambda r: URGENCY.get(r.level, len(URGENCY))))  # stable: newest first kept
 
 

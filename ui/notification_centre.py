@@ -43,13 +43,12 @@ from dispatch_console.permissions import allowed
 from dispatch_console.timefmt import fmt_local
 from ui import escalation_banner, theme
 from ui.context import UiContext
-from ui.escalation_banner import BANNER_COLOURS, addressed_to, level_label, with_drill_mark
+from ui.escalation_banner import BANNER_COLOURS, level_label, with_drill_mark
 from ui.plain_text import plain_tooltip
 
 log = logging.getLogger(__name__)
 
 LIMIT = 200  # rows shown
-SCAN_LIMIT = 1000  # rows read to find LIMIT of them "for my role"
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 
@@ -97,10 +96,10 @@ def signed_text(row: NotificationRow) -> str:
 
 def load(db: Any, actor: Actor | None, *, unsigned_only: bool, mine: bool) -> list[NotificationRow]:
     """The rows the filters select, newest first (runs off the GUI thread)."""
-    rows = list_notifications(db, unacknowledged_only=unsigned_only, limit=SCAN_LIMIT if mine else LIMIT)
-    if mine:
-        rows = [r for r in rows if addressed_to(r, actor)][:LIMIT]
-    return rows
+    if mine and actor is None:
+        return []
+    return list_notifications(db, unacknowledged_only=unsigned_only, limit=LIMIT,
+                              for_role=actor.role if mine and actor else None)
 
 
 class NotificationModel(QAbstractTableModel):
