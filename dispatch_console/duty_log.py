@@ -20,31 +20,11 @@ from dispatch_console.errors import NotFound
 from dispatch_console.handover_content import shift_row
 from dispatch_console.i18n import N_, _
 from dispatch_console.roster import ShiftRow
+from dispatch_console.timeline import event_label
 
 CATEGORY_LABELS = {"incident": N_("Incident"), "escalation": N_("Escalation"), "checklist": N_("Checklist"),
                    "roster": N_("Roster"), "handover": N_("Handover"), "notification": N_("Notification")}
 
-EVENT_LABELS: dict[str, str] = {
-    "created": N_("Incident recorded"),
-    "acknowledged": N_("Incident acknowledged"),
-    "dispatched": N_("Units dispatched"),
-    "assigned": N_("More units sent"),
-    "on_scene": N_("Units on scene"),
-    "resolved": N_("Incident resolved"),
-    "closed": N_("Incident closed"),
-    "reopened": N_("Incident reopened"),
-    "merged_into": N_("Merged as a duplicate into"),
-    "merged_from": N_("Duplicate merged in"),
-    "released": N_("Unit released"),
-    "note": N_("Note added"),
-    "updated": N_("Incident edited"),
-    "escalation": N_("Escalation"),
-    "deadline": N_("Deadline passed"),
-    "checklist_attached": N_("Checklist attached"),
-    "checklist_ticked": N_("Checklist step done"),
-    "checklist_unticked": N_("Checklist step reopened"),
-    "handed_over": N_("Handed over to the next shift"),
-}
 
 AUDIT_LABELS: dict[str, str] = {
     "roster.assign": N_("Put on the roster"),
@@ -96,7 +76,7 @@ def _event_category(kind: str) -> str:
 
 
 def _event_text(kind: str, note: str | None, data: dict[str, Any] | None) -> str:
-    parts = [_(EVENT_LABELS.get(kind, kind))]
+    parts = [event_label(kind)]
     data = data or {}
     if kind.startswith("checklist") and data.get("text"):
         parts.append(str(data["text"]))

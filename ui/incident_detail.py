@@ -32,6 +32,7 @@ from dispatch_console.errors import NotFound
 from dispatch_console.i18n import N_, _
 from dispatch_console.incident_queue import IncidentDetail, IncidentRow, TimelineEvent
 from dispatch_console.timefmt import fmt_local
+from dispatch_console.timeline import event_label
 from ui import theme
 from ui.context import UiContext
 from ui.feed import ids_of
@@ -39,26 +40,6 @@ from ui.incident_actions import SPECS, IncidentActions
 
 log = logging.getLogger(__name__)
 
-EVENT_LABELS: dict[str, str] = {
-    "created": N_("Incident recorded"),
-    "acknowledged": N_("Incident acknowledged"),
-    "dispatched": N_("Units dispatched"),
-    "assigned": N_("More units sent"),
-    "on_scene": N_("Units on scene"),
-    "resolved": N_("Incident resolved"),
-    "closed": N_("Incident closed"),
-    "reopened": N_("Incident reopened"),
-    "merged_into": N_("Merged as a duplicate into"),
-    "merged_from": N_("Duplicate merged in"),
-    "released": N_("Unit released"),
-    "note": N_("Note added"),
-    "updated": N_("Incident edited"),
-    "escalation": N_("Escalation"),
-    "deadline": N_("Deadline passed"),
-    "checklist_attached": N_("Checklist attached"),
-    "checklist_ticked": N_("Checklist step done"),
-    "checklist_unticked": N_("Checklist step reopened"),
-}
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("category", N_("Category")),
@@ -93,7 +74,7 @@ def _plain(text: str = "", *, wrap: bool = True, selectable: bool = True) -> QLa
 
 def event_text(event: TimelineEvent) -> str:
     """What happened, in words (the event's note and names from its data, never markup)."""
-    what = _(EVENT_LABELS.get(event.kind, event.kind))
+    what = event_label(event.kind)
     data = event.data or {}
     extra: list[str] = []
     if event.kind == "merged_into" and data.get("into_number"):
