@@ -10,15 +10,17 @@ import tempfile
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 os.environ.setdefault("QT_API", "pyside6")
-if "DC_BENCH_HOME" not in os.environ:
+OWN_HOME = "DC_BENCH_HOME" not in os.environ
+if OWN_HOME:
     os.environ["DC_BENCH_HOME"] = tempfile.mkdtemp(prefix="dc_bench_home_")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         os.environ[var] = os.path.join(os.environ["DC_BENCH_HOME"], var.lower())
 
-import argparse
-import sys
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
 
-from bench.runner import FIGURES, run
+from bench.runner import FIGURES, run  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="only this backend (repeatable)")
     parser.add_argument("--out", help="where to write the JSON (default bench/results/latest.json)")
     args = parser.parse_args(argv)
-    report = run(quick=args.quick, figures=args.only, backends=args.backend, out=args.out)
+    try:
+        report = run(quick=args.quick, figures=args.only, backends=args.backend, out=args.out)
+    finally:
+        if OWN_HOME:
+            shutil.rmtree(os.environ["DC_BENCH_HOME"], ignore_errors=True)
     return 0 if not report["problems"] else 1
 
 

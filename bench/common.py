@@ -35,6 +35,7 @@ class Sizes:
     surge_stations: int = 8
     surge_rate: float = 50.0
     surge_seconds: float = 60.0
+    surge_idle_s: float = 3.0
     timer_count: int = 1000
     timer_window_s: float = 10.0
     timer_processes: int = 8
@@ -48,16 +49,16 @@ class Sizes:
 
 FULL = Sizes("full")
 QUICK = Sizes(
-    "quick", propagation_samples=30, notify_samples=100, queue_incidents=20_000, queue_open=1_000,
-    queue_filter_samples=15, queue_first_paints=1, queue_baseline_filters=2, surge_seconds=10.0,
-    timer_count=300, timer_window_s=5.0, claim_samples=20, map_renders=1, map_updates=15,
+    "quick", propagation_samples=20, propagation_interval_s=0.15, notify_samples=100, queue_incidents=20_000,
+    queue_open=1_000, queue_filter_samples=15, queue_first_paints=1, queue_baseline_filters=2, surge_seconds=10.0,
+    surge_idle_s=2.0, timer_count=200, timer_window_s=3.0, claim_samples=20, map_renders=1, map_updates=15,
     memory_incidents=20_000,
 )
 # The smallest configuration: the smoke test runs figures with it in-process.
 TINY = Sizes(
     "tiny", propagation_samples=3, propagation_interval_s=0.1, notify_samples=5, queue_incidents=300,
     queue_open=40, queue_filter_samples=3, queue_first_paints=1, queue_baseline_filters=1,
-    surge_stations=2, surge_rate=10.0, surge_seconds=1.0, timer_count=10, timer_window_s=1.0,
+    surge_stations=2, surge_rate=10.0, surge_seconds=1.0, surge_idle_s=0.5, timer_count=10, timer_window_s=1.0,
     timer_processes=2, claim_samples=3, map_markers=20, map_polygons=4, map_renders=1, map_updates=2,
     memory_incidents=300,
 )

@@ -9,15 +9,18 @@ Baseline: the same process before opening the console, with only the QApplicatio
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
 from bench import bulk, databases
 from bench.common import Figure, Sizes
-from bench.workers import WorkerPool
 
 TARGET_MB = 400.0
+SHUTDOWN_S = 30.0
 
 
 def _kb(path: Path, key: str) -> int:
@@ -36,6 +39,13 @@ def rss_mb(pid: int) -> float:
 
 def pss_mb(pid: int) -> float:
     return round(_kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss") / 1024, 1)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def descendants(pid: int) -> list[tuple[int, str]]:
@@ -60,8 +70,14 @@ def descendants(pid: int) -> list[tuple[int, str]]:
     return out
 
 
-def console_memory(url: str, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Runs in a fresh process: the main window on ``url``; memory once every panel is ready."""
+def console_memory(url: str, answer: Any, timeout_s: float = 120.0) -> None:
+    """Runs in a fresh process: the main window on ``url``; memory once every panel is ready.
+
+    The measurement is sent before the window shuts down; a shutdown that hangs is cut short
+    (exit code 3) and the parent notes it.
+    """
+    import threading
+
     from bench.qt import application, settle, wait_for
     from bench.stations import officer
     from db.engine import Database
@@ -88,22 +104,44 @@ def console_memory(url: str, timeout_s: float = 120.0) -> dict[str, Any]:
            "web_pss_mb": round(sum(s for _p, _n, _r, s in web), 1),
            "panels": sorted(window.panels), "panel_errors": window.panel_errors,
            "queue_rows": queue.rowCount() if queue is not None else None}
+    answer.send(out)
+    watchdog = threading.Timer(SHUTDOWN_S, os._exit, args=(3,))
+    watchdog.daemon = True
+    watchdog.start()
     window.shutdown()
     window.deleteLater()
     settle(0.5)
     db.dispose()
-    return out
+    os._exit(0)  # the web engine's processes go with us; nothing else to flush
 
 
 def run(backend: str, sizes: Sizes, _pool: object = None) -> list[Figure]:
     where, _built = bulk.history(backend, sizes.memory_incidents, max(1, sizes.memory_incidents // 20))
     # a copy: the console's own timer engine and panels may write, the cached history must not change
     with databases.fresh(backend, template=where, tag="memory") as db:
-        pool = WorkerPool(1)
+        ctx = multiprocessing.get_context("spawn")
+        mine, theirs = ctx.Pipe()
+        result: dict[str, Any] | None = None
+        proc = ctx.Process(target=console_memory, args=(databases.url_of(db), theirs), name="bench-console")
+        proc.start()
+        theirs.close()
         try:
-            result = pool.run_all([("bench.memory:console_memory", {"url": databases.url_of(db)})], timeout=400)[0]
+            if not mine.poll(300):
+                raise TimeoutError("the console process did not report its memory within 300 s")
+            result = mine.recv()
         finally:
-            pool.close()
+            proc.join(SHUTDOWN_S + 15)
+            started = {pid for pid, _name in descendants(proc.pid or 0)}
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+            started |= {p["pid"] for p in (result or {}).get("web_processes", [])}
+            for pid in started:  # web engine processes of that console left behind
+                if "QtWebEngine" in _cmdline(pid):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+        result["console_shutdown"] = {0: "clean", 3: f"hung, cut short after {SHUTDOWN_S:.0f} s"}.get(
+            proc.exitcode or 0, f"exit code {proc.exitcode}")
     details = {"incidents": sizes.memory_incidents, **result}
     error = None if result["ready"] else "the main window did not become ready within the time"
     label = "same process with only the QApplication"

@@ -31,14 +31,52 @@ def _messages(kind: QtMsgType, context: QMessageLogContext, message: str) -> Non
         print(message, file=sys.stderr)
 
 
+def void_call_decref_bug() -> bool:
+    """True if this PySide6 takes a reference to None away on every call of a method returning
+    nothing (seen in 6.12.0): on Python 3.11, where None is mortal, a busy console then dies with
+    "Fatal Python error: none_dealloc" once enough calls have been made."""
+    timer = QTimer()
+    before = sys.getrefcount(None)
+    for _i in range(100):
+        timer.setInterval(5)
+    return sys.getrefcount(None) - before <= -50
+
+
+class RefcountKeeper(QObject):
+    """Keeps None, True and False alive in a process with that PySide6 bug, so that a figure can be
+    measured at all (the run records that the bug is present: the console itself would crash)."""
+
+    FLOOR = 1_000_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: list[object] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(20)
+        self._timer.timeout.connect(self.top_up)
+        self.top_up()
+        self._timer.start()
+
+    def top_up(self) -> None:
+        for value in (None, True, False):
+            if sys.getrefcount(value) < self.FLOOR:
+                self._held.extend([value] * self.FLOOR)
+
+
+_keeper: RefcountKeeper | None = None
+
+
 def application() -> QApplication:
     """The console's QApplication (web engine prepared, CJK font, theme), created once."""
-    global _previous_handler
+    global _previous_handler, _keeper
     from ui.app import application as console_application
 
     if QApplication.instance() is None:
         _previous_handler = qInstallMessageHandler(_messages)
-    return console_application([])
+    app = console_application([])
+    if _keeper is None and void_call_decref_bug():
+        _keeper = RefcountKeeper()
+    return app
 
 
 def make_ui(db: Database, station: str) -> UiContext:

@@ -85,6 +85,14 @@ def _isolated(name: str, backend: str, sizes: Sizes, pool: Any) -> list[Figure]:
     return got
 
 
+def _pyside() -> dict[str, Any]:
+    import PySide6
+
+    from bench.qt import void_call_decref_bug
+
+    return {"version": PySide6.__version__, "void_call_decref_bug": void_call_decref_bug()}
+
+
 def _write(report: dict[str, Any], results: list[Figure], timings: dict[str, float], started: float,
            out: str | Path | None) -> Path:
     report["run"]["duration_s"] = round(time.monotonic() - started, 1)
@@ -99,11 +107,13 @@ def _write(report: dict[str, Any], results: list[Figure], timings: dict[str, flo
 
 def run(*, quick: bool = False, figures: Iterable[str] | None = None, backends: Iterable[str] | None = None,
         out: str | Path | None = None, sizes: Sizes | None = None, echo: bool = True,
-        isolate: bool = True) -> dict[str, Any]:
-    """Run the figures, each in a process of its own (``isolate``) or in this one; returns the
-    report, also written as JSON to ``out`` after every figure."""
+        isolate: bool | None = None) -> dict[str, Any]:
+    """Run the figures, each in a process of its own (``isolate``; the full run's default) or in
+    this one (the quick run's, to stay short); returns the report, also written as JSON to ``out``
+    after every figure."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sizes = sizes or (QUICK if quick else FULL)
+    isolate = (sizes.name == "full") if isolate is None else isolate
     chosen = [f for f in FIGURES if figures is None or f in set(figures)]
     wanted = list(backends or databases.BACKENDS)
     started = time.monotonic()
@@ -124,6 +134,11 @@ def run(*, quick: bool = False, figures: Iterable[str] | None = None, backends: 
             report["problems"].append(f"PostgreSQL unreachable, its figures were not measured: {reason}")
             say(report["problems"][-1], flush=True)
     report["run"]["backends"] = wanted
+    report["run"]["pyside"] = _pyside()
+    if report["run"]["pyside"]["void_call_decref_bug"]:
+        say("note: this PySide6 loses a reference to None on every void call (a console on Python 3.11 "
+            "dies with 'none_dealloc' once enough calls were made); the benchmark processes keep None "
+            "alive so that the figures can be measured", flush=True)
     pool = None
     if NEEDS_STATIONS & set(chosen):
         from bench.workers import WorkerPool

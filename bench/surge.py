@@ -24,7 +24,6 @@ from dispatch_console.categories import OPEN_STATUSES
 from dispatch_console.changefeed import latest_seq
 
 STALL_TARGET_MS = 50.0
-IDLE_SECONDS = 3.0
 
 
 def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
@@ -44,7 +43,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
             wait_for(lambda: view.is_ready() and ui.feed.core.connected.is_set(), 120)
             pool.ready()
             probe.start()
-            settle(IDLE_SECONDS)
+            settle(sizes.surge_idle_s)
             idle = list(probe.lateness)
             probe.start()
             interval = stations / sizes.surge_rate
@@ -90,7 +89,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
     }
     longest = max(surge, default=0.0)
     p99 = percentile(surge, 99) or 0.0
-    idle_label = f"same console idle for {IDLE_SECONDS:.0f} s before the surge"
+    idle_label = f"same console idle for {sizes.surge_idle_s:g} s before the surge"
     return [
         Figure("surge longest stall", backend, ms(longest), "ms", STALL_TARGET_MS, "<=", ms(max(idle, default=0.0)),
                idle_label + ": longest stall", details),

@@ -375,7 +375,7 @@ def report_lines(report: DrillReport, runs: list[RunFigures]) -> list[str]:
             out.append(f"    {expectation_label(e)} ≤ {fmt_s(e.target_s)}: {fmt_s(e.actual_s)} · "
                        + state_text(e.state, e.margin_s))
         for step in i.steps:
-            out.append(f"    ☐ {step.step} ≤ {fmt_s(step.target_s)}: {fmt_s(step.done_s)} · "
+            out.append(f"    ☐ {step.text[:40]} ≤ {fmt_s(step.target_s)}: {fmt_s(step.done_s)} · "
                        + state_text(step.state, step.margin_s))
     out += ["", _("Who did what:")]
     out += [f"  {fmt_s(a.scenario_s)}  {a.user}@{a.station or '-'}  {a.incident_number}  {action_text(a)}"

@@ -6,14 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import require_pg
 
+from bench import databases
 from bench.common import TINY
 from bench.runner import run
 
 FIGURE_KEYS = {"figure", "backend", "value", "unit", "target", "compare", "baseline", "baseline_label",
                "details", "error", "verdict"}
+
+
+def _bench_databases() -> set[str]:
+    with psycopg.connect(databases.PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dc\\_bench%'")}
 
 
 @pytest.mark.slow
@@ -25,7 +32,14 @@ def test_smallest_benchmark_run_writes_every_figure_with_its_baseline(
     out = tmp_path / "latest.json"
     name = "postgresql" if backend == "pg" else "sqlite"
 
-    report = run(sizes=TINY, figures=["queue", "propagation"], backends=[name], out=out, echo=False, isolate=False)
+    before = _bench_databases() if backend == "pg" else set()
+    try:
+        report = run(sizes=TINY, figures=["queue", "propagation"], backends=[name], out=out, echo=False,
+                     isolate=False)
+    finally:
+        for leftover in _bench_databases() - before:  # the caches this tiny run built
+            if leftover.startswith(("dc_bench_queue300_", "dc_bench_base_")):
+                databases.pg_drop(leftover)
 
     written = json.loads(out.read_text(encoding="utf-8"))
     assert written["problems"] == report["problems"] == []

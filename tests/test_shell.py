@@ -104,15 +104,20 @@ def test_run_demo_opens_the_console_signed_in(monkeypatch: pytest.MonkeyPatch, q
     from ui.launcher import main
 
     shown: list[MainWindow] = []
+    real_show = main_window.MainWindow.show
+
+    def remember_show(self: MainWindow) -> None:
+        shown.append(self)  # the window `run` opens, not one another test left behind
+        real_show(self)
 
     def fake_exec(_app: QApplication) -> int:
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, main_window.MainWindow))
-        shown.append(window)
+        window = shown[-1]
         qtbot.waitUntil(window.ready, timeout=20000)
         window.shutdown()
         return 0
 
     monkeypatch.setattr(QApplication, "exec", fake_exec)
+    monkeypatch.setattr(main_window.MainWindow, "show", remember_show)
     assert main(["run", "--demo", "--user", "demo-officer", "--password", "demo", "--station", "值班台1"]) == 0
     window = shown[0]
     assert window.console.actor is not None and window.console.actor.username == "demo-officer"

@@ -126,6 +126,7 @@ def cmd_screenshot(ctx: CliContext) -> int:
         return EXIT_REJECTED
     print(ctx.args.out)
     window.shutdown()
+    window.deleteLater()  # not close(): a screenshot must not save its layout over the officer's
     return EXIT_OK
 
 

@@ -72,7 +72,7 @@ class DrillPanel(QDockWidget):
         self.heartbeat.timeout.connect(self._beat)
         self.heartbeat.start()
         ui.feed.changed.connect(self._on_changes)
-        ui.session.actor_changed.connect(lambda _a: self._update_buttons())
+        ui.session.actor_changed.connect(self._on_actor_changed)
         self.load_scenarios()
         self.refresh()
 
@@ -104,7 +104,7 @@ class DrillPanel(QDockWidget):
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
-        self.abort_button.clicked.connect(lambda: self.abort())
+        self.abort_button.clicked.connect(self._abort_clicked)
         self.report_button.clicked.connect(self.open_report)
         controls.addWidget(QLabel(_("Speed"), body))
         for w in (self.speed, self.start_button, self.pause_button, self.resume_button, self.abort_button):
@@ -210,6 +210,12 @@ class DrillPanel(QDockWidget):
                 .format(name=self.run.scenario_name)) != QMessageBox.StandardButton.Yes:
             return
         self._change(drills.abort_drill, _("Drill aborted."))
+
+    def _abort_clicked(self) -> None:
+        self.abort()
+
+    def _on_actor_changed(self, _actor: object) -> None:
+        self._update_buttons()
 
     def _change(self, fn: Any, done: str) -> None:
         run, actor, db = self.run, self.ui.console.actor, self.ui.console.db
