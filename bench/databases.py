@@ -30,7 +30,13 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DISPATCH_BENCH_PG_URL") or os.environ.get(
     "DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PREFIX = "dc_bench"
+
+
+def prefix() -> str:
+    """Names of the databases and folders the benchmarks make (``DC_BENCH_PG_PREFIX`` overrides
+    it, so that the smoke test never touches the caches of a benchmark running beside it)."""
+    return os.environ.get("DC_BENCH_PG_PREFIX") or "dc_bench"
+
 BACKENDS = ("postgresql", "sqlite")
 
 
@@ -103,7 +109,7 @@ def fresh(backend: str, *, template: str | Path | None = None, tag: str = "run")
     """A database of its own for one measurement: empty and migrated, or a copy of ``template``
     (a PostgreSQL template database name or a SQLite file); dropped afterwards."""
     if backend == "postgresql":
-        name = f"{PREFIX}_{tag}_{uuid.uuid4().hex[:8]}"
+        name = f"{prefix()}_{tag}_{uuid.uuid4().hex[:8]}"
         _pg_exec(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         db = Database(pg_url(name), pool_size=10)
         try:
@@ -114,7 +120,7 @@ def fresh(backend: str, *, template: str | Path | None = None, tag: str = "run")
             db.dispose()
             pg_drop(name)
         return
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}_{tag}_"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix()}_{tag}_"))
     path = folder / "dispatch.sqlite3"
     if template is not None:
         shutil.copyfile(template, path)
@@ -134,8 +140,8 @@ def cached(backend: str, kind: str, key: str, build: Callable[[Database], None])
     Returns (where it is, whether it was built now). Older builds of the same kind are removed.
     """
     if backend == "postgresql":
-        name = f"{PREFIX}_{kind}_{key}"
-        pg_drop_stale(f"{PREFIX}_{kind}_", keep=name)
+        name = f"{prefix()}_{kind}_{key}"
+        pg_drop_stale(f"{prefix()}_{kind}_", keep=name)
         if pg_exists(name):
             return name, False
         building = f"{name}_building"

@@ -42,8 +42,8 @@ def write_paced(url: str, station: str, count: int, interval_s: float, start_at:
         grids = grid_ids(db)
         for i in range(count):
             due = start_at + i * interval_s
-            if stop_at is not None and due >= stop_at:
-                break
+            if stop_at is not None and max(due, time.monotonic()) >= stop_at:
+                break  # the surge is over: a station that fell behind does not write on after it
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)

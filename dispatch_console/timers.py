@@ -30,7 +30,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -498,6 +499,8 @@ class TimerEngine:
         self._arm_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self._feed: Any = None
+        self._in_flight = 0  # alarm and sweep jobs running now (stop() waits for them)
+        self._in_flight_cv = threading.Condition()
 
     # clocks ---------------------------------------------------------------------------------
 
@@ -544,9 +547,15 @@ class TimerEngine:
         if self._feed is not None:
             self._feed.stop()
             self._feed = None
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
-            self._scheduler = None
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            # Not shutdown(wait=True): it holds APScheduler's job-store lock while it waits, and a
+            # sweep still running needs that lock to re-arm — both would wait for ever. Stop the
+            # scheduler, then wait for our own jobs in flight to finish their transactions.
+            scheduler.shutdown(wait=False)
+            with self._in_flight_cv:
+                if not self._in_flight_cv.wait_for(lambda: self._in_flight == 0, timeout=60):
+                    log.warning("station %s: a timer job was still running at shutdown", self.station)
 
     # companions (cron jobs of other modules on this engine's scheduler) -----------------------
 
@@ -610,9 +619,28 @@ class TimerEngine:
             delay = max((due - self.db_time()).total_seconds(), min_delay)
             run_date = datetime.now(UTC) + timedelta(seconds=delay)
             self.armed_for = due
-            scheduler.add_job(self._alarm, "date", run_date=run_date, id="alarm", replace_existing=True)
+            # max_instances=2: an alarm re-armed from inside a running alarm (or while one runs) must
+            # wait its turn, not be skipped as "maximum number of running instances reached" — a
+            # skipped date job is gone, and its timers would wait for the next sweep.
+            scheduler.add_job(self._alarm, "date", run_date=run_date, id="alarm", replace_existing=True,
+                              max_instances=2)
+
+    @contextmanager
+    def _job(self) -> Iterator[None]:
+        with self._in_flight_cv:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._in_flight_cv:
+                self._in_flight -= 1
+                self._in_flight_cv.notify_all()
 
     def _alarm(self) -> None:
+        with self._job():
+            self._alarm_once()
+
+    def _alarm_once(self) -> None:
         try:
             fired = self.fire_due()
             if fired and self.outbox_senders:
@@ -624,6 +652,10 @@ class TimerEngine:
             log.exception("timer alarm failed on %s", self.station)
 
     def _sweep(self) -> None:
+        with self._job():
+            self._sweep_once()
+
+    def _sweep_once(self) -> None:
         try:
             self.measure_clock()
             self.fire_due()

@@ -4,6 +4,7 @@ writes the JSON report in the documented shape. No timing is asserted here (spee
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -18,9 +19,10 @@ FIGURE_KEYS = {"figure", "backend", "value", "unit", "target", "compare", "basel
                "details", "error", "verdict"}
 
 
-def _bench_databases() -> set[str]:
+def _databases_named(prefix: str) -> set[str]:
     with psycopg.connect(databases.PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dc\\_bench%'")}
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+                                           (prefix,))}
 
 
 @pytest.mark.slow
@@ -29,16 +31,17 @@ def test_smallest_benchmark_run_writes_every_figure_with_its_baseline(
     if backend == "pg":
         require_pg()
     monkeypatch.setenv("DC_BENCH_CACHE", str(tmp_path / "cache"))
+    prefix = f"dc_benchsmoke_{uuid.uuid4().hex[:6]}"  # its own caches, never a running benchmark's
+    monkeypatch.setenv("DC_BENCH_PG_PREFIX", prefix)
     out = tmp_path / "latest.json"
     name = "postgresql" if backend == "pg" else "sqlite"
 
-    before = _bench_databases() if backend == "pg" else set()
     try:
         report = run(sizes=TINY, figures=["queue", "propagation"], backends=[name], out=out, echo=False,
                      isolate=False)
     finally:
-        for leftover in _bench_databases() - before:  # the caches this tiny run built
-            if leftover.startswith(("dc_bench_queue300_", "dc_bench_base_")):
+        if backend == "pg":
+            for leftover in _databases_named(prefix):
                 databases.pg_drop(leftover)
 
     written = json.loads(out.read_text(encoding="utf-8"))
