@@ -98,7 +98,7 @@ class QueueView(QWidget):
         self._tick.start(TICK_MS)
         self._coalesce = QTimer(self)
         self._coalesce.setSingleShot(True)
-        self._coalesce.setInterval(50)
+        self._coalesce.setInterval(15)  # gathers one feed batch's follow-ups, no more
         self._coalesce.timeout.connect(self._refresh_dirty)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -325,8 +325,11 @@ class QueueView(QWidget):
             self._load_grids()
             return
         ids = ids_of(changes, "incident") | ids_of(changes, "checklist")
-        if any(c.entity == "timer" for c in changes):
-            ids |= set(self.model.ids)  # deadlines moved: refresh the countdowns of the loaded rows
+        if not ids and any(c.entity == "timer" for c in changes):
+            # a deadline fired or moved on its own (no incident change with it): which incident it
+            # belongs to is not in the feed, so refresh the countdowns of the loaded rows. Timers
+            # scheduled or cancelled with an incident change come with that incident's id.
+            ids = set(self.model.ids)
         if any(c.entity == "area" for c in changes):
             self._load_grids()
         if ids:
