@@ -154,6 +154,9 @@ class QueueQuery:
     include_drill: bool = True
     limit: int = 200
     offset: int = 0
+    # keyset paging: the (severity, created_at, id) of the last row already shown. Unlike an
+    # offset, it cannot skip or repeat a row when incidents arrive while the next page is read.
+    after: tuple[int, datetime, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -301,8 +304,16 @@ def query_incidents(db: Database, query: QueueQuery | None = None) -> QueuePage:
             .where(and_(True, *where))
             .order_by(Incident.severity, Incident.created_at, Incident.id)
             .limit(max(0, q.limit))
-            .offset(max(0, q.offset))
         )
+        if q.after is not None:
+            severity, created_at, last_id = q.after
+            stmt = stmt.where(or_(
+                Incident.severity > severity,
+                and_(Incident.severity == severity, Incident.created_at > created_at),
+                and_(Incident.severity == severity, Incident.created_at == created_at, Incident.id > last_id),
+            ))
+        else:
+            stmt = stmt.offset(max(0, q.offset))
         rows = tuple(to_row(r) for r in s.execute(stmt))
         total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
     return QueuePage(rows, total, q)

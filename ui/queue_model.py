@@ -233,6 +233,10 @@ class QueueModel(QAbstractTableModel):
     def ids(self) -> list[int]:
         return list(self._ids)
 
+    def last_key(self) -> tuple[int, datetime, int] | None:
+        """The sort key of the last row loaded (where the next page starts), None when empty."""
+        return self._keys[-1] if self._keys else None
+
     def row_of(self, incident_id: int) -> int | None:
         try:
             return self._ids.index(incident_id)

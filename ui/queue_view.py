@@ -15,6 +15,7 @@ M merge, N note, U release).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
@@ -281,7 +282,9 @@ class QueueView(QWidget):
 
     def _fetch(self, offset: int, limit: int | None = None) -> None:
         generation = self.model.generation
-        query = self.query(offset=offset, limit=limit)
+        # the next page starts after the last row shown (keyset), so incidents arriving while it
+        # is read can neither push a row out of it nor show one twice; the offset is the fallback
+        query = replace(self.query(offset=offset, limit=limit), after=self.model.last_key())
         db = self.ui.console.db
         self.ui.runner.run(lambda: load_page(db, query),
                            on_success=lambda load: self._appended(generation, load),
