@@ -300,8 +300,19 @@ def _timeline(session: Session, timer: Timer, now: datetime, fired_by: str, late
     ))
 
 
-def fire_next(db: Database, station: str, *, effects: Mapping[str, str] | None = None) -> FiredTimer | None:
-    """Claim and fire the most overdue pending timer; None when nothing is due (or all are taken)."""
+BATCH_PER_TRANSACTION = 10  # timers claimed per write transaction when several are due at once
+
+
+def fire_batch(db: Database, station: str, *, max_batch: int = BATCH_PER_TRANSACTION,
+               effects: Mapping[str, str] | None = None) -> list[FiredTimer]:
+    """Claim and fire up to ``max_batch`` due timers, most overdue first, in one transaction.
+
+    Each timer is still claimed by its own conditional update (``fired_at IS NULL``) with its
+    effect, timeline entry and audit/change_log rows in the same transaction as the claim, so it
+    fires exactly once; sharing one transaction (one writer-lock turn, one commit) between the
+    timers due together is what lets a busy PostgreSQL keep up. A process killed in the middle
+    rolls the whole batch back, and another station fires it.
+    """
     with db.write() as s:
         serialise_writers(s)
         now = db_now(s)
@@ -309,43 +320,50 @@ def fire_next(db: Database, station: str, *, effects: Mapping[str, str] | None =
             select(Timer)
             .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= now)
             .order_by(Timer.due_at, Timer.id)
-            .limit(1)
+            .limit(max(1, max_batch))
         )
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
-        timer = s.execute(query).scalars().first()
-        if timer is None:
-            return None
-        late_ms = max(0, int((now - timer.due_at).total_seconds() * 1000))
-        claimed = s.execute(
-            update(Timer)
-            .where(Timer.id == timer.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-            .values(fired_at=now, fired_by=station, late_ms=late_ms)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        set_committed_value(timer, "fired_at", now)
-        set_committed_value(timer, "fired_by", station)
-        set_committed_value(timer, "late_ms", late_ms)
-        _run_effect(s, timer, now, station, effects)
-        _timeline(s, timer, now, station, late_ms)
-        record(s, Actor.system(station), entity="timer", entity_id=timer.id, op="fire", action="timer.fire",
-               before={"fired_at": None},
-               after={"kind": timer.kind, "step": timer.step, "fired_at": now, "fired_by": station,
-                      "late_ms": late_ms}, at=now)
-        return FiredTimer(timer.id, timer.kind, timer.incident_id, timer.due_at, now, late_ms)
+        fired: list[FiredTimer] = []
+        for timer in s.execute(query).scalars().all():
+            late_ms = max(0, int((now - timer.due_at).total_seconds() * 1000))
+            claimed = s.execute(
+                update(Timer)
+                .where(Timer.id == timer.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+                .values(fired_at=now, fired_by=station, late_ms=late_ms)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            set_committed_value(timer, "fired_at", now)
+            set_committed_value(timer, "fired_by", station)
+            set_committed_value(timer, "late_ms", late_ms)
+            _run_effect(s, timer, now, station, effects)
+            _timeline(s, timer, now, station, late_ms)
+            record(s, Actor.system(station), entity="timer", entity_id=timer.id, op="fire",
+                   action="timer.fire", before={"fired_at": None},
+                   after={"kind": timer.kind, "step": timer.step, "fired_at": now, "fired_by": station,
+                          "late_ms": late_ms}, at=now)
+            fired.append(FiredTimer(timer.id, timer.kind, timer.incident_id, timer.due_at, now, late_ms))
+        return fired
+
+
+def fire_next(db: Database, station: str, *, effects: Mapping[str, str] | None = None) -> FiredTimer | None:
+    """Claim and fire the most overdue pending timer; None when nothing is due (or all are taken)."""
+    fired = fire_batch(db, station, max_batch=1, effects=effects)
+    return fired[0] if fired else None
 
 
 def fire_due(db: Database, station: str, limit: int = 100, *,
              effects: Mapping[str, str] | None = None) -> list[FiredTimer]:
-    """Fire up to ``limit`` due timers, each in its own transaction."""
+    """Fire up to ``limit`` due timers, a few per transaction (see :func:`fire_batch`)."""
     fired: list[FiredTimer] = []
-    for _i in range(limit):
-        one = fire_next(db, station, effects=effects)
-        if one is None:
+    while len(fired) < limit:
+        batch = fire_batch(db, station, max_batch=min(BATCH_PER_TRANSACTION, limit - len(fired)),
+                           effects=effects)
+        if not batch:
             break
-        fired.append(one)
+        fired.extend(batch)
     return fired
 
 
@@ -586,11 +604,12 @@ class TimerEngine:
         count = 0
         with self._fire_lock:
             while count < (limit or self.batch) and not self._stopping.is_set():
-                one = fire_next(self.db, self.station, effects=self.effects)
-                if one is None:
+                batch = fire_batch(self.db, self.station, effects=self.effects,
+                                   max_batch=min(BATCH_PER_TRANSACTION, (limit or self.batch) - count))
+                if not batch:
                     break
-                self.fired.append(one)
-                count += 1
+                self.fired.extend(batch)
+                count += len(batch)
         return count
 
     def on_changes(self, changes: Iterable[Any]) -> None:
