@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from db.engine import Database, db_now
-from db.models import AuditLog, Handover, Incident, IncidentEvent, Notification, Shift
-from dispatch_console.errors import NotFound
-from dispatch_console.handover_content import shift_row
+from db.models import AuditLog, Handover, Incident, IncidentEvent, Notification
+from dispatch_console.handover_content import shift_or_current
 from dispatch_console.i18n import N_, _
 from dispatch_console.roster import ShiftRow
 from dispatch_console.timeline import event_label
@@ -104,14 +103,7 @@ def duty_log(db: Database, shift_id: int | None = None, *, include_drill: bool =
     """The shift's events in time order (``shift_id`` None: the shift running at the database time)."""
     with db.read() as s:
         now = db_now(s)
-        if shift_id is None:
-            shift_id = s.execute(select(Shift.id).where(Shift.starts_at <= now, Shift.ends_at > now)
-                                 .order_by(Shift.starts_at.desc()).limit(1)).scalar()
-            if shift_id is None:
-                raise NotFound(_("No shift is on the roster at this time."))
-        shift = shift_row(s, shift_id)
-        if shift is None:
-            raise NotFound(_("Shift {id} does not exist.").format(id=shift_id))
+        shift = shift_or_current(s, shift_id)
         start, end = shift.starts_at, shift.ends_at
         entries: list[tuple[datetime, int, int, LogEntry]] = []
         events = select(IncidentEvent, Incident.number).join(Incident, Incident.id == IncidentEvent.incident_id) \

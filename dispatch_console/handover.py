@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Handover, HandoverAddendum, HandoverIncident, Incident, Shift, Timer, User
+from db.models import Handover, HandoverAddendum, HandoverIncident, Incident, Timer, User
 from dispatch_console import incident_state, timers
 from dispatch_console.actor import SYSTEM_ROLE, Actor
 from dispatch_console.categories import OPEN_STATUSES
@@ -36,6 +36,7 @@ from dispatch_console.handover_content import (
     gather,
     load_policy,
     next_shift_id,
+    shift_or_current,
     shift_row,
     shift_user_ids,
 )
@@ -181,17 +182,6 @@ def _record(s: Session, h: Handover, policy: HandoverPolicy) -> HandoverRecord:
     )
 
 
-def _shift_or_current(s: Session, shift_id: int | None) -> ShiftRow:
-    if shift_id is None:
-        now = db_now(s)
-        shift_id = s.execute(select(Shift.id).where(Shift.starts_at <= now, Shift.ends_at > now)
-                             .order_by(Shift.starts_at.desc()).limit(1)).scalar()
-        if shift_id is None:
-            raise NotFound(_("No shift is on the roster at this time."))
-    shift = shift_row(s, shift_id)
-    if shift is None:
-        raise NotFound(_("Shift {id} does not exist.").format(id=shift_id))
-    return shift
 
 
 def get(db: Database, handover_id: int) -> HandoverRecord:
@@ -210,7 +200,7 @@ def preview(db: Database, shift_id: int | None = None) -> HandoverRecord:
     """
     policy = load_policy()
     with db.read() as s:
-        shift = _shift_or_current(s, shift_id)
+        shift = shift_or_current(s, shift_id)
         h = s.execute(select(Handover).where(Handover.shift_id == shift.id)).scalar_one_or_none()
         if h is not None:
             return _record(s, h, policy)
@@ -310,7 +300,7 @@ def _load(s: Session, handover_id: int) -> Handover:
 
 def _draft_in(s: Session, actor: Actor, shift_id: int | None, policy: HandoverPolicy) -> Handover:
     serialise_writers(s)
-    shift = _shift_or_current(s, shift_id)
+    shift = shift_or_current(s, shift_id)
     h = s.execute(select(Handover).where(Handover.shift_id == shift.id)).scalar_one_or_none()
     if h is not None and h.status != "draft":
         raise signed_refusal()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from db.engine import db_now
 from db.models import (
     Assignment,
     ChecklistItem,
@@ -32,6 +33,7 @@ from db.models import (
 from dispatch_console.categories import OPEN_STATUSES
 from dispatch_console.changes import to_jsonable
 from dispatch_console.config import Resources
+from dispatch_console.errors import NotFound
 from dispatch_console.i18n import _, language
 from dispatch_console.roster import LEADER_ROLE, ShiftRow
 from dispatch_console.timers import policy_duration
@@ -347,3 +349,17 @@ def gather(s: Session, shift: ShiftRow, next_shift: ShiftRow | None, now: dateti
 def notable_label(kind: str) -> str:
     labels = {"severe": _("Serious incident"), "escalation": _("Escalation"), "closed": _("Case closed")}
     return labels.get(kind, kind)
+
+
+def shift_or_current(s: Session, shift_id: int | None) -> ShiftRow:
+    """The given shift, or the one on duty at the database's time."""
+    if shift_id is None:
+        now = db_now(s)
+        shift_id = s.execute(select(Shift.id).where(Shift.starts_at <= now, Shift.ends_at > now)
+                             .order_by(Shift.starts_at.desc()).limit(1)).scalar()
+        if shift_id is None:
+            raise NotFound(_("No shift is on the roster at this time."))
+    shift = shift_row(s, shift_id)
+    if shift is None:
+        raise NotFound(_("Shift {id} does not exist.").format(id=shift_id))
+    return shift
