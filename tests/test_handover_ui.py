@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 from handover_fixtures import incident, now_to_next
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication
+from qt_input import type_chinese
 
 from db.engine import Database
 from dispatch_console import handover, incidents
@@ -50,13 +49,6 @@ def stations() -> Iterator[Workstations]:
     ws = Workstations()
     yield ws
     ws.close()
-
-
-def type_chinese(widget, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Chinese text arrives from the input method as a commit, not as key presses."""
-    event = QInputMethodEvent("", [])
-    event.setCommitString(text)
-    QApplication.sendEvent(widget, event)
 
 
 def test_two_leaders_hand_over_through_the_dialogs(qtbot, pg_db: Database, system: Actor,

@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication
+from qt_input import type_chinese
 from test_roster_fixtures import DAY, duty_room, staff_shift
 
 from db.engine import Database
@@ -59,13 +58,6 @@ def stations() -> Iterator[Workstations]:
     ws = Workstations()
     yield ws
     ws.close()
-
-
-def type_chinese(widget, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Chinese text arrives from the input method as a commit, not as key presses."""
-    event = QInputMethodEvent("", [])
-    event.setCommitString(text)
-    QApplication.sendEvent(widget, event)
 
 
 def cell_names(panel: DutyBoardPanel) -> list[str]:
