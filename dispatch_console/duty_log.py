@@ -31,6 +31,7 @@ AUDIT_LABELS: dict[str, str] = {
     "roster.override": N_("Roster overridden"),
     "roster.remove": N_("Taken off the roster"),
     "roster.leave": N_("Leave recorded"),
+    "roster.leave_cancel": N_("Leave withdrawn"),
     "roster.publish": N_("Roster published"),
     "roster.publish_override": N_("Roster published despite conflicts"),
     "shift.create": N_("Shift created"),

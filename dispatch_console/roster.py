@@ -16,24 +16,31 @@ first wins, the second gets :class:`~dispatch_console.errors.ConcurrentChange`.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Leave, Person, PersonRole, RosterEntry, Shift, ShiftType, User
+from db.models import AuditLog, Leave, Person, PersonRole, RosterEntry, Shift, ShiftType, Timer, User
 from dispatch_console import changes
 from dispatch_console.actor import Actor
 from dispatch_console.config import Resources
-from dispatch_console.errors import DispatchError, NotFound, PermissionDenied, ValidationError
+from dispatch_console.errors import (
+    ConcurrentChange,
+    DispatchError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from dispatch_console.i18n import N_, _
 from dispatch_console.incident_queue import UnitRow, list_units
 from dispatch_console.jurisdiction import StaffHit, search_staff, tree
 from dispatch_console.permissions import allowed, require
-from dispatch_console.timefmt import fmt_local
+from dispatch_console.timefmt import LOCAL_TZ, fmt_local
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +176,137 @@ def _days(start_day: date, end_day: date) -> list[date]:
     return [start_day + timedelta(days=i) for i in range((end_day - start_day).days + 1)]
 
 
+SHIFT_TYPE_FIELDS = ("code", "name", "start_time", "length_minutes", "required_roles")
+MIN_SHIFT_MINUTES, MAX_SHIFT_MINUTES = 60, 24 * 60
+MAX_PER_ROLE = 20
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_HHMM = re.compile(r"([01]?[0-9]|2[0-3]):[0-5][0-9]")
+
+
+@dataclass(frozen=True)
+class ShiftTypeChange:
+    """A shift type as saved, and the coming shifts moved to its new times."""
+
+    shift_type: ShiftTypeRow
+    retimed_shift_ids: tuple[int, ...]
+
+
+def shift_type_problems(*, code: str, name: str, start_time: str, length_minutes: int | None,
+                        required_roles: dict[str, int], timezone: str = "Asia/Shanghai",
+                        other_codes: tuple[str, ...] = (), other_names: tuple[str, ...] = ()) -> dict[str, str]:
+    """What is wrong with these shift type fields, by field (empty when nothing is).
+
+    The editor shows these next to its fields as the leader types; the services refuse the
+    first of them. ``other_codes`` / ``other_names``: those of the other shift types (a code
+    and a name are unique, letter case aside: the roster import finds a shift type by either).
+    """
+    found: dict[str, str] = {}
+    code, name = code.strip(), name.strip()
+    if not _CODE.fullmatch(code):
+        found["code"] = _("A code is 1 to 32 letters, digits, - or _ (for example day, night).")
+    elif code.casefold() in {c.casefold() for c in other_codes}:
+        found["code"] = _("Another shift type has the code {code}.").format(code=code)
+    if not name or len(name) > 100 or any(ch in name for ch in "\x00\r\n\t"):
+        found["name"] = _("A name is 1 to 100 characters on one line.")
+    elif name.casefold() in {n.casefold() for n in other_names}:
+        found["name"] = _("Another shift type is called {name}.").format(name=name)
+    try:
+        ZoneInfo(timezone)
+        known_zone = True
+    except Exception:
+        known_zone = False
+    if not _HHMM.fullmatch(start_time.strip()) or not known_zone:
+        found["start_time"] = _("A start time is HH:MM, from 00:00 to 23:59.")
+    if length_minutes is None or not MIN_SHIFT_MINUTES <= length_minutes <= MAX_SHIFT_MINUTES:
+        found["length_minutes"] = _("A shift lasts between 1 and 24 hours.")
+    counts = dict(required_roles)
+    if any(role not in ROSTER_ROLES for role in counts) or any(
+            not isinstance(n, int) or not 0 <= n <= MAX_PER_ROLE for n in counts.values()):
+        found["required_roles"] = _("Each post needs 0 to {n} people.").format(n=MAX_PER_ROLE)
+    elif not any(counts.values()):
+        found["required_roles"] = _("A shift needs at least one person.")
+    return found
+
+
+def _refuse_problems(found: dict[str, str]) -> None:
+    for field in SHIFT_TYPE_FIELDS:
+        if field in found:
+            raise ValidationError(found[field], field)
+
+
+def _others(s: Session, type_id: int | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    rows = s.execute(select(ShiftType.code, ShiftType.name).where(ShiftType.id != (type_id or 0))).all()
+    return tuple(r.code for r in rows), tuple(r.name for r in rows if r.name)
+
+
+def _retime_coming_shifts(s: Session, actor: Actor, t: ShiftType, now: datetime) -> list[int]:
+    """Move the shifts of ``t`` that have not started to its (new) start time and length.
+
+    A shift that has started keeps its times (it is being worked, or history), and so does one
+    whose new start would already be past. The people on a moved shift stay on it; conflicts are
+    computed from the new times. A pending handover reminder moves with the shift's end.
+    """
+    moved: list[int] = []
+    coming = s.execute(select(Shift).where(Shift.shift_type_id == t.id, Shift.starts_at > now)
+                       .order_by(Shift.starts_at)).scalars().all()
+    for sh in coming:
+        starts, ends = shift_bounds(t.start_time, t.length_minutes, t.timezone, date.fromisoformat(sh.day))
+        if starts <= now or (starts, ends) == (sh.starts_at, sh.ends_at):
+            continue
+        delta = ends - sh.ends_at
+        sh.starts_at, sh.ends_at, sh.version = starts, ends, sh.version + 1
+        s.flush()
+        moved.append(sh.id)
+        reminders = s.execute(select(Timer).where(Timer.shift_id == sh.id, Timer.kind == "handover_reminder",
+                                                  Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))).scalars()
+        for timer in reminders:
+            before = {"due_at": timer.due_at}
+            timer.due_at = timer.due_at + delta
+            timer.payload = {**(timer.payload or {}), "shift": describe_shift(_shift_row(sh, t))}
+            s.flush()
+            # a timer change: every timer engine re-arms
+            changes.record(s, actor, entity="timer", entity_id=timer.id, op="reschedule",
+                           action="timer.reschedule", before=before, after={"due_at": timer.due_at}, at=now)
+    return moved
+
+
+def _roles_still_rostered(s: Session, t: ShiftType, roles: dict[str, int], now: datetime) -> None:
+    """Refuse to drop a post that people are on in shifts that have not ended."""
+    dropped = [r for r, n in (t.required_roles or {}).items() if int(n) > 0 and not roles.get(r)]
+    for role in dropped:
+        n = len(s.execute(select(RosterEntry.id).join(Shift, RosterEntry.shift_id == Shift.id).where(
+            Shift.shift_type_id == t.id, Shift.ends_at > now, RosterEntry.role == role,
+            RosterEntry.active.is_(True))).all())
+        if n:
+            raise ValidationError(_("{n} people are on coming {shift} shifts as {role}: take them off first.")
+                                  .format(n=n, shift=t.name, role=role_label(role)), "required_roles")
+
+
+def _set_type(s: Session, actor: Actor, t: ShiftType | None, *, code: str, name: str, start_time: str,
+              length_minutes: int, required_roles: dict[str, int], timezone: str) -> ShiftTypeChange:
+    """Add (``t`` None) or change a shift type inside the caller's write transaction."""
+    others = _others(s, t.id if t else None)
+    _refuse_problems(shift_type_problems(code=code, name=name, start_time=start_time,
+                                         length_minutes=length_minutes, required_roles=required_roles,
+                                         timezone=timezone, other_codes=others[0], other_names=others[1]))
+    roles = {r: int(n) for r, n in required_roles.items() if int(n) > 0}
+    now = db_now(s)
+    before = changes.row_dict(t) if t else None
+    if t is None:
+        t = ShiftType(code=code.strip())
+        s.add(t)
+    else:
+        _roles_still_rostered(s, t, roles, now)
+    hh, mm = (int(x) for x in start_time.strip().split(":"))
+    t.code, t.name, t.start_time, t.length_minutes = code.strip(), name.strip(), f"{hh:02d}:{mm:02d}", length_minutes
+    t.timezone, t.required_roles, t.active = timezone, roles, True
+    s.flush()
+    moved = _retime_coming_shifts(s, actor, t, now) if before is not None else []
+    changes.record(s, actor, entity="shift", entity_id=None, op="type", action="shift.define_type",
+                   before=before, after={**changes.row_dict(t), "retimed_shift_ids": moved}, at=now)
+    return ShiftTypeChange(_type_row(t), tuple(moved))
+
+
 def define_shift_type(
     db: Database,
     actor: Actor,
@@ -180,29 +318,55 @@ def define_shift_type(
     required_roles: dict[str, int],
     timezone: str = "Asia/Shanghai",
 ) -> ShiftTypeRow:
-    """Add a shift type, or change the one with this code (existing shifts keep their times)."""
+    """Add a shift type, or change the one with this code (as :func:`change_shift_type` does)."""
     require(actor, "roster.edit")
-    try:
-        hh, mm = (int(x) for x in start_time.split(":"))
-        time(hh, mm)
-        ZoneInfo(timezone)
-    except Exception:
-        raise ValidationError(_("A start time is HH:MM in a known timezone."), "start_time") from None
-    if not 0 < length_minutes <= 24 * 60:
-        raise ValidationError(_("A shift lasts between 1 minute and 24 hours."), "length_minutes")
     with db.write() as s:
         changes.serialise_writers(s)
-        t = s.execute(select(ShiftType).where(ShiftType.code == code)).scalar_one_or_none()
-        before = changes.row_dict(t) if t else None
+        t = s.execute(select(ShiftType).where(ShiftType.code == code.strip())).scalar_one_or_none()
+        return _set_type(s, actor, t, code=code, name=name, start_time=start_time, length_minutes=length_minutes,
+                         required_roles=required_roles, timezone=timezone).shift_type
+
+
+def add_shift_type(db: Database, actor: Actor, *, code: str, name: str, start_time: str, length_minutes: int,
+                   required_roles: dict[str, int], timezone: str = "Asia/Shanghai") -> ShiftTypeRow:
+    """Add a new shift type; a code or name that another shift type has is refused."""
+    require(actor, "roster.edit")
+    with db.write() as s:
+        changes.serialise_writers(s)
+        return _set_type(s, actor, None, code=code, name=name, start_time=start_time,
+                         length_minutes=length_minutes, required_roles=required_roles, timezone=timezone).shift_type
+
+
+def _type_changed_by(s: Session, type_id: int) -> tuple[str | None, datetime | None]:
+    rows = s.execute(select(AuditLog.username, AuditLog.station, AuditLog.at, AuditLog.after)
+                     .where(AuditLog.action == "shift.define_type").order_by(AuditLog.id.desc()).limit(200))
+    for r in rows:
+        if isinstance(r.after, dict) and r.after.get("id") == type_id:
+            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
+    return None, None
+
+
+def change_shift_type(db: Database, actor: Actor, seen: ShiftTypeRow, *, code: str, name: str, start_time: str,
+                      length_minutes: int, required_roles: dict[str, int]) -> ShiftTypeChange:
+    """Change a shift type as the caller saw it (``seen``); coming shifts move to the new times.
+
+    Shifts that have started keep their times; shifts not started yet (published or not) are
+    moved, with the people on them, so that the calendar, the on-duty board and the conflict
+    checks all follow the new times. If somebody changed the type since ``seen`` was read,
+    :class:`ConcurrentChange` says who and when.
+    """
+    require(actor, "roster.edit")
+    with db.write() as s:
+        changes.serialise_writers(s)
+        t = s.get(ShiftType, seen.id)
         if t is None:
-            t = ShiftType(code=code)
-            s.add(t)
-        t.name, t.start_time, t.length_minutes = name, f"{hh:02d}:{mm:02d}", length_minutes
-        t.timezone, t.required_roles, t.active = timezone, dict(required_roles), True
-        s.flush()
-        changes.record(s, actor, entity="shift", entity_id=None, op="type", action="shift.define_type",
-                       before=before, after=changes.row_dict(t))
-        return _type_row(t)
+            raise NotFound(_("Shift type {id} does not exist.").format(id=seen.id))
+        if _type_row(t) != seen:
+            who, when = _type_changed_by(s, t.id)
+            raise ConcurrentChange(_("Changed by {who} at {when} — reload and try again.").format(
+                who=who or "?", when=fmt_local(when) if when else "?"), by=who, at=when)
+        return _set_type(s, actor, t, code=code, name=name, start_time=start_time, length_minutes=length_minutes,
+                         required_roles=required_roles, timezone=t.timezone)
 
 
 def shift_types(db: Database) -> list[ShiftTypeRow]:
@@ -331,12 +495,14 @@ def people(db: Database, role: str | None = None, text: str = "") -> list[Person
         return [PersonRow(p.id, p.name, p.phone, tuple(sorted(roles.get(p.id, [])))) for p in found]
 
 
-def _check_reason(reason: str | None, *, needed: bool) -> str | None:
+def _check_reason(reason: str | None, *, needed: bool, limit: int = MAX_REASON) -> str | None:
     reason = (reason or "").strip() or None
     if needed and reason is None:
         raise ValidationError(_("Give a reason."), "reason")
-    if reason and len(reason) > MAX_REASON:
-        raise ValidationError(_("A reason has at most {n} characters.").format(n=MAX_REASON), "reason")
+    if reason and len(reason) > limit:
+        raise ValidationError(_("A reason has at most {n} characters.").format(n=limit), "reason")
+    if reason and "\x00" in reason:
+        raise ValidationError(_("A reason may not contain the NUL character."), "reason")
     return reason
 
 
@@ -462,22 +628,122 @@ def remove(db: Database, actor: Actor, entry_id: int, version: int, reason: str)
         return _load_entry(s, entry_id)
 
 
+MAX_LEAVE_REASON = 200  # the leave table's column
+
+
+@dataclass(frozen=True)
+class LeaveRow:
+    id: int
+    person_id: int
+    person_name: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+    cancelled_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_at is None
+
+
+def _leave_row(lv: Leave, name: str) -> LeaveRow:
+    return LeaveRow(lv.id, lv.person_id, name, lv.starts_at, lv.ends_at, lv.reason, lv.cancelled_at)
+
+
+def _local_day_bounds(start_day: date, end_day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(start_day, time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return start, end
+
+
 def add_leave(db: Database, actor: Actor, person_id: int, starts_at: datetime, ends_at: datetime,
               reason: str | None = None) -> int:
-    """Record a person's leave (it makes their shifts in that time a conflict)."""
+    """Record a person's leave (it makes their shifts in that time a conflict); returns its id.
+
+    A leave that overlaps another (not cancelled) leave of the same person is refused: the
+    second workstation to enter the same sick note hears that it is already there.
+    """
     require(actor, "roster.edit")
     if ends_at <= starts_at:
         raise ValidationError(_("A leave ends after it starts."), "ends_at")
-    reason = _check_reason(reason, needed=False)
+    reason = _check_reason(reason, needed=False, limit=MAX_LEAVE_REASON)
     with db.write() as s:
-        if s.get(Person, person_id) is None:
+        changes.serialise_writers(s)  # check for an overlap and insert under the writers' lock
+        person = s.get(Person, person_id)
+        if person is None or not person.active:
             raise ValidationError(_("Unknown person {id}.").format(id=person_id), "person")
+        overlap = s.execute(select(Leave).where(Leave.person_id == person_id, Leave.cancelled_at.is_(None),
+                                                Leave.starts_at < ends_at, Leave.ends_at > starts_at)
+                            .order_by(Leave.starts_at).limit(1)).scalar_one_or_none()
+        if overlap is not None:
+            raise ValidationError(_("{name} is already on leave from {start} to {end}.").format(
+                name=person.name, start=fmt_local(overlap.starts_at, "%Y-%m-%d %H:%M"),
+                end=fmt_local(overlap.ends_at, "%Y-%m-%d %H:%M")), "starts_at")
         leave = Leave(person_id=person_id, starts_at=starts_at, ends_at=ends_at, reason=reason)
         s.add(leave)
         s.flush()
         changes.record(s, actor, entity="roster", entity_id=None, op="leave", action="roster.leave",
                        after=changes.row_dict(leave))
         return leave.id
+
+
+def leaves(db: Database, start_day: date, end_day: date, *, person_id: int | None = None,
+           include_cancelled: bool = False) -> list[LeaveRow]:
+    """Leave that overlaps these local days (of one person when asked), earliest first."""
+    start, end = _local_day_bounds(start_day, end_day)
+    with db.read() as s:
+        q = (select(Leave, Person.name).join(Person, Leave.person_id == Person.id)
+             .where(Leave.starts_at < end, Leave.ends_at > start).order_by(Leave.starts_at, Leave.id))
+        if person_id is not None:
+            q = q.where(Leave.person_id == person_id)
+        if not include_cancelled:
+            q = q.where(Leave.cancelled_at.is_(None))
+        return [_leave_row(lv, name) for lv, name in s.execute(q)]
+
+
+def _leave_cancelled_by(s: Session, leave_id: int) -> tuple[str | None, datetime | None]:
+    rows = s.execute(select(AuditLog.username, AuditLog.station, AuditLog.at, AuditLog.after)
+                     .where(AuditLog.action == "roster.leave_cancel").order_by(AuditLog.id.desc()).limit(200))
+    for r in rows:
+        if isinstance(r.after, dict) and r.after.get("id") == leave_id:
+            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
+    return None, None
+
+
+def cancel_leave(db: Database, actor: Actor, leave_id: int, reason: str | None = None) -> LeaveRow:
+    """Withdraw a leave (kept, marked cancelled): the person's shifts in that time are no longer a conflict.
+
+    The leave table has no version: the first of two workstations cancelling the same leave
+    wins (``UPDATE … WHERE cancelled_at IS NULL``), the second gets :class:`ConcurrentChange`
+    saying who cancelled it and when. A leave that has already ended stays as it is.
+    """
+    require(actor, "roster.edit")
+    reason = _check_reason(reason, needed=False)
+    with db.write() as s:
+        changes.serialise_writers(s)
+        leave = s.get(Leave, leave_id)
+        if leave is None:
+            raise NotFound(_("Leave {id} does not exist.").format(id=leave_id))
+        person = s.get(Person, leave.person_id)
+        name = person.name if person else "?"
+        now = db_now(s)
+        before = changes.row_dict(leave)
+        if leave.cancelled_at is None and leave.ends_at <= now:
+            raise ValidationError(_("This leave has already ended; it stays on record."), "leave")
+        done = leave.cancelled_at is None and s.execute(
+            update(Leave).where(Leave.id == leave_id, Leave.cancelled_at.is_(None)).values(cancelled_at=now)
+            .execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+        if not done:
+            who, when = _leave_cancelled_by(s, leave_id)
+            raise ConcurrentChange(_("Changed by {who} at {when} — reload and try again.").format(
+                who=who or "?", when=fmt_local(when) if when else "?"), by=who, at=when)
+        s.expire_all()
+        changes.record(s, actor, entity="roster", entity_id=None, op="leave_cancel", action="roster.leave_cancel",
+                       before=before, after={"id": leave_id, "person_id": before["person_id"],
+                                             "cancelled_at": now, "reason": reason}, at=now)
+        cancelled = s.get(Leave, leave_id)
+        assert cancelled is not None
+        return _leave_row(cancelled, name)
 
 
 # ---------------------------------------------------------------------------------------------
