@@ -133,7 +133,13 @@ def test_age_and_countdown_tick_from_the_database_clock(qtbot) -> None:  # type:
     seen: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda a, b, _r=None: seen.append((a.column(), b.column())))
     model.tick()
-    assert seen == [(Column.AGE, Column.AGE), (Column.DEADLINE, Column.DEADLINE)]
+    assert seen == []  # nothing moved on within the same minute: no cell is set again
+    model.db_offset += timedelta(minutes=10)  # ten minutes later
+    model.tick()
+    assert model.data(model.index(0, Column.AGE)) in ("1h10m", "1h11m")
+    assert model.data(model.index(1, Column.DEADLINE)).startswith("overdue")
+    assert {a for a, b in seen} == {Column.AGE, Column.DEADLINE} and all(a == b for a, b in seen)
+    assert model.data(model.index(0, Column.DEADLINE), Qt.ItemDataRole.ForegroundRole) == red  # now late
     # severity colours and plain strings
     assert model.data(model.index(0, Column.SEVERITY), Qt.ItemDataRole.BackgroundRole) is not None
     assert all(isinstance(model.data(model.index(0, c)), str) for c in Column)
@@ -150,3 +156,13 @@ def test_alert_rows_flash(qtbot) -> None:  # type: ignore[no-untyped-def]
     model.set_alerts(set())
     model.flash(True)
     assert not model.is_flashing(1)
+
+
+def test_tooltips_are_plain_text_and_asked_only_when_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(1, description="<b>燃气</b> 泄漏", address="平山村 <img src=x>")])
+    tip = model.tooltip(0, Column.DESCRIPTION)
+    assert "泄漏" in tip and "平山村" in tip
+    assert "<b>" not in tip and "<img" not in tip  # shown as the characters, never as markup
+    assert model.tooltip(0, Column.SEVERITY) == model.tooltip(0, Column.SEVERITY) != tip
+    assert model.tooltip(5, Column.NUMBER) == ""  # no such row
+    assert model.data(model.index(0, Column.DESCRIPTION), Qt.ItemDataRole.ToolTipRole) is None

@@ -1,7 +1,12 @@
-"""The queue's table model: a thin adapter over cached plain rows, kept in the SQL order.
+"""The queue's table model: cached plain rows, kept in the SQL order, drawn without Python.
 
 Rows are :class:`IncidentRow` objects cached by id, in the order the database sorts them (most
-severe first, then oldest). Pages arrive as the view scrolls (``canFetchMore`` / ``fetchMore``
+severe first, then oldest). Each loaded row is rendered once into Qt's own item store (a
+``QStandardItemModel``: text, colours, font, tooltip per cell) and rendered again only when it
+changes, so painting the table never calls back into Python. That matters on a busy console:
+every Python call from a paint must take the interpreter lock, which the threads reading the
+database hold most of the time during a surge (a Python ``data()`` made a paint 3–4x slower
+then, and a frozen queue is what an officer feels). Pages arrive as the view scrolls (``canFetchMore`` / ``fetchMore``
 ask the queue view for the next page; the model never reads the database itself). Changes from
 the change feed come as :class:`RowRefresh` batches and become row inserts, moves, updates and
 removals, so the view keeps its selection. An incident that vanished or was merged away stays
@@ -9,18 +14,20 @@ on screen as a disabled, struck-through row until the next reload, instead of di
 the officer's cursor.
 
 Ages and countdowns tick from a local clock corrected to the database clock (``db_offset``):
-the ticking never queries the database.
+the ticking never queries the database, and only cells whose text or colour changed are set
+(``visible_rows`` limits ticking and flashing to what is on screen, when a view provides it).
 """
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QStandardItem, QStandardItemModel
 
 from dispatch_console.categories import Catalog, shipped_catalog
 from dispatch_console.i18n import N_, _
@@ -32,7 +39,6 @@ from ui import theme
 from ui.plain_text import plain_tooltip
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -77,45 +83,59 @@ def one_line(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class QueueModel(QAbstractTableModel):
+DISPLAY = Qt.ItemDataRole.DisplayRole
+FOREGROUND = Qt.ItemDataRole.ForegroundRole
+BACKGROUND = Qt.ItemDataRole.BackgroundRole
+FONT = Qt.ItemDataRole.FontRole
+ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+ROLES = (DISPLAY, FOREGROUND, BACKGROUND, FONT, ALIGNMENT)
+ENABLED = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+DISABLED = Qt.ItemFlag.ItemIsSelectable  # shown, selectable, but disabled
+CENTRED = int(Qt.AlignmentFlag.AlignCenter)
+COLUMNS = tuple(Column)
+# One cell as rendered: (text, foreground, background, font, alignment), compared with what the
+# item holds so that only what changed is set (every set repaints that cell). Tooltips are not
+# stored: the view asks ``tooltip()`` when one is about to show.
+Cell = tuple[str, Any, Any, Any, Any]
+
+
+def _font(bold: bool, strike: bool) -> QFont:
+    font = QFont()
+    font.setBold(bold)
+    font.setStrikeOut(strike)
+    return font
+
+
+class QueueModel(QStandardItemModel):
     """Loaded rows of the queue; ``total`` is how many the filter selects in the database."""
 
     fetch_requested = Signal(int)  # offset of the next page
 
     def __init__(self, catalog: Catalog | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(Column), parent)
         self.catalog = catalog or shipped_catalog()
         self._ids: list[int] = []
         self._keys: list[tuple[int, datetime, int]] = []
         self._rows: dict[int, IncidentRow] = {}
+        self._cells: dict[int, list[Cell]] = {}  # id → what its items hold now
         self._gone: dict[int, str] = {}  # id → why the row is shown disabled
         self._deadlines: dict[int, Deadline] = {}
         self._alerts: set[int] = set()
         self._flash_on = False
+        self._fonts = {(bold, strike): _font(bold, strike) for bold in (False, True) for strike in (False, True)}
         self.total = 0
         self.generation = 0
         self.fetching = False
         self.db_offset = timedelta(0)  # database clock minus local clock
+        # (first, last) rows on screen; None: every loaded row (no view, tests)
+        self.visible_rows: Callable[[], tuple[int, int]] | None = None
 
-    # -- Qt model API -------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(Column)
-
+    # -- Qt model API (everything else, data() included, is Qt's own) ------------------------
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return _(HEADERS[Column(section)])
         return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if self._ids[index.row()] in self._gone:
-            return Qt.ItemFlag.ItemIsSelectable  # shown, selectable, but disabled
-        return Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
         return not parent.isValid() and not self.fetching and self.loaded_count < self.total
@@ -125,58 +145,112 @@ class QueueModel(QAbstractTableModel):
             self.fetching = True
             self.fetch_requested.emit(self.loaded_count)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._ids):
-            return None
-        incident_id = self._ids[index.row()]
-        row = self._rows[incident_id]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, column)
-        if role == ID_ROLE:
-            return incident_id
-        if role == ROW_ROLE:
-            return row
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self._tooltip(row, column))
-        gone = incident_id in self._gone
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if not gone and column == Column.SEVERITY:
-                return theme.severity_colours(row.severity)[0]
-            if not gone and self._flash_on and incident_id in self._alerts:
-                colour = QColor(theme.severity_colours(1)[0])
-                colour.setAlpha(110)
-                return colour
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if gone:
-                return QColor("#8b949e")
-            if column == Column.SEVERITY:
-                return theme.severity_colours(row.severity)[1]
-            if column == Column.DEADLINE:
-                deadline = self._deadlines.get(incident_id)
-                return theme.deadline_colour(deadline_state(deadline, self.now())) if deadline and row.is_open else None
-            if column == Column.NUMBER and row.is_drill:
-                return theme.drill_colour()
-            return None
-        if role == Qt.ItemDataRole.FontRole:
-            if gone or column in (Column.SEVERITY, Column.DEADLINE) or (
-                    column == Column.NUMBER and (row.is_drill or incident_id in self._alerts)):
-                font = QFont()
-                font.setStrikeOut(gone)
-                font.setBold(not gone)
-                return font
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.SEVERITY, Column.CHECKLIST):
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return None
-
-    # -- text ---------------------------------------------------------------------------------
+    # -- rendering ----------------------------------------------------------------------------
     def now(self) -> datetime:
         """The database time now, from the local clock and the last measured offset."""
         return datetime.now(UTC) + self.db_offset
 
-    def _text(self, row: IncidentRow, column: Column) -> str:
+    def _render(self, row: IncidentRow, now: datetime) -> list[Cell]:
+        """Every cell of one row: what the table shows for it at ``now``."""
+        incident_id = row.id
+        gone = incident_id in self._gone
+        flashing = not gone and self._flash_on and incident_id in self._alerts
+        flash = None
+        if flashing:
+            flash = QColor(theme.severity_colours(1)[0])
+            flash.setAlpha(110)
+        grey = QColor("#8b949e") if gone else None
+        plain = self._fonts[(True, True)] if gone else None
+        bold = self._fonts[(True, False)]
+        cells: list[Cell] = []
+        for column in COLUMNS:
+            text = self._text(row, column, now)
+            foreground: Any = grey
+            background: Any = flash
+            font: Any = plain
+            align: Any = None
+            if column == Column.SEVERITY:
+                align = CENTRED
+                if not gone:
+                    background, foreground = theme.severity_colours(row.severity)
+                    font = bold
+            elif column == Column.DEADLINE:
+                if not gone:
+                    font = bold
+                    deadline = self._deadlines.get(incident_id)
+                    if deadline is not None and row.is_open:
+                        foreground = theme.deadline_colour(deadline_state(deadline, now))
+            elif column == Column.NUMBER:
+                if not gone and row.is_drill:
+                    foreground = theme.drill_colour()
+                if not gone and (row.is_drill or incident_id in self._alerts):
+                    font = bold
+            elif column == Column.CHECKLIST:
+                align = CENTRED
+            cells.append((text, foreground, background, font, align))
+        return cells
+
+    def tooltip(self, position: int, column: int) -> str:
+        """The tooltip of one cell (plain text, made safe for Qt's rich-text tooltips)."""
+        row = self.incident_at(position)
+        if row is None:
+            return ""
+        deadline = self._deadlines.get(row.id)
+        if column == Column.SEVERITY:
+            text = self.catalog.severity_label(row.severity)
+        elif column == Column.DEADLINE and deadline is not None:
+            text = _("Due at {time}").format(time=fmt_local(deadline.due_at))
+        elif column == Column.GRID and row.community_name:
+            text = row.community_name
+        elif column == Column.AGE:
+            text = _("Recorded at {time}").format(time=fmt_local(row.created_at))
+        else:
+            parts = [row.description]
+            if row.address:
+                parts.append(_("Address: {address}").format(address=row.address))
+            text = "\n".join(parts)
+        return plain_tooltip(text)
+
+    def _items(self, incident_id: int, cells: list[Cell]) -> list[QStandardItem]:
+        """New items for one row (only roles with a value are set: most cells hold text alone)."""
+        gone = incident_id in self._gone
+        items = []
+        for cell in cells:
+            item = QStandardItem(cell[0])
+            if gone:
+                item.setFlags(DISABLED)
+            for role, value in zip(ROLES[1:], cell[1:], strict=True):
+                if value is not None:
+                    item.setData(value, role)
+            items.append(item)
+        items[0].setData(incident_id, ID_ROLE)
+        self._cells[incident_id] = cells
+        return items
+
+    def _update(self, position: int, columns: tuple[Column, ...] = COLUMNS, now: datetime | None = None) -> None:
+        """Set what changed in one loaded row's cells (all, or only ``columns``)."""
+        incident_id = self._ids[position]
+        cells = self._render(self._rows[incident_id], now or self.now())
+        old = self._cells.get(incident_id)
+        flags = DISABLED if incident_id in self._gone else ENABLED
+        if columns == COLUMNS and self.item(position, 0) is not None \
+                and (self.item(position, 0).flags() & ENABLED) != flags:
+            for column in COLUMNS:
+                self.item(position, column).setFlags(flags)
+        for column in columns:
+            item = self.item(position, column)
+            if item is None:
+                continue
+            new = cells[column]
+            before = old[column] if old is not None else None
+            for n, role in enumerate(ROLES):
+                if before is None or before[n] != new[n]:
+                    item.setData(new[n], role)
+        if old is not None and columns != COLUMNS:
+            cells = [cells[c] if c in columns else old[c] for c in COLUMNS]
+        self._cells[incident_id] = cells
+
+    def _text(self, row: IncidentRow, column: Column, now: datetime) -> str:
         if column == Column.NUMBER:
             text = row.number
             if row.is_drill:
@@ -186,7 +260,7 @@ class QueueModel(QAbstractTableModel):
         if column == Column.SEVERITY:
             return SEVERITY_SHORT.get(row.severity, str(row.severity))
         if column == Column.AGE:
-            return fmt_duration((self.now() - row.created_at).total_seconds())
+            return fmt_duration((now - row.created_at).total_seconds())
         if column == Column.CATEGORY:
             return self.catalog.category_label(row.category)
         if column == Column.GRID:
@@ -203,25 +277,17 @@ class QueueModel(QAbstractTableModel):
             deadline = self._deadlines.get(row.id)
             if deadline is None or not row.is_open:
                 return ""
-            left = (deadline.due_at - self.now()).total_seconds()
+            left = (deadline.due_at - now).total_seconds()
             if left < 0:
                 return _("overdue {time}").format(time=fmt_duration(-left))
             return fmt_duration(left)
         return one_line(row.description)
 
-    def _tooltip(self, row: IncidentRow, column: Column) -> str:
-        if column == Column.SEVERITY:
-            return self.catalog.severity_label(row.severity)
-        if column == Column.DEADLINE and row.id in self._deadlines:
-            return _("Due at {time}").format(time=fmt_local(self._deadlines[row.id].due_at))
-        if column == Column.GRID and row.community_name:
-            return row.community_name
-        if column == Column.AGE:
-            return _("Recorded at {time}").format(time=fmt_local(row.created_at))
-        parts = [row.description]
-        if row.address:
-            parts.append(_("Address: {address}").format(address=row.address))
-        return "\n".join(parts)
+    def rerender(self) -> None:
+        """Render every loaded row again (after a theme change)."""
+        now = self.now()
+        for position in range(len(self._ids)):
+            self._update(position, now=now)
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -238,7 +304,13 @@ class QueueModel(QAbstractTableModel):
         return self._keys[-1] if self._keys else None
 
     def row_of(self, incident_id: int) -> int | None:
-        try:
+        row = self._rows.get(incident_id)
+        if row is None:
+            return None
+        position = bisect.bisect_left(self._keys, sort_key(row))
+        if position < len(self._ids) and self._ids[position] == incident_id:
+            return position
+        try:  # a row whose cached key is not its sort position (cannot happen; be safe)
             return self._ids.index(incident_id)
         except ValueError:
             return None
@@ -271,16 +343,24 @@ class QueueModel(QAbstractTableModel):
         """Show the first page of a (new) filter; returns False for a stale result."""
         if generation != self.generation:
             return False
+        self._set_clock(load.db_time)
+        now = self.now()
         self.beginResetModel()
-        self._ids, self._keys, self._rows, self._gone = [], [], {}, {}
-        self._deadlines = dict(load.deadlines)
-        for row in load.page.rows:
-            self._ids.append(row.id)
-            self._keys.append(sort_key(row))
-            self._rows[row.id] = row
+        # one reset for the whole page: the item store's own per-row signals are not needed
+        blocked = self.blockSignals(True)
+        try:
+            self.setRowCount(0)
+            self._ids, self._keys, self._rows, self._gone, self._cells = [], [], {}, {}, {}
+            self._deadlines = dict(load.deadlines)
+            for row in load.page.rows:
+                self._ids.append(row.id)
+                self._keys.append(sort_key(row))
+                self._rows[row.id] = row
+                self.appendRow(self._items(row.id, self._render(row, now)))
+        finally:
+            self.blockSignals(blocked)
         self.total = load.page.total
         self.fetching = False
-        self._set_clock(load.db_time)
         self.endResetModel()
         return True
 
@@ -293,14 +373,12 @@ class QueueModel(QAbstractTableModel):
         self._set_clock(load.db_time)
         fresh = [r for r in load.page.rows if r.id not in self._rows]
         self._deadlines.update(load.deadlines)
-        if fresh:
-            start = len(self._ids)
-            self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
-            for row in fresh:
-                self._ids.append(row.id)
-                self._keys.append(sort_key(row))
-                self._rows[row.id] = row
-            self.endInsertRows()
+        now = self.now()
+        for row in fresh:
+            self._ids.append(row.id)
+            self._keys.append(sort_key(row))
+            self._rows[row.id] = row
+            self.appendRow(self._items(row.id, self._render(row, now)))
         return True
 
     def fetch_failed(self, generation: int) -> None:
@@ -337,11 +415,10 @@ class QueueModel(QAbstractTableModel):
             self.total += 1
             if place >= len(self._ids) and self.loaded_count < self.total - 1:
                 return  # it sorts after rows not loaded yet: a later page brings it
-            self.beginInsertRows(QModelIndex(), place, place)
             self._ids.insert(place, incident_id)
             self._keys.insert(place, key)
             self._rows[incident_id] = row
-            self.endInsertRows()
+            self.insertRow(place, self._items(incident_id, self._render(row, self.now())))
             return
         if was_gone:
             self.total += 1
@@ -352,16 +429,17 @@ class QueueModel(QAbstractTableModel):
             self._drop(current)  # it now sorts after rows not loaded yet: a later page brings it
             return
         if place != current:
-            # destination in pre-move terms: one further when moving down
-            self.beginMoveRows(QModelIndex(), current, current, QModelIndex(),
-                               place + 1 if place > current else place)
-            self._ids.insert(place, self._ids.pop(current))
+            # moved: the item store has no row move, so take the row out and put it back (a
+            # selection on the row itself is restored by the view, which follows the incident)
+            self.takeRow(current)
+            self._ids.pop(current)
             self._keys.pop(current)
+            self._ids.insert(place, incident_id)
             self._keys.insert(place, key)
-            self.endMoveRows()
+            self.insertRow(place, self._items(incident_id, self._render(row, self.now())))
         else:
             self._keys[current] = key
-        self._row_changed(place)
+            self._update(current)
 
     def _remove(self, incident_id: int) -> None:
         current = self.row_of(incident_id)
@@ -373,13 +451,13 @@ class QueueModel(QAbstractTableModel):
 
     def _drop(self, row: int) -> None:
         incident_id = self._ids[row]
-        self.beginRemoveRows(QModelIndex(), row, row)
         del self._ids[row]
         del self._keys[row]
         self._rows.pop(incident_id, None)
+        self._cells.pop(incident_id, None)
         self._gone.pop(incident_id, None)
         self._deadlines.pop(incident_id, None)
-        self.endRemoveRows()
+        self.removeRow(row)
 
     def _mark_gone(self, incident_id: int, row: IncidentRow | None, why: str) -> None:
         current = self.row_of(incident_id)
@@ -390,19 +468,24 @@ class QueueModel(QAbstractTableModel):
         self._gone[incident_id] = why
         if row is not None:
             self._rows[incident_id] = row
-        self._row_changed(current)
-
-    def _row_changed(self, row: int) -> None:
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        self._update(current)
 
     # -- alerts and ticking -------------------------------------------------------------------
+    def _on_screen(self) -> range:
+        if not self._ids:
+            return range(0)
+        if self.visible_rows is None:
+            return range(len(self._ids))
+        first, last = self.visible_rows()
+        return range(max(0, first), min(len(self._ids) - 1, last) + 1)
+
     def set_alerts(self, incident_ids: set[int]) -> None:
         changed = self._alerts ^ incident_ids
         self._alerts = set(incident_ids)
         for incident_id in changed:
             row = self.row_of(incident_id)
             if row is not None:
-                self._row_changed(row)
+                self._update(row)
 
     def is_flashing(self, incident_id: int) -> bool:
         return incident_id in self._alerts and self._flash_on
@@ -412,16 +495,23 @@ class QueueModel(QAbstractTableModel):
         return set(self._alerts)
 
     def flash(self, on: bool) -> None:
+        """Alerting rows on screen change colour (rows scrolled to later show the current phase)."""
         self._flash_on = on
-        for incident_id in self._alerts:
-            row = self.row_of(incident_id)
-            if row is not None:
-                self._row_changed(row)
+        if not self._alerts:
+            return
+        now = self.now()
+        for position in self._on_screen():
+            if self._ids[position] in self._alerts:
+                self._update(position, now=now)
 
     def tick(self) -> None:
-        """Ages and countdowns moved on: repaint those two columns only."""
-        if self._ids:
-            last = len(self._ids) - 1
-            for column in TICKING:
-                self.dataChanged.emit(self.index(0, column), self.index(last, column),
-                                      [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole])
+        """Ages and countdowns moved on: set the texts and colours of those two columns that changed."""
+        now = self.now()
+        for position in self._on_screen():
+            self._update(position, TICKING, now)
+
+    def show_rows(self, first: int, last: int) -> None:
+        """Rows just scrolled into view: bring their ticking cells and flashing up to date."""
+        now = self.now()
+        for position in range(max(0, first), min(len(self._ids) - 1, last) + 1):
+            self._update(position, now=now)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QHelpEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QTableView,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -77,6 +78,7 @@ class QueueView(QWidget):
         self.catalog = load_catalog(ui.console.resources)
         self.model = QueueModel(self.catalog, self)
         self._refreshing = False
+        self._applying = False  # live changes being applied: row moves are not officer's choices
         self._dirty: set[int] = set()
         self._grids_loading = True
         self._pending_select: int | None = None
@@ -90,6 +92,8 @@ class QueueView(QWidget):
         self.alerts.changed.connect(self._on_alerts)
         self.alerts.flash.connect(self._on_flash)
         self.model.fetch_requested.connect(self._fetch)
+        self.model.visible_rows = self._visible_rows
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._rows_shown())
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         ui.selection.changed.connect(self._follow_selection)
         ui.feed.changed.connect(self._on_changes)
@@ -162,6 +166,8 @@ class QueueView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # rows are read-only
+        self.table.viewport().installEventFilter(self)  # tooltips, asked of the model when shown
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -357,8 +363,15 @@ class QueueView(QWidget):
 
     def _refreshed(self, generation: int, ids: set[int], refresh: RowRefresh) -> None:
         self._refreshing = False
-        if not self.model.apply_refresh(generation, refresh):
+        self._applying = True
+        try:
+            applied = self.model.apply_refresh(generation, refresh)
+        finally:
+            self._applying = False
+        if not applied:
             self._dirty |= ids  # the filter changed meanwhile; read them again under the new one
+        else:
+            self._keep_selection()
         self._show_count()
         self.actions_.update_enabled()
         self._continue_pending()
@@ -382,7 +395,46 @@ class QueueView(QWidget):
         row = self.current_row()
         return row.id if row else None
 
+    def _keep_selection(self) -> None:
+        """After live changes: the selected incident stays selected, wherever its row went (a row
+        that moves is taken out and put back, and the table would otherwise pick a neighbour)."""
+        wanted = self.ui.selection.current
+        if wanted and self.current_id() != wanted and self.model.row_of(wanted) is not None:
+            self.select_id(wanted, load=False)
+
+    def _visible_rows(self) -> tuple[int, int]:
+        """The rows on screen (none while the queue is hidden): ticking and flashing touch only these."""
+        if not self.table.isVisible():
+            return 0, -1
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        if first < 0:
+            return 0, -1
+        return first, last if last >= 0 else self.model.rowCount() - 1
+
+    def _rows_shown(self) -> None:
+        first, last = self._visible_rows()
+        self.model.show_rows(first, last)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and watched is self.table.viewport():
+            help_event = cast(QHelpEvent, event)
+            index = self.table.indexAt(help_event.pos())
+            text = self.model.tooltip(index.row(), index.column()) if index.isValid() else ""
+            if text:
+                QToolTip.showText(help_event.globalPos(), text, self.table.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._rows_shown)  # ages may have moved on while the queue was hidden
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._applying:
+            return  # the table moved its current row because a row moved; _keep_selection decides
         row = self.model.incident_at(current.row()) if current.isValid() else None
         self.actions_.update_enabled()
         if row is not None:
@@ -510,7 +562,7 @@ class QueueView(QWidget):
         self.message.setStyleSheet(f"color: {colour.name()};")
 
     def apply_theme(self, _name: str) -> None:
-        self.model.layoutChanged.emit()
+        self.model.rerender()
 
     def shutdown(self) -> None:
         for timer in (self._tick, self._coalesce, self._search_timer):
