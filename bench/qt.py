@@ -4,7 +4,9 @@ one, waiting on the event loop, and the probe that measures how long the GUI thr
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from PySide6.QtCore import QEventLoop, QMessageLogContext, QObject, Qt, QTimer, QtMsgType, qInstallMessageHandler
@@ -144,15 +146,88 @@ class StallProbe(QObject):
         self._timer.timeout.connect(self._tick)
         self._last = 0.0
 
+        self.sampler: StallSampler | None = None
+
     def start(self) -> None:
         self.lateness.clear()
         self._last = time.perf_counter()
         self._timer.start()
+        if self.sampler is not None:
+            self.sampler.start(lambda: self._last)
 
     def stop(self) -> None:
         self._timer.stop()
+        if self.sampler is not None:
+            self.sampler.stop()
 
     def _tick(self) -> None:
         now = time.perf_counter()
         self.lateness.append(max(0.0, now - self._last - self.interval))
         self._last = now
+
+
+PROJECT_PARTS = ("/ui/", "/dispatch_console/", "/db/", "/bench/")
+
+
+class StallSampler:
+    """Where the GUI thread is while it is stuck: a watchdog thread that, whenever the probe's last
+    tick is more than ``threshold_ms`` old, samples the GUI thread's Python stack every
+    ``every_ms``. ``top()`` names the lines most often seen (the innermost frame of the project's
+    code and the innermost frame of all), so a stall can be explained instead of guessed at."""
+
+    def __init__(self, threshold_ms: float = 25, every_ms: float = 5, depth: int = 40) -> None:
+        self.threshold = threshold_ms / 1000
+        self.every = every_ms / 1000
+        self.depth = depth
+        self.samples: Counter[tuple[str, str]] = Counter()
+        self.total = 0
+        self._gui = threading.main_thread().ident
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, last_tick: Callable[[], float]) -> None:
+        self.stop()
+        self.samples.clear()
+        self.total = 0
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, args=(last_tick,), name="stall-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _watch(self, last_tick: Callable[[], float]) -> None:
+        while not self._stop.wait(self.every):
+            if time.perf_counter() - last_tick() > self.threshold:
+                frame = sys._current_frames().get(self._gui)
+                if frame is not None:
+                    self.samples[self._where(frame)] += 1
+                    self.total += 1
+
+    def _where(self, frame: object) -> tuple[str, str]:
+        leaf = ""
+        own = ""
+        depth = 0
+        f = frame
+        while f is not None and depth < self.depth:
+            code = f.f_code  # type: ignore[attr-defined]
+            text = f"{code.co_filename.rsplit('/', 2)[-2:][-1]}:{f.f_lineno} {code.co_name}"  # type: ignore[attr-defined]
+            if not leaf:
+                leaf = text
+            if not own and any(part in code.co_filename for part in PROJECT_PARTS) \
+                    and "/bench/qt.py" not in code.co_filename:
+                own = text
+            f = f.f_back  # type: ignore[attr-defined]
+            depth += 1
+        return own, leaf
+
+    def top(self, n: int = 12) -> list[dict[str, object]]:
+        """The places seen most often during stalls, with their share of the samples."""
+        return [
+            {"project_frame": own, "innermost": leaf, "samples": count,
+             "share": round(count / self.total, 3) if self.total else 0.0}
+            for (own, leaf), count in self.samples.most_common(n)
+        ]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bench import databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
-from bench.qt import StallProbe, application, close_ui, make_ui, settle, wait_for
+from bench.qt import StallProbe, StallSampler, application, close_ui, make_ui, settle, wait_for
 from bench.workers import WorkerPool
 from db.models import Incident
 from dispatch_console.categories import OPEN_STATUSES
@@ -39,12 +39,14 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         view.show()
         ui.feed.start()
         probe = StallProbe(5)
+        sampler = StallSampler()
         try:
             wait_for(lambda: view.is_ready() and ui.feed.core.connected.is_set(), 120)
             pool.ready()
             probe.start()
             settle(sizes.surge_idle_s)
             idle = list(probe.lateness)
+            probe.sampler = sampler
             probe.start()
             interval = stations / sizes.surge_rate
             start_at = time.monotonic() + 0.5
@@ -86,6 +88,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         "probe_ticks": len(surge), "stall_ms": ms_summary(surge), "idle_stall_ms": ms_summary(idle),
         "open_in_database": len(open_ids), "rows_in_model": len(shown), "model_total": model_total,
         "shown_but_not_open": len(shown_set - open_ids), "shown_as_gone": len(gone),
+        "stall_samples": sampler.total, "stalled_where": sampler.top(),
     }
     longest = max(surge, default=0.0)
     p99 = percentile(surge, 99) or 0.0
