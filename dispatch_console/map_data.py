@@ -4,6 +4,7 @@ Qt-free. The map panel asks for a :class:`MapSnapshot` once, then for :func:`inc
 :func:`unit_update` with the ids the change feed names, and hands the page only what changed.
 Everything here is JSON-ready (``as_json``): the page receives it through the web channel and
 builds its DOM with ``textContent``, so no text from the database is ever parsed as HTML.
+A click on a unit asks for its :func:`unit_card` (who, what, where, and the incident it is on).
 """
 
 from __future__ import annotations
@@ -12,21 +13,26 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from db.engine import Database
-from db.models import Incident, Unit
+from db.engine import Database, db_now
+from db.models import Area, Assignment, Incident, Unit
 from dispatch_console.categories import OPEN_STATUSES, Catalog, shipped_catalog
-from dispatch_console.jurisdiction import areas_geojson
+from dispatch_console.demo import UNIT_KINDS
+from dispatch_console.errors import NotFound
+from dispatch_console.i18n import _
+from dispatch_console.incident_queue import UnitRow, unit_rows
+from dispatch_console.jurisdiction import AreaRef, areas_geojson, locate
 
 EXCERPT_CHARS = 80
 
 __all__ = [
-    "IncidentMarker", "IncidentUpdate", "MapSnapshot", "UnitMarker", "UnitUpdate", "excerpt",
-    "grid_open_counts", "grid_open_incidents", "incident_update", "load_snapshot", "synthetic_snapshot",
-    "unit_update",
+    "IncidentMarker", "IncidentUpdate", "MapSnapshot", "UnitCard", "UnitIncident", "UnitMarker", "UnitUpdate",
+    "excerpt", "grid_open_counts", "grid_open_incidents", "incident_update", "load_snapshot",
+    "synthetic_snapshot", "unit_card", "unit_kind_label", "unit_update",
 ]
 
 
@@ -219,6 +225,99 @@ def grid_open_incidents(db: Database, grid_id: int, catalog: Catalog | None = No
         )
         for r in rows
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The unit card: what a duty officer sees after clicking a unit on the map.
+
+
+def unit_kind_label(kind: str) -> str:
+    """A unit kind's label (派出所, 执法队 …); a kind the list does not know shows as its code."""
+    return _(UNIT_KINDS[kind]) if kind in UNIT_KINDS else kind
+
+
+@dataclass(frozen=True)
+class UnitIncident:
+    """The incident a unit is assigned to now (its assignment is not released)."""
+
+    id: int
+    number: str
+    category: str
+    category_label: str
+    severity: int
+    severity_label: str
+    status: str
+    status_label: str
+    is_drill: bool
+    assigned_at: datetime
+    arrived_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnitCard:
+    """One unit with labels, where it is and what it is doing, read at ``read_at`` (database clock)."""
+
+    unit: UnitRow
+    kind_label: str
+    status_label: str
+    lon: float | None  # None: no usable position
+    lat: float | None
+    grid: AreaRef | None  # the grid its position lies in
+    community: AreaRef | None  # the community of its position, else the one it belongs to
+    incident: UnitIncident | None
+    read_at: datetime
+
+    @property
+    def has_position(self) -> bool:
+        return self.lon is not None and self.lat is not None
+
+    @property
+    def assigned_for_s(self) -> float | None:
+        """Seconds between the assignment and ``read_at`` (None when the unit is free)."""
+        if self.incident is None:
+            return None
+        return (self.read_at - self.incident.assigned_at).total_seconds()
+
+
+def unit_card(db: Database, unit_id: int, catalog: Catalog | None = None) -> UnitCard:
+    """The unit card for ``unit_id``; :class:`NotFound` when there is no such unit (any more)."""
+    catalog = catalog or shipped_catalog()
+    with db.read() as s:
+        rows = unit_rows(s, unit_id=unit_id)
+        if not rows:
+            raise NotFound(_("No unit with id {id}.").format(id=unit_id))
+        unit = rows[0]
+        place = s.execute(select(Unit.lon, Unit.lat, Unit.community_id).where(Unit.id == unit_id)).one()
+        home = None
+        if place.community_id is not None:
+            area = s.get(Area, place.community_id)
+            home = None if area is None else AreaRef(area.id, area.level, area.code, area.name)
+        # a unit is on one incident at a time (assign refuses a second); the newest wins if not
+        current = s.execute(
+            select(Incident.id, Incident.number, Incident.category, Incident.severity, Incident.status,
+                   Incident.is_drill, Assignment.assigned_at, Assignment.arrived_at)
+            .join(Assignment, Assignment.incident_id == Incident.id)
+            .where(Assignment.unit_id == unit_id, Assignment.released_at.is_(None))
+            .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
+            .limit(1)
+        ).first()
+        read_at = db_now(s)
+    incident = None
+    if current is not None:
+        incident = UnitIncident(
+            id=current.id, number=current.number, category=current.category,
+            category_label=catalog.category_label(current.category), severity=int(current.severity),
+            severity_label=catalog.severity_label(int(current.severity)), status=current.status,
+            status_label=catalog.status_label(current.status), is_drill=bool(current.is_drill),
+            assigned_at=current.assigned_at, arrived_at=current.arrived_at,
+        )
+    lon, lat, grid, community = None, None, None, home
+    if _valid(place.lon, place.lat):
+        lon, lat = float(place.lon), float(place.lat)
+        where = locate(db, lon, lat)
+        grid, community = where.grid, where.community or home
+    return UnitCard(unit, unit_kind_label(unit.kind), catalog.unit_status_label(unit.status), lon, lat,
+                    grid, community, incident, read_at)
 
 
 # ---------------------------------------------------------------------------------------------
