@@ -170,3 +170,128 @@ def test_new_incident_from_another_connection_appears_without_reload(  # type: i
         assert js(map_panel, "dc.errors()") == []
     finally:
         other.dispose()
+
+
+def test_unit_click_shows_a_unit_card_that_follows_the_unit_and_its_incident(  # type: ignore[no-untyped-def]
+        qtbot, map_panel: MapPanel, db: Database, make_actor, system: Actor) -> None:
+    from PySide6.QtCore import Qt
+
+    from dispatch_console import incident_queue, incident_units, map_data
+
+    ui = map_panel.ui
+    officer = make_actor("duty_officer")
+    on_map = set(js(map_panel, "dc.unitIds()"))
+    free = next(u for u in incident_queue.list_units(db)
+                if u.status == "available" and u.incident_number is None and u.id in on_map)
+    card = map_data.unit_card(db, free.id)
+    assert card.grid is not None and free.contact_name and free.phone
+
+    # the slot the page calls on a click: the card names the unit, its kind, status, contact, place
+    map_panel.bridge.unitClicked(free.id)
+    qtbot.waitUntil(lambda: map_panel.card.isVisible() and map_panel.card_kind == "unit", timeout=WAIT)
+    assert map_panel.card_title.text() == f"{free.name} ({free.code})"
+    text = map_panel.card_text.text()
+    for expected in (card.kind_label, "Available", free.contact_name, free.phone, card.grid.name,
+                     "Not assigned to an incident."):
+        assert expected in text
+    assert not map_panel.incident_button.isVisible()
+    assert not map_panel.show_incident_action.isEnabled()
+    qtbot.waitUntil(lambda: js(map_panel, "dc.selectedUnit()") == free.id, timeout=WAIT)
+
+    other = Database(db.url.render_as_string(hide_password=False))  # a second station
+    try:
+        # its status is changed at the other station: the open card follows
+        row = incident_units.set_unit_status(other, officer, free.id, free.version, "off_duty")
+        qtbot.waitUntil(lambda: "Off duty" in map_panel.card_text.text(), timeout=WAIT)
+        incident_units.set_unit_status(other, officer, free.id, row.version, "available")
+        qtbot.waitUntil(lambda: "Available" in map_panel.card_text.text(), timeout=WAIT)
+
+        # sent to an incident there: the card names it and offers to select it
+        _grid, lon, lat = grid_centre(db, 5)
+        created = incidents.create_incident(other, officer, IncidentDraft(
+            category="fire", severity=2, source="hotline_12345", description="仓库冒烟", lon=lon, lat=lat)).row
+        assigned = incident_units.assign(other, officer, created.id, created.version, unit_ids=[free.id])
+        qtbot.waitUntil(lambda: created.number in map_panel.card_text.text(), timeout=WAIT)
+        text = map_panel.card_text.text()
+        assert "Dispatched" in text and "Fire" in text and " ago" in text
+        assert map_panel.incident_button.isVisible() and created.number in map_panel.incident_button.text()
+        assert map_panel.show_incident_action.isEnabled()
+
+        # by keyboard: Tab from the card's close button to its button, Space selects the incident
+        assert ui.selection.current != created.id
+        map_panel.activateWindow()
+        map_panel.card_close.setFocus()
+        qtbot.waitUntil(map_panel.card_close.hasFocus, timeout=WAIT)
+        qtbot.keyClick(map_panel.card_close, Qt.Key.Key_Tab)
+        assert map_panel.incident_button.hasFocus()
+        qtbot.keyClick(map_panel.incident_button, Qt.Key.Key_Space)
+        assert ui.selection.current == created.id
+        # or its shortcut anywhere in the map dock
+        ui.selection.select(0)
+        qtbot.keyClick(map_panel.card_close, Qt.Key.Key_I,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        assert ui.selection.current == created.id
+        qtbot.waitUntil(lambda: js(map_panel, "dc.selected()") == created.id, timeout=WAIT)
+
+        # the incident moves on at the other station: the card shows it
+        incidents_row = incident_units.mark_on_scene(other, officer, created.id, assigned.version)
+        qtbot.waitUntil(lambda: map_panel.card_text.text().count("On scene") == 2, timeout=WAIT)  # unit, incident
+        assert incidents_row.status == "on_scene"
+
+        # released: no incident on the card, nothing to select
+        detail = incidents.get_incident(other, created.id)
+        (assignment,) = [a for a in detail.assignments if a.unit_id == free.id]
+        incident_units.release(other, officer, assignment.id)
+        qtbot.waitUntil(lambda: "Not assigned to an incident." in map_panel.card_text.text(), timeout=WAIT)
+        assert "Returning" in map_panel.card_text.text()
+        qtbot.waitUntil(lambda: not map_panel.incident_button.isVisible(), timeout=WAIT)
+        assert not map_panel.show_incident_action.isEnabled()
+
+        # the officer closes the card: the unit's highlight goes with it
+        qtbot.mouseClick(map_panel.card_close, Qt.MouseButton.LeftButton)
+        assert not map_panel.card.isVisible()
+        qtbot.waitUntil(lambda: js(map_panel, "dc.selectedUnit()") == 0, timeout=WAIT)
+    finally:
+        other.dispose()
+
+
+def test_unit_card_shows_hostile_names_as_text_and_says_when_the_unit_is_gone(  # type: ignore[no-untyped-def]
+        qtbot, map_panel: MapPanel, db: Database, system: Actor) -> None:
+    from PySide6.QtCore import Qt
+
+    _grid, lon, lat = grid_centre(db, 1)
+    other = Database(db.url.render_as_string(hide_password=False))
+    try:
+        with other.write() as s:
+            unit = Unit(code="U-HOSTILE", name=HOSTILE, kind="volunteer", status="available",
+                        contact_name=HOSTILE, phone="<b>110</b>", lon=lon, lat=lat, version=1)
+            s.add(unit)
+            s.flush()
+            unit_id = unit.id
+            record(s, system, entity="unit", entity_id=unit_id, op="insert", action="unit.create",
+                   after=row_dict(unit))
+        qtbot.waitUntil(lambda: unit_id in js(map_panel, "dc.unitIds()"), timeout=WAIT)
+
+        # a real click inside the page travels through the channel to the card
+        assert js(map_panel, f"dc.clickUnit({unit_id})") is True
+        qtbot.waitUntil(lambda: map_panel.card_kind == "unit" and map_panel.card_unit_id == unit_id, timeout=WAIT)
+        assert map_panel.card_title.textFormat() == Qt.TextFormat.PlainText
+        assert map_panel.card_text.textFormat() == Qt.TextFormat.PlainText
+        assert map_panel.card_title.text() == f"{HOSTILE} (U-HOSTILE)"
+        assert f"{HOSTILE} <b>110</b>" in map_panel.card_text.text()
+        assert js(map_panel, "document.querySelectorAll('img').length") == 0
+        assert js(map_panel, "dc.selectedUnit()") == unit_id
+
+        # the unit is removed at the other station: its marker goes, the card says so
+        with other.write() as s:
+            gone = s.get(Unit, unit_id)
+            before = row_dict(gone)
+            s.delete(gone)
+            record(s, system, entity="unit", entity_id=unit_id, op="delete", action="unit.delete", before=before)
+        qtbot.waitUntil(lambda: unit_id not in js(map_panel, "dc.unitIds()"), timeout=WAIT)
+        qtbot.waitUntil(lambda: "no longer in the database" in map_panel.card_text.text(), timeout=WAIT)
+        assert HOSTILE in map_panel.card_title.text()  # which unit went away
+        assert map_panel.card_unit_id == 0 and not map_panel.incident_button.isVisible()
+        assert js(map_panel, "dc.errors()") == []
+    finally:
+        other.dispose()

@@ -5,6 +5,10 @@ our own (``ui/map/page``) and talks to Python only through one :class:`~ui.map.b
 on a QWebChannel. Nothing is fetched from the network unless a site configures intranet tiles.
 The page loads once; afterwards every change-feed batch becomes one JSON batch to the page that
 adds, moves, restyles or removes just the markers and grids that changed.
+
+Below the map one card shows what was clicked last: a grid (一格三员, open incidents) or a unit
+(kind, status, contact, position, the incident it is on, with a way to select that incident). The
+unit card follows its unit and that incident through the change feed while it is open.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,8 +40,9 @@ from PySide6.QtWidgets import (
 
 from dispatch_console import jurisdiction, map_data
 from dispatch_console.categories import load_catalog
-from dispatch_console.errors import DispatchError
+from dispatch_console.errors import DispatchError, NotFound
 from dispatch_console.i18n import _
+from dispatch_console.timefmt import fmt_duration
 from ui import settings, theme
 from ui.context import UiContext
 from ui.map.bridge import MapBridge
@@ -56,6 +63,7 @@ log = logging.getLogger(__name__)
 
 WATCHED = {"incident", "unit", "area", "database"}
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+AGE_TICK_MS = 30000  # how often the unit card's "assigned … ago" moves on
 
 
 class MapPanel(QDockWidget):
@@ -82,10 +90,18 @@ class MapPanel(QDockWidget):
         self._pending_reload = False
         self._closed = False
         self._clicked = 0
+        # the card below the map: which kind it shows, the unit it follows, and a token so that
+        # only the answer to the latest request is shown (clicks and changes can overtake)
+        self.card_kind = ""  # "", "grid" or "unit"
+        self.card_unit_id = 0
+        self.unit_card: map_data.UnitCard | None = None
+        self._card_token = 0
+        self._db_offset = timedelta(0)  # database clock minus local clock, from the last card read
         self._build()
         self.bridge.page_ready.connect(self._on_page_ready)
         self.bridge.incident_clicked.connect(self._on_marker_clicked)
         self.bridge.grid_clicked.connect(self.show_grid_card)
+        self.bridge.unit_clicked.connect(self.show_unit_card)
         ui.selection.changed.connect(self._on_selection)
         ui.feed.changed.connect(self._on_changes)
         self._load_page()
@@ -160,12 +176,12 @@ class MapPanel(QDockWidget):
         font = self.card_title.font()
         font.setBold(True)
         self.card_title.setFont(font)
-        close = QToolButton(self.card)
-        close.setText("×")
-        close.setToolTip(_("Close the grid card"))
-        close.clicked.connect(self.card.hide)
+        self.card_close = QToolButton(self.card)
+        self.card_close.setText("×")
+        self.card_close.setToolTip(_("Close the grid card"))
+        self.card_close.clicked.connect(self.close_card)
         head.addWidget(self.card_title, 1)
-        head.addWidget(close)
+        head.addWidget(self.card_close)
         self.card_text = QLabel(self.card)
         self.card_text.setTextFormat(Qt.TextFormat.PlainText)
         self.card_text.setWordWrap(True)
@@ -173,10 +189,29 @@ class MapPanel(QDockWidget):
         self.card_list = QListWidget(self.card)
         self.card_list.setMaximumHeight(120)
         self.card_list.itemActivated.connect(self._on_card_item)
+        # the unit card's way to its incident: a button in the tab order and a shortcut on the map
+        self.show_incident_action = QAction(_("Show the unit's incident in the queue"), self)
+        self.show_incident_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.show_incident_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.show_incident_action.setEnabled(False)
+        self.show_incident_action.triggered.connect(self.show_unit_incident)
+        self.addAction(self.show_incident_action)
+        self.incident_button = QPushButton(self.card)
+        self.incident_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.incident_button.setAutoDefault(False)
+        self.incident_button.clicked.connect(self.show_unit_incident)
+        self.incident_button.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.incident_button)
+        buttons.addStretch(1)
         card_layout.addLayout(head)
         card_layout.addWidget(self.card_text)
         card_layout.addWidget(self.card_list)
+        card_layout.addLayout(buttons)
         self.card.hide()
+        self.age_timer = QTimer(self)
+        self.age_timer.setInterval(AGE_TICK_MS)
+        self.age_timer.timeout.connect(self._render_unit_card)
         layout.addWidget(self.card)
         self.setWidget(body)
 
@@ -205,6 +240,8 @@ class MapPanel(QDockWidget):
 
     def _snapshot_loaded(self, snapshot: map_data.MapSnapshot) -> None:
         self._busy = False
+        if self._closed:
+            return
         self._snapshot = snapshot
         self._pending_reload = False
         if self.page_loaded:
@@ -248,6 +285,8 @@ class MapPanel(QDockWidget):
 
     # -- change feed -------------------------------------------------------------------------
     def _on_changes(self, changes: list) -> None:
+        if self.card_kind == "unit" and self.card_unit_id and self._card_affected(changes):
+            self._load_unit_card(self.card_unit_id)
         for c in changes:
             if c.entity not in WATCHED:
                 continue
@@ -284,6 +323,8 @@ class MapPanel(QDockWidget):
 
     def _updated(self, result: tuple[map_data.IncidentUpdate | None, map_data.UnitUpdate | None]) -> None:
         self._busy = False
+        if self._closed:  # an answer that arrives after shutdown has no page to go to
+            return
         incidents, units = result
         ops: list[dict[str, Any]] = []
         if incidents is not None:
@@ -325,16 +366,25 @@ class MapPanel(QDockWidget):
         if self.page_loaded and not self._closed:
             self.bridge.send([{"op": "select", "id": incident_id, "pan": incident_id != self._clicked}])
 
+    def _next_card_token(self) -> int:
+        self._card_token += 1
+        return self._card_token
+
     def show_grid_card(self, grid_id: int) -> None:
         db, catalog = self.ui.console.db, self.catalog
+        token = self._next_card_token()
 
         def job() -> tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]]:
             return jurisdiction.grid_card(db, grid_id), map_data.grid_open_incidents(db, grid_id, catalog)
 
-        self.ui.runner.run(job, on_success=self._show_card)
+        self.ui.runner.run(job, on_success=lambda result: self._show_card(result, token))
 
-    def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]]) -> None:
+    def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]],
+                   token: int | None = None) -> None:
+        if (token is not None and token != self._card_token) or self._closed:
+            return  # another card was asked for meanwhile
         card, incidents = result
+        self._set_card_kind("grid")
         where = " · ".join(a.name for a in (card.community, card.street) if a is not None)
         self.card_title.setText(f"{card.grid.name} ({card.grid.code})" + (f" — {where}" if where else ""))
         lines = [f"{s.role_label}: {s.name}  {s.phone or ''}".rstrip() for s in card.staff]
@@ -353,10 +403,143 @@ class MapPanel(QDockWidget):
             self.card_list.addItem(item)
         self.card_list.setVisible(bool(incidents))
         self.card.show()
-        self.bridge.send([{"op": "select_grid", "id": card.grid.id}])
+        self.bridge.send([{"op": "select_unit", "id": 0}, {"op": "select_grid", "id": card.grid.id}])
 
     def _on_card_item(self, item: QListWidgetItem) -> None:
         self.ui.selection.select(int(item.data(INCIDENT_ID_ROLE)))
+
+    def _set_card_kind(self, kind: str) -> None:
+        """Switch the card between grid and unit; the unit parts show only on a unit card."""
+        self.card_kind = kind
+        if kind != "unit":
+            self.card_unit_id = 0
+            self.unit_card = None
+            self.age_timer.stop()
+            self.incident_button.hide()
+            self.show_incident_action.setEnabled(False)
+        self.card_close.setToolTip(_("Close the unit card") if kind == "unit" else _("Close the grid card"))
+
+    def close_card(self) -> None:
+        """Close the card and take the grid's or unit's highlight off the map."""
+        self._next_card_token()  # an answer still on its way must not open it again
+        self._set_card_kind("")
+        self.card.hide()
+        if self.page_loaded and not self._closed:
+            self.bridge.send([{"op": "select_grid", "id": 0}, {"op": "select_unit", "id": 0}])
+
+    # -- the unit card -----------------------------------------------------------------------
+    def show_unit_card(self, unit_id: int) -> None:
+        """A unit was clicked on the map: load its card off the GUI thread, then follow it."""
+        self._load_unit_card(int(unit_id))
+
+    def _load_unit_card(self, unit_id: int) -> None:
+        db, catalog = self.ui.console.db, self.catalog
+        token = self._next_card_token()
+        self.ui.runner.run(lambda: map_data.unit_card(db, unit_id, catalog),
+                           on_success=lambda card: self._unit_card_loaded(card, token),
+                           on_failure=lambda exc: self._unit_card_failed(unit_id, exc, token))
+
+    def _unit_card_loaded(self, card: map_data.UnitCard, token: int) -> None:
+        if token != self._card_token or self._closed:
+            return
+        first = self.card_kind != "unit" or self.card_unit_id != card.unit.id
+        self._set_card_kind("unit")
+        self.card_unit_id = card.unit.id
+        self.unit_card = card
+        self._db_offset = card.read_at - datetime.now(UTC)
+        self._render_unit_card()
+        self.card_list.clear()
+        self.card_list.hide()
+        self.card.show()
+        if card.incident is not None:
+            self.age_timer.start()
+        else:
+            self.age_timer.stop()
+        if first and self.page_loaded:
+            self.bridge.send([{"op": "select_grid", "id": 0}, {"op": "select_unit", "id": card.unit.id}])
+
+    def _unit_card_failed(self, unit_id: int, exc: BaseException, token: int) -> None:
+        if token != self._card_token or self._closed:
+            return
+        showing = self.card_kind == "unit" and self.unit_card is not None and self.unit_card.unit.id == unit_id
+        if not isinstance(exc, NotFound):
+            log.error("unit card %s could not be loaded", unit_id, exc_info=exc)
+            if showing:
+                return  # keep showing what was read last; the next change tries again
+        self._set_card_kind("")  # nothing left to follow or to select
+        self.card_close.setToolTip(_("Close the unit card"))
+        if not showing:  # otherwise the title still names the unit that went away
+            self.card_title.setText(_("Unit card"))
+        if isinstance(exc, NotFound):
+            self.card_text.setText(_("This unit is no longer in the database."))
+        else:
+            self.card_text.setText(_("The unit card could not be loaded: {error}").format(error=exc))
+        self.card_list.hide()
+        self.card.show()
+        if self.page_loaded and not self._closed:
+            self.bridge.send([{"op": "select_unit", "id": 0}])
+
+    def _card_affected(self, changes: list) -> bool:
+        """Does this batch of changes touch the open unit card (its unit or its incident)?"""
+        incident_id = self.unit_card.incident.id if self.unit_card and self.unit_card.incident else None
+        for c in changes:
+            if c.entity in ("area", "database"):
+                return True
+            if c.entity_id is None:
+                continue
+            if c.entity == "unit" and int(c.entity_id) == self.card_unit_id:
+                return True
+            if c.entity == "incident" and incident_id is not None and int(c.entity_id) == incident_id:
+                return True
+        return False
+
+    def _db_now(self) -> datetime:
+        return datetime.now(UTC) + self._db_offset
+
+    def _render_unit_card(self) -> None:
+        card = self.unit_card
+        if card is None or self.card_kind != "unit":
+            self.age_timer.stop()
+            return
+        unit = card.unit
+        self.card_title.setText(f"{unit.name} ({unit.code})")
+        lines = [f"{card.kind_label} · {card.status_label}"]
+        contact = " ".join(v for v in (unit.contact_name, unit.phone) if v)
+        lines.append(_("Contact: {contact}").format(contact=contact) if contact else _("No contact recorded."))
+        place = " · ".join(a.name for a in (card.grid, card.community) if a is not None)
+        if card.has_position:
+            lines.append(_("Position: {place}").format(place=place) if place
+                         else _("Position: outside every grid"))
+        else:
+            lines.append(_("Position unknown (community: {community})").format(community=place) if place
+                         else _("Position unknown"))
+        incident = card.incident
+        if incident is None:
+            lines.append(_("Not assigned to an incident."))
+        else:
+            age = fmt_duration(max(0.0, (self._db_now() - incident.assigned_at).total_seconds()))
+            text = _("Assigned to {number} · {category} · {severity} · {status} — {age} ago").format(
+                number=incident.number, category=incident.category_label, severity=incident.severity_label,
+                status=incident.status_label, age=age)
+            lines.append((_("[Drill]") + " " + text) if incident.is_drill else text)
+        self.card_text.setText("\n".join(lines))
+        if incident is None:
+            self.incident_button.hide()
+            self.show_incident_action.setEnabled(False)
+            return
+        # QPushButton takes "&" as a mnemonic marker: double it so the number shows as it is
+        self.incident_button.setText(_("Show {number} in the queue").format(number=incident.number.replace("&", "&&")))
+        self.incident_button.setToolTip(self.show_incident_action.toolTip() + "  ("
+                                        + self.show_incident_action.shortcut().toString(
+                                            QKeySequence.SequenceFormat.NativeText) + ")")
+        self.incident_button.show()
+        self.show_incident_action.setEnabled(True)
+
+    def show_unit_incident(self) -> None:
+        """Select the incident the unit on the card is assigned to (queue, map and detail follow)."""
+        card = self.unit_card
+        if self.card_kind == "unit" and card is not None and card.incident is not None:
+            self.ui.selection.select(card.incident.id)
 
     # -- window and theme --------------------------------------------------------------------
     def toggle_detached(self) -> None:
@@ -416,4 +599,5 @@ class MapPanel(QDockWidget):
         if self._closed:
             return
         self._closed = True
+        self.age_timer.stop()
         delete_view(self.view)

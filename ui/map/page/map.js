@@ -22,6 +22,7 @@
     selected: 0,
     ring: null,
     selectedGrid: 0,
+    selectedUnit: 0,
     batches: 0,
     errors: [],
   };
@@ -207,6 +208,20 @@
     return L.divIcon({ className: "dc-unit", html: span, iconSize: [16, 16], iconAnchor: [8, 8] });
   }
 
+  // the unit whose card is open wears a ring (a class on its icon; setIcon makes a new element)
+  function markUnit(entry) {
+    const node = entry.layer.getElement();
+    if (node) node.classList.toggle("dc-unit-selected", entry.data.id === S.selectedUnit);
+  }
+
+  function selectUnit(id) {
+    S.selectedUnit = Number(id) || 0;
+    S.units.forEach(markUnit);
+    const u = S.units.get(S.selectedUnit);
+    if (u) u.layer.setZIndexOffset(1000);
+    S.units.forEach((other) => { if (other !== u) other.layer.setZIndexOffset(0); });
+  }
+
   function upsertUnit(d) {
     const known = S.units.get(d.id);
     if (known) {
@@ -217,9 +232,10 @@
     const entry = { data: d, layer: null };
     entry.layer = L.marker([d.lat, d.lon], { icon: unitIcon(d), keyboard: false });
     entry.layer.bindTooltip(() => unitTip(entry.data), { direction: "top", offset: [0, -8] });
-    entry.layer.on("click", () => { if (S.bridge) S.bridge.unitClicked(d.id); });
+    entry.layer.on("click", () => { selectUnit(d.id); if (S.bridge) S.bridge.unitClicked(d.id); });
     S.units.set(d.id, entry);
     entry.layer.addTo(S.map);
+    if (d.id === S.selectedUnit) selectUnit(d.id);
   }
 
   function setUnits(op) {
@@ -362,7 +378,7 @@
     S.grids.forEach((g) => g.layer.setStyle(gridStyle(g.props)));
     if (S.communityLayer) S.communityLayer.setStyle(communityStyle());
     S.markers.forEach((m) => m.layer.setStyle(markerStyle(m.data)));
-    S.units.forEach((u) => u.layer.setIcon(unitIcon(u.data)));
+    S.units.forEach((u) => { u.layer.setIcon(unitIcon(u.data)); markUnit(u); });
     placeRing();
     refreshLegend();
   }
@@ -397,6 +413,7 @@
     units: setUnits,
     select: (op) => select(op.id, op.pan !== false),
     select_grid: (op) => selectGrid(op.id),
+    select_unit: (op) => selectUnit(op.id),
     fit: fit,
   };
 
@@ -472,6 +489,14 @@
       const m = S.markers.get(id);
       if (!m) return false;
       m.layer.fire("click", { latlng: m.layer.getLatLng() });
+      return true;
+    },
+    selectedUnit: () => S.selectedUnit,
+    selectedGrid: () => S.selectedGrid,
+    clickUnit: (id) => {
+      const u = S.units.get(id);
+      if (!u) return false;
+      u.layer.fire("click", { latlng: u.layer.getLatLng() });
       return true;
     },
     clickGrid: (id) => {
