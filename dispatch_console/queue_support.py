@@ -95,15 +95,29 @@ def refresh_rows(db: Database, query: QueueQuery, incident_ids: Iterable[int]) -
     return RowRefresh(matching, other, missing, deadlines, now)
 
 
-def pending_alerts(db: Database) -> tuple[IncidentRow, ...]:
-    """Severity 1–2 incidents still new (nobody has acknowledged them), oldest first."""
+@dataclass(frozen=True)
+class PendingAlert:
+    """A serious incident nobody has acknowledged yet: what the alarm needs to show and select."""
+
+    id: int
+    number: str
+    severity: int
+    is_drill: bool
+
+
+def pending_alerts(db: Database) -> tuple[PendingAlert, ...]:
+    """Severity 1–2 incidents still new (nobody has acknowledged them), oldest first.
+
+    Read again after every batch of incident changes at every console, so it reads four columns
+    and nothing else (a surge leaves hundreds of these until the room catches up).
+    """
     with db.read() as s:
         stmt = (
-            row_select(s)
+            select(Incident.id, Incident.number, Incident.severity, Incident.is_drill)
             .where(Incident.status == "new", Incident.severity.in_(ALERT_SEVERITIES))
             .order_by(Incident.created_at, Incident.id)
         )
-        return tuple(to_row(r) for r in s.execute(stmt))
+        return tuple(PendingAlert(int(i), n, int(sev), bool(d)) for i, n, sev, d in s.execute(stmt))
 
 
 def queue_position(db: Database, query: QueueQuery, number_or_id: str | int) -> tuple[int, int | None]:

@@ -17,8 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication
 
-from dispatch_console.incident_queue import IncidentRow
-from dispatch_console.queue_support import pending_alerts
+from dispatch_console.queue_support import PendingAlert, pending_alerts
 from ui import settings
 from ui.context import UiContext
 from ui.feed import ids_of
@@ -70,14 +69,14 @@ class AlertSound:
 class AlertController(QObject):
     """Keeps the list of alerting incidents; ``changed`` carries them, ``flash`` toggles on/off."""
 
-    changed = Signal(tuple)  # tuple[IncidentRow, ...]
+    changed = Signal(tuple)  # tuple[PendingAlert, ...]
     flash = Signal(bool)
 
     def __init__(self, ui: UiContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ui = ui
         self.sound = AlertSound()
-        self.rows: tuple[IncidentRow, ...] = ()
+        self.rows: tuple[PendingAlert, ...] = ()
         self._loading = False
         self._again = False
         self._flash_on = False
@@ -117,7 +116,7 @@ class AlertController(QObject):
         self._loading = False
         log.warning("could not read the pending alerts: %s", exc)
 
-    def _apply(self, rows: tuple[IncidentRow, ...]) -> None:
+    def _apply(self, rows: tuple[PendingAlert, ...]) -> None:
         self._loading = False
         new = {r.id for r in rows} - self.ids
         self.rows = tuple(rows)

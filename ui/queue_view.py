@@ -40,7 +40,14 @@ from dispatch_console import jurisdiction
 from dispatch_console.categories import load_catalog
 from dispatch_console.i18n import _
 from dispatch_console.incident_queue import IncidentRow, QueueQuery
-from dispatch_console.queue_support import PageLoad, RowRefresh, load_page, queue_position, refresh_rows
+from dispatch_console.queue_support import (
+    PageLoad,
+    PendingAlert,
+    RowRefresh,
+    load_page,
+    queue_position,
+    refresh_rows,
+)
 from ui import theme
 from ui.alerts import AlertController
 from ui.context import UiContext
@@ -508,7 +515,7 @@ class QueueView(QWidget):
                     or self._pending_select or self.alerts.loading or self._dirty)
 
     # -- alerts -------------------------------------------------------------------------------
-    def _on_alerts(self, rows: tuple[IncidentRow, ...]) -> None:
+    def _on_alerts(self, rows: tuple[PendingAlert, ...]) -> None:
         self.model.set_alerts({r.id for r in rows})
         if rows:
             numbers = ", ".join(r.number for r in rows[:5]) + (" …" if len(rows) > 5 else "")
