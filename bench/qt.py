@@ -181,7 +181,12 @@ class StallSampler:
         self.depth = depth
         self.samples: Counter[tuple[str, str]] = Counter()
         self.total = 0
+        # how the GUI thread spent its stalls (Linux schedstat): on a CPU (busy, in Python or in
+        # Qt's C++), runnable but waiting for a CPU (the machine is overloaded), or neither
+        # (blocked: the interpreter lock, a mutex, I/O)
+        self.split_ms = {"running": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0}
         self._gui = threading.main_thread().ident
+        self._schedstat = f"/proc/self/task/{threading.main_thread().native_id}/schedstat"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -189,6 +194,7 @@ class StallSampler:
         self.stop()
         self.samples.clear()
         self.total = 0
+        self.split_ms = dict.fromkeys(self.split_ms, 0.0)
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, args=(last_tick,), name="stall-sampler", daemon=True)
         self._thread.start()
@@ -199,13 +205,38 @@ class StallSampler:
             self._thread.join(5)
             self._thread = None
 
+    def _sched(self) -> tuple[float, float] | None:
+        try:
+            with open(self._schedstat) as f:
+                on_cpu, waiting, _slices = f.read().split()
+            return int(on_cpu) / 1e6, int(waiting) / 1e6
+        except (OSError, ValueError):
+            return None
+
     def _watch(self, last_tick: Callable[[], float]) -> None:
+        stalled_since: tuple[float, float, float] | None = None  # (wall, on cpu, waiting) ms
         while not self._stop.wait(self.every):
-            if time.perf_counter() - last_tick() > self.threshold:
+            now = time.perf_counter()
+            last = last_tick()
+            if now - last > self.threshold:
+                if stalled_since is None:
+                    sched = self._sched()
+                    if sched is not None:
+                        stalled_since = ((last + self.threshold) * 1000, *sched)
                 frame = sys._current_frames().get(self._gui)
                 if frame is not None:
                     self.samples[self._where(frame)] += 1
                     self.total += 1
+            elif stalled_since is not None:
+                sched = self._sched()
+                if sched is not None:
+                    wall = last * 1000 - stalled_since[0]
+                    running = sched[0] - stalled_since[1]
+                    waiting = sched[1] - stalled_since[2]
+                    self.split_ms["running"] += running
+                    self.split_ms["waiting_for_cpu"] += waiting
+                    self.split_ms["blocked"] += max(0.0, wall - running - waiting)
+                stalled_since = None
 
     def _where(self, frame: object) -> tuple[str, str]:
         leaf = ""

@@ -89,6 +89,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         "open_in_database": len(open_ids), "rows_in_model": len(shown), "model_total": model_total,
         "shown_but_not_open": len(shown_set - open_ids), "shown_as_gone": len(gone),
         "stall_samples": sampler.total, "stalled_where": sampler.top(),
+        "stall_time_split_ms": {k: round(v, 1) for k, v in sampler.split_ms.items()},
     }
     longest = max(surge, default=0.0)
     p99 = percentile(surge, 99) or 0.0
