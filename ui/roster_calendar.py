@@ -3,9 +3,12 @@
 Cells list who is on duty; a cell with a conflict (double booking, too little rest, leave, a
 post short of people) is coloured and its tooltip says why. Enter or a double-click opens the
 assign / swap dialog: pick whom to replace (or add someone), type to filter the people who may
-hold the post, give a reason. "Publish" shows the conflicts of the days on screen and asks for an
-override reason when there are any. Reads and writes run off the GUI thread; the calendar reloads
-when another workstation changes the roster (change feed).
+hold the post, give a reason. Delete (or "Take off…" in that dialog) takes a person off the post
+after a confirmation with a reason. Ctrl+Shift+L opens the leave of the cell's person for the
+days on screen (ui/roster_leave.py); "Shift types…" edits 白班 / 夜班 (ui/roster_shift_types.py).
+"Publish" shows the conflicts of the days on screen and asks for an override reason when there
+are any. Reads and writes run off the GUI thread; the calendar reloads when another workstation
+changes the roster (change feed).
 """
 
 from __future__ import annotations
@@ -45,11 +48,15 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import roster
+from dispatch_console.errors import PermissionDenied
 from dispatch_console.i18n import N_, _
-from dispatch_console.permissions import allowed
+from dispatch_console.permissions import allowed, require
 from dispatch_console.timefmt import local
 from ui.context import UiContext
 from ui.plain_text import plain_tooltip
+from ui.roster_confirm import ConfirmDialog
+from ui.roster_leave import LeaveDialog
+from ui.roster_shift_types import ShiftTypeDialog
 
 WATCHED = {"roster", "shift", "person", "database"}
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -57,6 +64,7 @@ CONFLICT_BG = QColor("#f8d7da")
 CONFLICT_FG = QColor("#842029")
 PERSON_ROLE = Qt.ItemDataRole.UserRole + 1
 ROLE_ORDER = {"shift_leader": 0, "duty_officer": 1}
+TAKE_OFF = 2  # the assign dialog's result when the leader chose "Take off…" instead
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,12 @@ class AssignDialog(QDialog):
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.take_off = QPushButton(_("&Take off…"), self)
+        self.take_off.setToolTip(_("Take the person chosen under Change off this post (Delete in the calendar)"))
+        self.take_off.setVisible(may_edit and bool(cell.entries))
+        self.take_off.setAutoDefault(False)
+        self.take_off.clicked.connect(lambda: self.done(TAKE_OFF))
+        self.buttons.addButton(self.take_off, QDialogButtonBox.ButtonRole.ActionRole)
         form.addRow(QLabel(cell.title, self))
         form.addRow(_("&Change"), self.target)
         form.addRow(_("&Person"), self.filter)
@@ -241,6 +255,7 @@ class AssignDialog(QDialog):
 
     def _update(self, *_args: Any) -> None:
         old = self.replacing()
+        self.take_off.setEnabled(old is not None)
         self.behalf.setText(_("On behalf of {name}").format(name=old.person_name) if old else "")
         self.behalf.setEnabled(old is not None)
         if old is None:
@@ -310,11 +325,15 @@ class RosterCalendarPanel(QDockWidget):
         self.mode_box.addItem(_("Week"), "week")
         self.mode_box.addItem(_("Month"), "month")
         self.range_label = QLabel(body)
+        self.leave_button = QPushButton(_("Leave…"), body)
+        self.leave_button.setToolTip(_("Leave of the person in the selected cell (Ctrl+Shift+L)"))
+        self.types_button = QPushButton(_("Shift types…"), body)
         self.publish_button = QPushButton(_("Publish…"), body)
         for w in (self.prev_button, self.today_button, self.next_button, self.mode_box, self.range_label):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.publish_button)
+        for w in (self.leave_button, self.types_button, self.publish_button):
+            bar.addWidget(w)
         self.model = RosterTableModel(self)
         self.view = QTableView(body)
         self.view.setModel(self.model)
@@ -335,6 +354,19 @@ class RosterCalendarPanel(QDockWidget):
         self.mode_box.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_box.currentData()))
         self.publish_button.clicked.connect(self.publish)
         self.view.activated.connect(self.open_cell)  # Enter, and double-click
+        # Delete and Ctrl+Shift+L are keys of the table itself (event filter, not window shortcuts), so a
+        # key typed in a dialog can never reach the calendar; the context menu shows them after a tab.
+        self.view.installEventFilter(self)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for text, keys, slot in ((_("Assign or swap…"), "Enter", lambda: self.open_cell(self.view.currentIndex())),
+                                 (_("Take off…"), "Del", self.remove_current),
+                                 (_("Leave…"), "Ctrl+Shift+L", self.open_leave)):
+            act = QAction(f"{text}\t{keys}", self.view)
+            act.triggered.connect(slot)
+            self.view.addAction(act)
+        self.leave_button.clicked.connect(self.open_leave)
+        self.types_button.clicked.connect(self.edit_shift_types)
+        self.types_action: QAction | None = None
         ui.feed.changed.connect(self._on_changes)
         ui.session.actor_changed.connect(lambda _a: self._update_buttons())
         self._update_buttons()
@@ -346,6 +378,22 @@ class RosterCalendarPanel(QDockWidget):
         action.setShortcut(QKeySequence("Ctrl+R"))
         action.triggered.connect(self.focus_calendar)
         window.menu_duty.addAction(action)
+        self.types_action = QAction(_("Shift types…"), window)
+        self.types_action.triggered.connect(self.edit_shift_types)
+        window.menu_duty.addAction(self.types_action)
+        self._update_buttons()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view and event.type() == QEvent.Type.KeyPress:
+            key, mods = event.key(), event.modifiers()  # type: ignore[attr-defined]
+            if key == Qt.Key.Key_Delete and mods == Qt.KeyboardModifier.NoModifier:
+                self.remove_current()
+                return True
+            if key == Qt.Key.Key_L and mods == (Qt.KeyboardModifier.ControlModifier
+                                                | Qt.KeyboardModifier.ShiftModifier):
+                self.open_leave()
+                return True
+        return super().eventFilter(watched, event)
 
     def focus_calendar(self) -> None:
         self.show()
@@ -384,6 +432,10 @@ class RosterCalendarPanel(QDockWidget):
     def _update_buttons(self) -> None:
         actor = self.ui.actor
         self.publish_button.setEnabled(actor is not None and allowed(actor, "roster.publish"))
+        may_edit = actor is not None and allowed(actor, "roster.edit")
+        self.types_button.setEnabled(may_edit)  # the shift types are the leaders' (permission matrix)
+        if self.types_action is not None:
+            self.types_action.setEnabled(may_edit)
 
     # -- loading ------------------------------------------------------------------------------
     def is_ready(self) -> bool:
@@ -462,10 +514,13 @@ class RosterCalendarPanel(QDockWidget):
         def finished(result: int) -> None:
             self.dialog = None
             edit = dialog.choice() if result == QDialog.DialogCode.Accepted else None
+            leaving = dialog.replacing() if result == TAKE_OFF else None
             dialog.deleteLater()
             self.view.setFocus()
             if edit is not None:
                 self.apply(cell, edit)
+            elif leaving is not None:
+                self.ask_remove(cell, leaving)
 
         dialog.finished.connect(finished)
         dialog.open()
@@ -490,6 +545,89 @@ class RosterCalendarPanel(QDockWidget):
             self.reload()
 
         self.ui.runner.run(work, on_success=done, on_failure=failed)
+
+    # -- taking a person off -------------------------------------------------------------------
+    def remove_current(self) -> None:
+        """Delete on a cell: take (one of) its people off, after a confirmation with a reason."""
+        cell = self.model.cell(self.view.currentIndex())
+        if cell is not None:
+            self.ask_remove(cell, None)
+
+    def ask_remove(self, cell: Cell, entry: roster.EntryRow | None) -> None:
+        actor = self.ui.actor
+        if self.dialog is not None:
+            return
+        try:
+            if actor is None:
+                raise PermissionDenied(_("You may not change the roster."))
+            require(actor, "roster.edit")  # the service checks again; this only spares asking for nothing
+        except PermissionDenied as exc:
+            self.say(str(exc), error=True)
+            return
+        if not cell.entries:
+            self.say(_("Nobody is on {cell}.").format(cell=cell.title), error=True)
+            return
+        dialog = ConfirmDialog(
+            title=_("Take off the roster"), choices=[(e.person_name, e) for e in cell.entries],
+            question=lambda e: _("Take {name} off {cell}? The entry is kept in the history, marked taken off.")
+            .format(name=e.person_name, cell=cell.title),
+            ok_text=_("Take off"), reason_required=True, max_reason=roster.MAX_REASON, current=entry, parent=self)
+        self.dialog = dialog
+
+        def finished(result: int) -> None:
+            self.dialog = None
+            chosen, reason = dialog.choice(), dialog.reason_text()
+            dialog.deleteLater()
+            self.view.setFocus()
+            if result == QDialog.DialogCode.Accepted:
+                self._remove(cell, chosen, reason)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def _remove(self, cell: Cell, entry: roster.EntryRow, reason: str) -> None:
+        db, actor = self.ui.console.db, self.ui.console.require_actor()
+
+        def done(gone: roster.EntryRow) -> None:
+            self.say(_("{name} is off {cell}.").format(name=gone.person_name, cell=cell.title))
+            self.reload()
+
+        def failed(exc: BaseException) -> None:  # changed elsewhere, refused: say so and show what is there
+            self.say(str(exc), error=True)
+            self.reload()
+
+        self.ui.runner.run(lambda: roster.remove(db, actor, entry.id, entry.version, reason),
+                           on_success=done, on_failure=failed)
+
+    # -- leave and shift types ------------------------------------------------------------------
+    def open_leave(self) -> None:
+        """The leave of the selected cell's (first) person in the days on screen."""
+        if self.period is None or self.dialog is not None:
+            return
+        cell = self.model.cell(self.view.currentIndex())
+        person = cell.entries[0].person_id if cell is not None and cell.entries else None
+        span = (cell.shift.starts_at, cell.shift.ends_at) if cell is not None and cell.shift is not None else None
+        dialog = LeaveDialog(self.ui, self.period.start_day, self.period.end_day, person_id=person, span=span,
+                             parent=self)
+        self._open_tool(dialog)
+
+    def edit_shift_types(self) -> None:
+        if self.dialog is not None:
+            return
+        self.focus_calendar()
+        self._open_tool(ShiftTypeDialog(self.ui, parent=self))
+
+    def _open_tool(self, dialog: LeaveDialog | ShiftTypeDialog) -> None:
+        self.dialog = dialog
+        dialog.changed.connect(self.reload)  # this workstation's own change, without waiting for the feed
+
+        def finished(_result: int) -> None:
+            self.dialog = None
+            dialog.deleteLater()
+            self.view.setFocus()
+
+        dialog.finished.connect(finished)
+        dialog.open()
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(self) -> None:
