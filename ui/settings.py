@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "security/idle_lock_minutes": 15,
     "alerts/sound": True,
     "map/tile_url": "",
+    # how the window composes the map: "software" (Qt Quick's software scene graph; the default)
+    # or "gpu" (OpenGL through the graphics driver). See ui.app.choose_rendering.
+    "ui/rendering": "software",
 }
 
 
