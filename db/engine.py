@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from db.bigrams import register_sqlite as _register_search_function
+
 log = logging.getLogger(__name__)
 
 _WRITE_OPTION = "dispatch_write"
@@ -38,6 +40,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        _register_search_function(dbapi_connection)  # the incident search triggers call it
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

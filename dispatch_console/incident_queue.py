@@ -21,6 +21,7 @@ from db.models import Area, Assignment, ChecklistItem, Incident, IncidentEvent, 
 from dispatch_console.categories import OPEN_STATUSES
 from dispatch_console.errors import NotFound
 from dispatch_console.i18n import _
+from dispatch_console.incident_search import search_filter
 
 ASSIGNABLE_UNIT_STATUSES = ("available", "returning")
 
@@ -260,19 +261,9 @@ def like_pattern(text: str) -> str:
 
 
 def text_filter(session: Session, text: str) -> Any:
-    """Substring search over number, description, address and reporter name and phone.
-
-    PostgreSQL: case-insensitive ILIKE, served by the pg_trgm GIN indexes of migration 0002.
-    SQLite: LIKE (case-insensitive for ASCII letters).
-    """
-    pattern = like_pattern(text.strip())
-    columns = (Incident.number, Incident.description, Incident.address, Incident.reporter_name,
-               Incident.reporter_phone)
-    # ILIKE only when case can matter: Chinese text, phone numbers and digits have no case, and a
-    # plain LIKE scans ~2.5x faster where the trigram index cannot help (two-character words).
-    if session.get_bind().dialect.name == "postgresql" and pattern.lower() != pattern.upper():
-        return or_(*(c.ilike(pattern, escape="\\") for c in columns))
-    return or_(*(c.like(pattern, escape="\\") for c in columns))
+    """Case-insensitive substring search over number, description, address and reporter name
+    and phone, served by an index from two characters on (see ``incident_search``)."""
+    return search_filter(session, text)
 
 
 def queue_filters(session: Session, q: QueueQuery) -> list[Any]:
