@@ -212,3 +212,30 @@ def test_an_existing_database_upgraded_from_0002_finds_its_incidents(db_url: str
         assert found(db, "冒烟") == {old, later}
     finally:
         db.dispose()
+
+
+def test_the_restricted_role_writes_and_finds_incidents(pg_db: Database, system: Actor) -> None:
+    """``db grant``'s role: its writes go through the bigram index and its searches use it."""
+    from dispatch_console import users
+    from dispatch_console.cli.security import grant_app_role
+
+    role = f"dc_app_{uuid.uuid4().hex[:10]}"
+    with pg_db.write() as s:
+        users.create_user(s, system, username="root", password="pw", role="admin")
+    grant_app_role(pg_db, users.authenticate(pg_db, "root", "pw", "server"), role, "app-secret")
+    app = Database(pg_db.url.set(username=role, password="app-secret"))
+    try:
+        with app.write() as s:
+            officer = actor_for(create_user(s, system, username="wang", password="pw", role="duty_officer"), "ws-1")
+        row = incidents.create_incident(app, officer, IncidentDraft(
+            category="labor", severity=2, source="hotline_12345", description="工地欠薪，工人聚集")).row
+        assert found(app, "欠薪") == {row.id}
+        row = incidents.update_incident(app, officer, row.id, row.version, description="工地讨薪已调解")
+        assert found(app, "欠薪") == set() and found(app, "讨薪") == {row.id}
+    finally:
+        app.dispose()
+        with pg_db.engine.connect() as conn:
+            conn.execute(text(f'REASSIGN OWNED BY "{role}" TO postgres'))
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+            conn.commit()
