@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -182,6 +183,12 @@ class IncidentCounter(Base):
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# The open statuses as the partial index ix_incident_open_order states them: a query uses that
+# index only when it says the same (dispatch_console.incident_queue renders them as literals).
+OPEN_STATUSES = ("new", "acknowledged", "dispatched", "on_scene")
+OPEN_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))
+
+
 class Incident(Base):
     __tablename__ = "incident"
     __table_args__ = (
@@ -193,6 +200,9 @@ class Incident(Base):
         ),
         Index("ix_incident_open_queue", "status", "severity", "created_at"),
         Index("ix_incident_queue_order", "severity", "created_at", "id"),  # all-history queue pages
+        # the open queue in its order, holding open incidents only (migration 0004)
+        Index("ix_incident_open_order", "severity", "created_at", "id",
+              postgresql_where=text(OPEN_STATUS_SQL), sqlite_where=text(OPEN_STATUS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from db.engine import Database
 from db.models import Area, Incident
@@ -189,3 +190,35 @@ def test_list_and_show_commands_print_json(db: Database, make_actor, capsys) -> 
     text = capsys.readouterr().out
     assert row.number in text and "现场浓烟" in text
     assert main(["--db", url, "incidents", "show", "TY-19990101-0001"]) == 1
+
+
+@pytest.mark.parametrize("categories", [(), ("fire",)])
+def test_the_open_queue_can_be_read_from_the_partial_index_of_open_incidents(
+        db: Database, categories: tuple[str, ...]) -> None:
+    """The statement the queue sends states the open statuses as the literals of the partial index
+    ix_incident_open_order, so the planner may read the open queue in order from it (with bound
+    parameters it could not know the index covers the query). The page query is caught as sent
+    and explained with its parameters. On this small table the planners would rather scan:
+    PostgreSQL is told not to, and SQLite is held to the index (INDEXED BY fails with "no query
+    solution" when the index cannot serve)."""
+    sent: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "ORDER BY incident.severity" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        incidents.query_incidents(db, QueueQuery(open_only=True, categories=categories))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", catch)
+    statement, parameters = sent[0]
+    with db.engine.connect() as conn:
+        if db.is_postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_bitmapscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        else:
+            statement = statement.replace("FROM incident ", "FROM incident INDEXED BY ix_incident_open_order ", 1)
+            plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "ix_incident_open_order" in plan, plan
