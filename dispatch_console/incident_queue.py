@@ -259,12 +259,6 @@ def rows_by_ids(db: Database, ids: Iterable[int]) -> dict[int, IncidentRow]:
 # The queue.
 
 
-def like_pattern(text: str) -> str:
-    """``%text%`` with LIKE's wildcards in the text escaped (searched for literally)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def text_filter(session: Session, text: str) -> Any:
     """Case-insensitive substring search over number, description, address and reporter name
     and phone, served by an index from two characters on (see ``incident_search``)."""
