@@ -604,12 +604,14 @@ class TimerEngine:
         count = 0
         with self._fire_lock:
             while count < (limit or self.batch) and not self._stopping.is_set():
-                batch = fire_batch(self.db, self.station, effects=self.effects,
-                                   max_batch=min(BATCH_PER_TRANSACTION, (limit or self.batch) - count))
-                if not batch:
-                    break
+                asked = min(BATCH_PER_TRANSACTION, (limit or self.batch) - count)
+                batch = fire_batch(self.db, self.station, effects=self.effects, max_batch=asked)
                 self.fired.extend(batch)
                 count += len(batch)
+                if len(batch) < asked:
+                    # everything due when the batch was read is fired (by us or by others): asking
+                    # again would only take another turn of the writers' lock to find nothing
+                    break
         return count
 
     def on_changes(self, changes: Iterable[Any]) -> None:
