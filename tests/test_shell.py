@@ -53,6 +53,27 @@ def test_background_results_arrive_on_the_main_thread(qtbot) -> None:  # type: i
     assert seen["worker"] != threading.current_thread().name
 
 
+def test_a_runner_closed_while_its_work_runs_drops_the_result_quietly(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A window closed while a query runs: the answer arrives after the runner is gone. pytest-qt
+    fails the test on any exception raised in a Qt callback ("Signal source has been deleted")."""
+    import shiboken6
+
+    runner = BackgroundRunner()
+    release = threading.Event()
+    ran: list[int] = []
+
+    def work() -> int:
+        release.wait(5)
+        ran.append(1)
+        return 1
+
+    runner.run(work, on_success=lambda _v: None)
+    threading.Timer(0.2, release.set).start()
+    shiboken6.delete(runner)  # waits for the pool's work, whose answer is then queued to nobody
+    qtbot.wait(300)
+    assert ran == [1]
+
+
 def test_main_window_shows_where_the_station_stands(qtbot, demo_url: str) -> None:  # type: ignore[no-untyped-def]
     from db.engine import Database
 

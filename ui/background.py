@@ -98,7 +98,11 @@ class BackgroundRunner(QObject):
         def finish() -> None:
             self._relays.discard(relay)
             relay.deleteLater()
-            self.busy_changed.emit(len(self._relays))
+            try:
+                self.busy_changed.emit(len(self._relays))
+            except RuntimeError as exc:  # the window (and this runner) closed while the work ran
+                if "deleted" not in str(exc):
+                    raise
 
         def succeeded(result: Any) -> None:
             finish()
