@@ -291,26 +291,31 @@ def queue_filters(session: Session, q: QueueQuery) -> list[Any]:
 
 def query_incidents(db: Database, query: QueueQuery | None = None) -> QueuePage:
     """A page of the queue, most severe first and then oldest first, with the total."""
-    q = query or QueueQuery()
     with db.read() as s:
-        where = queue_filters(s, q)
-        stmt = (
-            row_select(s)
-            .where(and_(True, *where))
-            .order_by(Incident.severity, Incident.created_at, Incident.id)
-            .limit(max(0, q.limit))
-        )
-        if q.after is not None:
-            severity, created_at, last_id = q.after
-            stmt = stmt.where(or_(
-                Incident.severity > severity,
-                and_(Incident.severity == severity, Incident.created_at > created_at),
-                and_(Incident.severity == severity, Incident.created_at == created_at, Incident.id > last_id),
-            ))
-        else:
-            stmt = stmt.offset(max(0, q.offset))
-        rows = tuple(to_row(r) for r in s.execute(stmt))
-        total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
+        return query_incidents_in(s, query)
+
+
+def query_incidents_in(s: Session, query: QueueQuery | None = None) -> QueuePage:
+    """:func:`query_incidents` inside an open session."""
+    q = query or QueueQuery()
+    where = queue_filters(s, q)
+    stmt = (
+        row_select(s)
+        .where(and_(True, *where))
+        .order_by(Incident.severity, Incident.created_at, Incident.id)
+        .limit(max(0, q.limit))
+    )
+    if q.after is not None:
+        severity, created_at, last_id = q.after
+        stmt = stmt.where(or_(
+            Incident.severity > severity,
+            and_(Incident.severity == severity, Incident.created_at > created_at),
+            and_(Incident.severity == severity, Incident.created_at == created_at, Incident.id > last_id),
+        ))
+    else:
+        stmt = stmt.offset(max(0, q.offset))
+    rows = tuple(to_row(r) for r in s.execute(stmt))
+    total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
     return QueuePage(rows, total, q)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import ChecklistItem, Incident
@@ -21,12 +22,12 @@ from dispatch_console.incident_queue import (
     QueuePage,
     QueueQuery,
     find_incident_id,
-    query_incidents,
+    query_incidents_in,
     queue_filters,
     row_select,
     to_row,
 )
-from dispatch_console.timers import Deadline, pending_deadlines
+from dispatch_console.timers import Deadline, pending_deadlines_in
 
 ALERT_SEVERITIES = (1, 2)
 
@@ -52,27 +53,35 @@ class RowRefresh:
 def next_deadlines(db: Database, incident_ids: Iterable[int]) -> dict[int, Deadline]:
     """Per incident, its earliest running deadline: an escalation target
     (:func:`dispatch_console.timers.pending_deadlines`) or an open checklist step's due time."""
-    ids = sorted(set(incident_ids))
-    found = dict(pending_deadlines(db, ids))
     with db.read() as s:
-        for start in range(0, len(ids), 500):
-            items = s.execute(
-                select(ChecklistItem.incident_id, ChecklistItem.due_at, ChecklistItem.created_at)
-                .where(ChecklistItem.incident_id.in_(ids[start:start + 500]), ChecklistItem.done_at.is_(None),
-                       ChecklistItem.due_at.is_not(None))
-            )
-            for incident_id, due, created in items:
-                current = found.get(int(incident_id))
-                if current is None or due < current.due_at:
-                    found[int(incident_id)] = Deadline("checklist", due, created)
+        return next_deadlines_in(s, incident_ids)
+
+
+def next_deadlines_in(s: Session, incident_ids: Iterable[int]) -> dict[int, Deadline]:
+    """:func:`next_deadlines` inside an open session."""
+    ids = sorted(set(incident_ids))
+    if not ids:
+        return {}
+    found = dict(pending_deadlines_in(s, ids))
+    for start in range(0, len(ids), 500):
+        items = s.execute(
+            select(ChecklistItem.incident_id, ChecklistItem.due_at, ChecklistItem.created_at)
+            .where(ChecklistItem.incident_id.in_(ids[start:start + 500]), ChecklistItem.done_at.is_(None),
+                   ChecklistItem.due_at.is_not(None))
+        )
+        for incident_id, due, created in items:
+            current = found.get(int(incident_id))
+            if current is None or due < current.due_at:
+                found[int(incident_id)] = Deadline("checklist", due, created)
     return found
 
 
 def load_page(db: Database, query: QueueQuery) -> PageLoad:
-    """One page of the queue with its rows' deadlines and the database time."""
-    page = query_incidents(db, query)
-    deadlines = next_deadlines(db, [r.id for r in page.rows if r.is_open])
-    return PageLoad(page, deadlines, db.now())
+    """One page of the queue with its rows' deadlines and the database time, in one transaction."""
+    with db.read() as s:
+        page = query_incidents_in(s, query)
+        deadlines = next_deadlines_in(s, [r.id for r in page.rows if r.is_open])
+        return PageLoad(page, deadlines, db_now(s))
 
 
 def refresh_rows(db: Database, query: QueueQuery, incident_ids: Iterable[int]) -> RowRefresh:
@@ -90,8 +99,8 @@ def refresh_rows(db: Database, query: QueueQuery, incident_ids: Iterable[int]) -
                 row = to_row(r)
                 (matching if row.id in selected else other)[row.id] = row
         now = db_now(s)
+        deadlines = next_deadlines_in(s, [i for i, r in matching.items() if r.is_open])
     missing = frozenset(set(ids) - set(matching) - set(other))
-    deadlines = next_deadlines(db, [i for i, r in matching.items() if r.is_open])
     return RowRefresh(matching, other, missing, deadlines, now)
 
 

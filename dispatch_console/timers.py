@@ -436,25 +436,30 @@ class Deadline(NamedTuple):
 
 def pending_deadlines(db: Database, incident_ids: Iterable[int]) -> dict[int, Deadline]:
     """Per incident, the earliest pending escalation target (its original deadline and start)."""
+    if not incident_ids:
+        return {}
+    with db.read() as s:
+        return pending_deadlines_in(s, incident_ids)
+
+
+def pending_deadlines_in(s: Session, incident_ids: Iterable[int]) -> dict[int, Deadline]:
+    """:func:`pending_deadlines` inside an open session (a page is read in one transaction)."""
     ids = sorted(set(incident_ids))
     result: dict[int, Deadline] = {}
-    if not ids:
-        return result
-    with db.read() as s:
-        for start in range(0, len(ids), 500):
-            rows = s.execute(
-                select(Timer)
-                .where(Timer.incident_id.in_(ids[start:start + 500]), Timer.kind.in_(PHASE_KINDS),
-                       Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-                .order_by(Timer.due_at)
-            ).scalars()
-            for t in rows:
-                payload = t.payload or {}
-                due = _aware(payload.get("deadline")) or t.due_at
-                started = _aware(payload.get("started_at")) or t.created_at
-                current = result.get(t.incident_id)  # type: ignore[arg-type]
-                if current is None or due < current.due_at:
-                    result[t.incident_id] = Deadline(t.kind, due, started)  # type: ignore[index]
+    for start in range(0, len(ids), 500):
+        rows = s.execute(
+            select(Timer.incident_id, Timer.kind, Timer.payload, Timer.due_at, Timer.created_at)
+            .where(Timer.incident_id.in_(ids[start:start + 500]), Timer.kind.in_(PHASE_KINDS),
+                   Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+            .order_by(Timer.due_at)
+        )
+        for incident_id, kind, payload, due_at, created_at in rows:
+            payload = payload or {}
+            due = _aware(payload.get("deadline")) or due_at
+            started = _aware(payload.get("started_at")) or created_at
+            current = result.get(incident_id)
+            if current is None or due < current.due_at:
+                result[incident_id] = Deadline(kind, due, started)
     return result
 
 

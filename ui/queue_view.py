@@ -110,7 +110,9 @@ class QueueView(QWidget):
         self._tick.start(TICK_MS)
         self._coalesce = QTimer(self)
         self._coalesce.setSingleShot(True)
-        self._coalesce.setInterval(15)  # gathers one feed batch's follow-ups, no more
+        # the next turn of the event loop: changes that arrive while a refresh is being read are
+        # gathered for the one after it (one query at a time), so waiting here only added latency
+        self._coalesce.setInterval(0)
         self._coalesce.timeout.connect(self._refresh_dirty)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
