@@ -4,6 +4,7 @@ command line arriving without a click, in place; the alarm for serious new incid
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import test_queue_support as support
@@ -157,3 +158,42 @@ def test_a_serious_new_incident_flashes_until_acknowledged_elsewhere(qtbot, db: 
     qtbot.waitUntil(lambda: not view.banner.isVisible(), timeout=15000)
     assert not view.alerts.flashing and view.model.alerts == set()
     assert not view.model.is_flashing(serious.id)
+
+
+def test_rows_are_drawn_when_they_come_on_screen(qtbot, db: Database, workstations) -> None:  # type: ignore[no-untyped-def]
+    """A page is loaded at once but each row gets its cells when it is first shown: scrolled to,
+    made visible by a taller window, or moved up by a row leaving above it."""
+    w = make_world(db)
+    for i in range(60):
+        w.record(f"噪音纠纷{i}", severity=4, grid="G1")
+    ws = workstations(db, w.officers[0])
+    view = ws.queue
+    ws.settle()
+    assert view.model.data(view.model.index(0, 0)) is not None  # hidden: the first screenful is ready
+    ws.show()
+    view.table.resize(900, 200)
+    ws.settle()
+    model = view.model
+    number = int(queue_view.Column.NUMBER)
+
+    def drawn(row: int) -> bool:
+        return model.data(model.index(row, number)) is not None
+
+    first, last = view._visible_rows()
+    assert model.rowCount() == 60 and first == 0 and 3 < last < 20
+    assert all(drawn(r) for r in range(first, last + 1))
+    assert not drawn(59)  # far below the fold: nothing made for it yet
+    view.table.scrollToBottom()
+    ws.settle()
+    assert drawn(59) and model.data(model.index(59, number)) == model.incident_at(59).number
+    # the tick touches only what is on screen, and the cells it sets are right
+    view.table.scrollToTop()
+    ws.settle()
+    model.db_offset += timedelta(hours=2)
+    model.tick()
+    assert model.data(model.index(0, int(queue_view.Column.AGE))).startswith("2h")
+    # a taller queue draws the rows it now shows
+    view.table.resize(900, 1400)
+    ws.settle()
+    first, last = view._visible_rows()
+    assert last > 20 and all(drawn(r) for r in range(first, last + 1))

@@ -228,10 +228,13 @@ class QueueModel(QStandardItemModel):
         return items
 
     def _update(self, position: int, columns: tuple[Column, ...] = COLUMNS, now: datetime | None = None) -> None:
-        """Set what changed in one loaded row's cells (all, or only ``columns``)."""
+        """Set what changed in one loaded row's cells (all, or only ``columns``); a row not drawn
+        yet is left for when it comes on screen (:meth:`_draw`)."""
         incident_id = self._ids[position]
-        cells = self._render(self._rows[incident_id], now or self.now())
         old = self._cells.get(incident_id)
+        if old is None:
+            return
+        cells = self._render(self._rows[incident_id], now or self.now())
         flags = DISABLED if incident_id in self._gone else ENABLED
         if columns == COLUMNS and self.item(position, 0) is not None \
                 and (self.item(position, 0).flags() & ENABLED) != flags:
@@ -246,9 +249,28 @@ class QueueModel(QStandardItemModel):
             for n, role in enumerate(ROLES):
                 if before is None or before[n] != new[n]:
                     item.setData(new[n], role)
-        if old is not None and columns != COLUMNS:
+        if columns != COLUMNS:
             cells = [cells[c] if c in columns else old[c] for c in COLUMNS]
         self._cells[incident_id] = cells
+
+    def _draw(self, position: int, now: datetime) -> None:
+        """Make the items of a row that has none yet (rows get them when they come on screen)."""
+        incident_id = self._ids[position]
+        if incident_id in self._cells:
+            return
+        items = self._items(incident_id, self._render(self._rows[incident_id], now))
+        blocked = self.blockSignals(True)  # one dataChanged for the row instead of one per cell
+        try:
+            for column, item in enumerate(items):
+                self.setItem(position, column, item)
+        finally:
+            self.blockSignals(blocked)
+        self.dataChanged.emit(self.index(position, 0), self.index(position, len(Column) - 1))
+
+    def _draw_on_screen(self) -> None:
+        now = self.now()
+        for position in self._on_screen():
+            self._draw(position, now)
 
     def _text(self, row: IncidentRow, column: Column, now: datetime) -> str:
         if column == Column.NUMBER:
@@ -344,9 +366,9 @@ class QueueModel(QStandardItemModel):
         if generation != self.generation:
             return False
         self._set_clock(load.db_time)
-        now = self.now()
         self.beginResetModel()
-        # one reset for the whole page: the item store's own per-row signals are not needed
+        # one reset for the whole page: the item store's own per-row signals are not needed, and
+        # rows get their items when they come on screen (a page holds three screens or more)
         blocked = self.blockSignals(True)
         try:
             self.setRowCount(0)
@@ -356,12 +378,13 @@ class QueueModel(QStandardItemModel):
                 self._ids.append(row.id)
                 self._keys.append(sort_key(row))
                 self._rows[row.id] = row
-                self.appendRow(self._items(row.id, self._render(row, now)))
+            self.setRowCount(len(self._ids))
         finally:
             self.blockSignals(blocked)
         self.total = load.page.total
         self.fetching = False
         self.endResetModel()
+        self._draw_on_screen()
         return True
 
     def append_page(self, generation: int, load: PageLoad) -> bool:
@@ -373,12 +396,14 @@ class QueueModel(QStandardItemModel):
         self._set_clock(load.db_time)
         fresh = [r for r in load.page.rows if r.id not in self._rows]
         self._deadlines.update(load.deadlines)
-        now = self.now()
-        for row in fresh:
-            self._ids.append(row.id)
-            self._keys.append(sort_key(row))
-            self._rows[row.id] = row
-            self.appendRow(self._items(row.id, self._render(row, now)))
+        if fresh:
+            start = len(self._ids)
+            for row in fresh:
+                self._ids.append(row.id)
+                self._keys.append(sort_key(row))
+                self._rows[row.id] = row
+            self.insertRows(start, len(fresh))  # rows without items: drawn when they come on screen
+            self._draw_on_screen()
         return True
 
     def fetch_failed(self, generation: int) -> None:
@@ -403,6 +428,7 @@ class QueueModel(QStandardItemModel):
                 self._remove(incident_id)
         for incident_id in refresh.missing:
             self._mark_gone(incident_id, None, _("no longer exists"))
+        self._draw_on_screen()  # rows that moved up into view may not be drawn yet
         return True
 
     def _place(self, row: IncidentRow) -> None:
@@ -511,7 +537,10 @@ class QueueModel(QStandardItemModel):
             self._update(position, TICKING, now)
 
     def show_rows(self, first: int, last: int) -> None:
-        """Rows just scrolled into view: bring their ticking cells and flashing up to date."""
+        """Rows just scrolled into view: draw them, or bring their ticking cells and flashing up to date."""
         now = self.now()
         for position in range(max(0, first), min(len(self._ids) - 1, last) + 1):
-            self._update(position, now=now)
+            if self._ids[position] in self._cells:
+                self._update(position, now=now)
+            else:
+                self._draw(position, now)

@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 SEARCH_DEBOUNCE_MS = 300
 TICK_MS = 5000
+HIDDEN_SCREENFUL = 40  # rows drawn ahead while the queue is not on screen
 COLUMN_WIDTHS = {Column.NUMBER: 158, Column.SEVERITY: 44, Column.AGE: 64, Column.CATEGORY: 80,
                  Column.GRID: 128, Column.STATUS: 72, Column.OWNER: 64, Column.UNITS: 150,
                  Column.CHECKLIST: 66, Column.DEADLINE: 92}
@@ -412,9 +413,10 @@ class QueueView(QWidget):
             self.select_id(wanted, load=False)
 
     def _visible_rows(self) -> tuple[int, int]:
-        """The rows on screen (none while the queue is hidden): ticking and flashing touch only these."""
+        """The rows on screen: only these are drawn, ticked and flashed. While the queue is hidden,
+        the first screenful (what showing it will show first)."""
         if not self.table.isVisible():
-            return 0, -1
+            return 0, HIDDEN_SCREENFUL - 1
         first = self.table.rowAt(0)
         last = self.table.rowAt(self.table.viewport().height() - 1)
         if first < 0:
@@ -426,6 +428,8 @@ class QueueView(QWidget):
         self.model.show_rows(first, last)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._rows_shown()  # a taller queue shows rows that may not be drawn yet
         if event.type() == QEvent.Type.ToolTip and watched is self.table.viewport():
             help_event = cast(QHelpEvent, event)
             index = self.table.indexAt(help_event.pos())
@@ -439,7 +443,8 @@ class QueueView(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, self._rows_shown)  # ages may have moved on while the queue was hidden
+        self._rows_shown()  # rows loaded while hidden are drawn now, ages brought up to date
+        QTimer.singleShot(0, self._rows_shown)  # and again once the layout has settled
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._applying:
