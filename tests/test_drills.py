@@ -295,12 +295,12 @@ def test_drill_records_stay_out_of_statistics_and_the_outbox(drill_world: DrillW
 
 
 def test_drill_records_stay_out_of_the_handover_record(drill_world: DrillWorld, system: Actor) -> None:
-    from handover_fixtures import incident, night_to_day
+    from handover_fixtures import incident, now_to_next
 
     from dispatch_console import handover
 
     w, db = drill_world, drill_world.db
-    room = night_to_day(db, system)
+    room = now_to_next(db, system)  # the drill and the incident happen during the outgoing shift
     real = incident(db, room.zhang, 2, "真实：仓库起火", acknowledge=True)
     run = drills.start_drill(db, w.director, w.scenario, SPEED)
     drive(db, lambda r: r.run is not None and r.run.injects_fired >= 2)
