@@ -165,10 +165,25 @@ def update_versioned(
     exists = session.execute(select(table.c.version).where(table.c.id == row_id)).first()
     if exists is None:
         raise NotFound(_("The record no longer exists."))
-    who, when = last_change_by(session, entity, row_id)
-    when_text = fmt_local(when) if when else "?"
-    raise ConcurrentChange(
-        _("Changed by {who} at {when} — reload and try again.").format(who=who or "?", when=when_text),
+    raise changed_by(*last_change_by(session, entity, row_id))
+
+
+def last_action_by(session: Session, action: str, record_id: int) -> tuple[str | None, datetime | None]:
+    """Who last took ``action`` on the record whose id the audit row's ``after`` names (for records
+    audited without an entity id of their own, such as a leave or a shift type)."""
+    rows = session.execute(select(AuditLog.username, AuditLog.station, AuditLog.at, AuditLog.after)
+                           .where(AuditLog.action == action).order_by(AuditLog.id.desc()).limit(200))
+    for r in rows:
+        if isinstance(r.after, dict) and r.after.get("id") == record_id:
+            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
+    return None, None
+
+
+def changed_by(who: str | None, when: datetime | None) -> ConcurrentChange:
+    """The refusal when somebody else changed the record first: who and when, and what to do."""
+    return ConcurrentChange(
+        _("Changed by {who} at {when} — reload and try again.").format(
+            who=who or "?", when=fmt_local(when) if when else "?"),
         by=who,
         at=when,
     )

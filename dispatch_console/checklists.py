@@ -29,7 +29,7 @@ from db.models import ChecklistItem, ChecklistTemplate, Incident, IncidentEvent,
 from dispatch_console import checklist_templates as ct
 from dispatch_console import notifications, timers
 from dispatch_console.actor import Actor
-from dispatch_console.changes import record
+from dispatch_console.changes import changed_by, record
 from dispatch_console.config import Resources
 from dispatch_console.errors import ConcurrentChange, NotFound, ValidationError
 from dispatch_console.i18n import N_, _
@@ -355,12 +355,8 @@ def _conflict(session: Session, item: ChecklistItem) -> ConcurrentChange:
     ).scalars()
     for ev in events:
         if (ev.data or {}).get("item_id") == item.id:
-            who = f"{ev.username}@{ev.station}" if ev.station else (ev.username or "?")
-            when = fmt_local(ev.at)
-            return ConcurrentChange(
-                _("Changed by {who} at {when} — reload and try again.").format(who=who, when=when),
-                by=who, at=ev.at)
-    return ConcurrentChange(_("Changed by {who} at {when} — reload and try again.").format(who="?", when="?"))
+            return changed_by(f"{ev.username}@{ev.station}" if ev.station else ev.username, ev.at)
+    return changed_by(None, None)
 
 
 def _load_for_change(session: Session, item_id: int, seen_version: int) -> tuple[ChecklistItem, Incident]:

@@ -25,12 +25,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import AuditLog, Leave, Person, PersonRole, RosterEntry, Shift, ShiftType, Timer, User
+from db.models import Leave, Person, PersonRole, RosterEntry, Shift, ShiftType, Timer, User
 from dispatch_console import changes
 from dispatch_console.actor import Actor
 from dispatch_console.config import Resources
 from dispatch_console.errors import (
-    ConcurrentChange,
     DispatchError,
     NotFound,
     PermissionDenied,
@@ -337,15 +336,6 @@ def add_shift_type(db: Database, actor: Actor, *, code: str, name: str, start_ti
                          length_minutes=length_minutes, required_roles=required_roles, timezone=timezone).shift_type
 
 
-def _type_changed_by(s: Session, type_id: int) -> tuple[str | None, datetime | None]:
-    rows = s.execute(select(AuditLog.username, AuditLog.station, AuditLog.at, AuditLog.after)
-                     .where(AuditLog.action == "shift.define_type").order_by(AuditLog.id.desc()).limit(200))
-    for r in rows:
-        if isinstance(r.after, dict) and r.after.get("id") == type_id:
-            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
-    return None, None
-
-
 def change_shift_type(db: Database, actor: Actor, seen: ShiftTypeRow, *, code: str, name: str, start_time: str,
                       length_minutes: int, required_roles: dict[str, int]) -> ShiftTypeChange:
     """Change a shift type as the caller saw it (``seen``); coming shifts move to the new times.
@@ -362,9 +352,7 @@ def change_shift_type(db: Database, actor: Actor, seen: ShiftTypeRow, *, code: s
         if t is None:
             raise NotFound(_("Shift type {id} does not exist.").format(id=seen.id))
         if _type_row(t) != seen:
-            who, when = _type_changed_by(s, t.id)
-            raise ConcurrentChange(_("Changed by {who} at {when} — reload and try again.").format(
-                who=who or "?", when=fmt_local(when) if when else "?"), by=who, at=when)
+            raise changes.changed_by(*changes.last_action_by(s, "shift.define_type", t.id))
         return _set_type(s, actor, t, code=code, name=name, start_time=start_time, length_minutes=length_minutes,
                          required_roles=required_roles, timezone=t.timezone)
 
@@ -701,15 +689,6 @@ def leaves(db: Database, start_day: date, end_day: date, *, person_id: int | Non
         return [_leave_row(lv, name) for lv, name in s.execute(q)]
 
 
-def _leave_cancelled_by(s: Session, leave_id: int) -> tuple[str | None, datetime | None]:
-    rows = s.execute(select(AuditLog.username, AuditLog.station, AuditLog.at, AuditLog.after)
-                     .where(AuditLog.action == "roster.leave_cancel").order_by(AuditLog.id.desc()).limit(200))
-    for r in rows:
-        if isinstance(r.after, dict) and r.after.get("id") == leave_id:
-            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
-    return None, None
-
-
 def cancel_leave(db: Database, actor: Actor, leave_id: int, reason: str | None = None) -> LeaveRow:
     """Withdraw a leave (kept, marked cancelled): the person's shifts in that time are no longer a conflict.
 
@@ -734,9 +713,7 @@ def cancel_leave(db: Database, actor: Actor, leave_id: int, reason: str | None =
             update(Leave).where(Leave.id == leave_id, Leave.cancelled_at.is_(None)).values(cancelled_at=now)
             .execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
         if not done:
-            who, when = _leave_cancelled_by(s, leave_id)
-            raise ConcurrentChange(_("Changed by {who} at {when} — reload and try again.").format(
-                who=who or "?", when=fmt_local(when) if when else "?"), by=who, at=when)
+            raise changes.changed_by(*changes.last_action_by(s, "roster.leave_cancel", leave_id))
         s.expire_all()
         changes.record(s, actor, entity="roster", entity_id=None, op="leave_cancel", action="roster.leave_cancel",
                        before=before, after={"id": leave_id, "person_id": before["person_id"],
