@@ -98,6 +98,17 @@ def allowed(actor: Actor, action: str) -> bool:
     return action in MATRIX.get(actor.role, frozenset())
 
 
+def refusal(actor: Actor | None, action: str) -> str | None:
+    """Why ``actor`` may not do ``action`` (to show before offering it), None if it may."""
+    if actor is None:
+        return _("Sign in first.")
+    try:
+        require(actor, action)
+    except PermissionDenied as exc:
+        return str(exc)
+    return None
+
+
 def require(actor: Actor, action: str) -> None:
     """Raise PermissionDenied unless the actor's role may do ``action``."""
     if not allowed(actor, action):

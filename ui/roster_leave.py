@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import roster
-from dispatch_console.errors import PermissionDenied, ValidationError
+from dispatch_console.errors import ValidationError
 from dispatch_console.i18n import _
-from dispatch_console.permissions import require
+from dispatch_console.permissions import refusal
 from dispatch_console.timefmt import LOCAL_TZ, fmt_local, local
 from ui.context import UiContext
 from ui.plain_text import plain_tooltip
@@ -78,14 +78,7 @@ class LeaveDialog(QDialog):
         self._busy = False
         self.setWindowTitle(_("Leave"))
         self.resize(640, 620)
-        actor = ui.actor
-        try:
-            if actor is None:
-                raise PermissionDenied(_("Sign in first."))
-            require(actor, "roster.edit")
-            self.refusal: str | None = None
-        except PermissionDenied as exc:
-            self.refusal = str(exc)
+        self.refusal = refusal(ui.actor, "roster.edit")
 
         layout = QVBoxLayout(self)
         heading = QLabel(_("Leave from {first} to {last}").format(first=first.isoformat(), last=last.isoformat()),

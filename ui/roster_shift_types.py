@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import roster
-from dispatch_console.errors import ConcurrentChange, PermissionDenied, ValidationError
+from dispatch_console.errors import ConcurrentChange, ValidationError
 from dispatch_console.i18n import _
-from dispatch_console.permissions import require
+from dispatch_console.permissions import refusal
 from ui.context import UiContext
 from ui.plain_text import plain_tooltip
 
@@ -74,14 +74,7 @@ class ShiftTypeDialog(QDialog):
         self._in_flight = False  # a save is running
         self.setWindowTitle(_("Shift types"))
         self.resize(720, 560)
-        actor = ui.actor
-        try:
-            if actor is None:
-                raise PermissionDenied(_("Sign in first."))
-            require(actor, "roster.edit")
-            self.refusal: str | None = None
-        except PermissionDenied as exc:
-            self.refusal = str(exc)
+        self.refusal = refusal(ui.actor, "roster.edit")
 
         layout = QVBoxLayout(self)
         self.table = QTableWidget(0, len(self.COLUMNS), self)
