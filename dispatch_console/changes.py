@@ -9,6 +9,13 @@ Services call :func:`record` inside their write transaction, after changing the 
 3. appends a ``change_log`` row and, on PostgreSQL, ``pg_notify``s its seq. The notification is
    delivered only if the transaction commits.
 
+A transaction that records several changes (a timer firing: its notification and itself; a batch
+of timers) takes the lock, reads the end of the audit chain and notifies only once: the lock is
+held and nobody else can append until it commits, and one notification wakes every feed, which
+then reads everything after its seq. What a transaction has done is forgotten when it ends and
+at any rollback, so a savepoint rolled back (taking its rows, lock and notify with it) makes the
+next change look again.
+
 :func:`update_versioned` is the one optimistic-locking update: ``… WHERE id = :id AND version =
 :seen``; when no row matches, the caller is told who changed the record and when.
 """
@@ -22,8 +29,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from db.engine import db_now
 from db.models import AuditLog, Base, ChangeLog
@@ -35,6 +42,22 @@ from dispatch_console.timefmt import fmt_local
 NOTIFY_CHANNEL = "dispatch_changes"
 WRITER_LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key shared by every writer
 GENESIS_HASH = "0" * 64
+_WRITE_STATE = "dc_write_state"  # Session.info key: what the open transaction has done already
+
+
+def _write_state(session: Session) -> dict[str, Any]:
+    return session.info.setdefault(_WRITE_STATE, {})  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction itself (a savepoint released keeps its work)
+        session.info.pop(_WRITE_STATE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None:
+    session.info.pop(_WRITE_STATE, None)  # any rollback, a savepoint's included: look again
 
 
 def to_jsonable(value: Any) -> Any:
@@ -84,8 +107,12 @@ def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 def serialise_writers(session: Session) -> None:
+    state = _write_state(session)
+    if state.get("locked"):
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
+    state["locked"] = True
 
 
 def record(
@@ -103,10 +130,14 @@ def record(
     """Add the audit and change_log rows for one change; returns the change's seq."""
     serialise_writers(session)
     at = at or db_now(session)
-    last = session.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-    prev_hash = last.hash if last else GENESIS_HASH
+    state = _write_state(session)
+    tail = state.get("audit_tail")
+    if tail is None:
+        last = session.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+        tail = (last.id, last.hash) if last else (0, GENESIS_HASH)
+    prev_hash = tail[1]
     values: dict[str, Any] = {
-        "id": (last.id + 1) if last else 1,
+        "id": tail[0] + 1,
         "at": at,
         "user_id": actor.user_id,
         "username": actor.username,
@@ -119,15 +150,24 @@ def record(
     }
     values["prev_hash"] = prev_hash
     values["hash"] = audit_hash(prev_hash, values)
-    session.add(AuditLog(**values))
-    change = ChangeLog(
-        at=at, entity=entity, entity_id=entity_id, op=op, station=actor.station, user_id=actor.user_id
-    )
-    session.add(change)
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:ch, :seq)"), {"ch": NOTIFY_CHANNEL, "seq": str(change.seq)})
-    return change.seq
+    # Core inserts, not ORM objects: the bookkeeping rows are never read back in the transaction,
+    # and the unit of work around two plain rows was most of a timer firing's cost. Executing
+    # them flushes the caller's pending changes first, as the ORM flush here used to.
+    audit = insert(AuditLog.__table__).values(values)
+    change = insert(ChangeLog.__table__).values(
+        at=at, entity=entity, entity_id=entity_id, op=op, station=actor.station, user_id=actor.user_id,
+    ).returning(ChangeLog.__table__.c.seq)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:  # one round trip: the audit row as a data-modifying CTE of the change_log insert
+        change = change.add_cte(audit.cte("audit_row"))
+    else:
+        session.execute(audit)
+    seq: int = session.execute(change).scalar_one()
+    state["audit_tail"] = (values["id"], values["hash"])
+    if not state.get("notified") and postgres:
+        session.execute(text("SELECT pg_notify(:ch, :seq)"), {"ch": NOTIFY_CHANNEL, "seq": str(seq)})
+        state["notified"] = True
+    return seq
 
 
 def last_change_by(session: Session, entity: str, entity_id: int) -> tuple[str | None, datetime | None]:

@@ -465,7 +465,7 @@ def on_deadline(session: Session, timer: Timer, now: datetime, fired_by: str) ->
     notifications.notify(session, kind="checklist_overdue", title=title, body=body,
                          level="critical" if critical else "warning", target_role=target,
                          incident_id=incident.id, timer_id=timer.id, is_drill=bool(incident.is_drill),
-                         actor=Actor.system(fired_by))
+                         actor=Actor.system(fired_by), at=now)
     timers.set_outcome(timer, _("Overdue: {text}").format(text=item.text))
 
 

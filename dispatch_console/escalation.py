@@ -295,7 +295,7 @@ def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> No
     ])
     notify(session, kind="escalation", title=_title(timer.kind, incident.number, bool(timer.is_drill)),
            body=body, level=sp.level, target_role=timer.target_role, incident_id=incident.id,
-           timer_id=timer.id, is_drill=bool(timer.is_drill), actor=Actor.system(fired_by))
+           timer_id=timer.id, is_drill=bool(timer.is_drill), actor=Actor.system(fired_by), at=now)
     nxt = timer.step + 1
     if nxt >= total:
         return

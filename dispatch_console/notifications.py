@@ -71,11 +71,15 @@ def notify(
     is_drill: bool = False,
     actor: Actor | None = None,
     external: bool = True,
+    at: datetime | None = None,
 ) -> Notification:
-    """Add a notification (and, unless a drill, an outbox row per external recipient of the role)."""
+    """Add a notification (and, unless a drill, an outbox row per external recipient of the role).
+
+    ``at`` is the database time the caller already read in this transaction (a timer's firing).
+    """
     if level not in LEVELS:
         raise ValueError(f"unknown notification level {level!r}")
-    now = db_now(session)
+    now = at or db_now(session)
     row = Notification(at=now, kind=kind, level=level, target_role=target_role, incident_id=incident_id,
                        timer_id=timer_id, title=title[:300], body=body, is_drill=is_drill)
     session.add(row)
@@ -168,4 +172,4 @@ def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> No
     notify(session, kind="reminder",
            title=str(payload.get("title") or _("Reminder")), body=payload.get("body"),
            level=str(payload.get("level") or "info"), target_role=timer.target_role,
-           incident_id=timer.incident_id, timer_id=timer.id, is_drill=timer.is_drill)
+           incident_id=timer.incident_id, timer_id=timer.id, is_drill=timer.is_drill, at=now)
