@@ -49,6 +49,7 @@ from dispatch_console.changes import record, serialise_writers, to_jsonable
 from dispatch_console.errors import DispatchError
 from dispatch_console.i18n import N_, _
 from dispatch_console.timefmt import fmt_duration
+from dispatch_console.timer_lead import ArmingLead
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ COMPANIONS: list[str] = [
 
 # Lateness beyond this is written into the timeline ("late by …"); below it is ordinary jitter.
 LATE_NOTE_AFTER = timedelta(seconds=15)
+ARM_MARGIN_S = 0.002  # an alarm wakes this much after the due time, so it never finds it not yet due
 DEFAULT_STATION = "timers"
 
 Effect = Callable[[Session, Timer, datetime, str], None]
@@ -258,11 +260,21 @@ def _generic_effect(session: Session, timer: Timer, now: datetime, fired_by: str
     )
 
 
+class _EffectFailed(Exception):
+    """An effect raised outside a savepoint: the batch is rolled back and fired again, guarded."""
+
+
 def _run_effect(session: Session, timer: Timer, now: datetime, fired_by: str,
-                effects: Mapping[str, str] | None) -> None:
+                effects: Mapping[str, str] | None, guarded: bool) -> None:
     effect = resolve_effect(timer.kind, effects)
     if effect is None:
         _generic_effect(session, timer, now, fired_by, None)
+        return
+    if not guarded:
+        try:
+            effect(session, timer, now, fired_by)
+        except Exception as exc:
+            raise _EffectFailed(timer.id) from exc
         return
     try:
         with session.begin_nested():
@@ -312,7 +324,20 @@ def fire_batch(db: Database, station: str, *, max_batch: int = BATCH_PER_TRANSAC
     fires exactly once; sharing one transaction (one writer-lock turn, one commit) between the
     timers due together is what lets a busy PostgreSQL keep up. A process killed in the middle
     rolls the whole batch back, and another station fires it.
+
+    Effects run without a savepoint each (two statements fewer per timer, a sixth of a firing's
+    cost); if one raises, the batch is rolled back and fired again with each effect inside its
+    own savepoint, so the broken one fires with a generic notification and the others as usual.
     """
+    try:
+        return _fire_batch(db, station, max_batch, effects, guarded=False)
+    except _EffectFailed as exc:
+        log.info("an effect failed (timer %s); firing the batch again with each effect guarded", exc)
+        return _fire_batch(db, station, max_batch, effects, guarded=True)
+
+
+def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str, str] | None,
+                guarded: bool) -> list[FiredTimer]:
     with db.write() as s:
         serialise_writers(s)
         now = db_now(s)
@@ -338,7 +363,7 @@ def fire_batch(db: Database, station: str, *, max_batch: int = BATCH_PER_TRANSAC
             set_committed_value(timer, "fired_at", now)
             set_committed_value(timer, "fired_by", station)
             set_committed_value(timer, "late_ms", late_ms)
-            _run_effect(s, timer, now, station, effects)
+            _run_effect(s, timer, now, station, effects, guarded)
             _timeline(s, timer, now, station, late_ms)
             record(s, Actor.system(station), entity="timer", entity_id=timer.id, op="fire",
                    action="timer.fire", before={"fired_at": None},
@@ -368,10 +393,16 @@ def fire_due(db: Database, station: str, limit: int = 100, *,
 
 
 def next_due(db: Database) -> datetime | None:
+    return next_due_and_now(db)[0]
+
+
+def next_due_and_now(db: Database) -> tuple[datetime | None, datetime]:
+    """The earliest pending due time and the database clock, read together."""
     with db.read() as s:
-        return s.execute(  # type: ignore[no-any-return]
+        due = s.execute(
             select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
         ).scalar_one()
+        return due, db_now(s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,6 +517,9 @@ def _aware(value: Any) -> datetime | None:
 class TimerEngine:
     """Fires this database's timers from this process: an armed date job plus a safety sweep.
 
+    On PostgreSQL only the engine holding the arming lead (:mod:`dispatch_console.timer_lead`)
+    arms date jobs; the others sweep, and ask for the lead at every sweep.
+
     ``arm=False`` leaves only the sweep (for benchmarks). ``own_feed=True`` runs a change feed of
     its own (headless agent); a console wires its shared feed to :meth:`on_changes` instead.
     ``outbox_senders`` makes the sweep also deliver the outbox.
@@ -524,6 +558,12 @@ class TimerEngine:
         self._feed: Any = None
         self._in_flight = 0  # alarm and sweep jobs running now (stop() waits for them)
         self._in_flight_cv = threading.Condition()
+        self._lead = ArmingLead(db, station_name)
+
+    @property
+    def leading(self) -> bool:
+        """True while this engine arms date jobs (always on SQLite; one engine on PostgreSQL)."""
+        return self.arm and self._lead.leading
 
     # clocks ---------------------------------------------------------------------------------
 
@@ -559,17 +599,11 @@ class TimerEngine:
         self._scheduler = scheduler
         scheduler.start()
         self._start_companions()
-        if self.own_feed:
-            from dispatch_console.changefeed import ChangeFeed
-
-            self._feed = ChangeFeed(self.db, self.on_changes, name=f"timer-feed-{self.station}").start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._feed is not None:
-            self._feed.stop()
-            self._feed = None
+        self._follow_changes(False)
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             # Not shutdown(wait=True): it holds APScheduler's job-store lock while it waits, and a
@@ -579,6 +613,7 @@ class TimerEngine:
             with self._in_flight_cv:
                 if not self._in_flight_cv.wait_for(lambda: self._in_flight == 0, timeout=60):
                     log.warning("station %s: a timer job was still running at shutdown", self.station)
+        self._lead.release()
 
     # companions (cron jobs of other modules on this engine's scheduler) -----------------------
 
@@ -629,20 +664,32 @@ class TimerEngine:
             self.rearm()
 
     def rearm(self, min_delay: float = 0.0) -> None:
-        """Arm the date job at the next pending due time (database time → local terms)."""
+        """Arm the date job at the next pending due time, read with the database clock.
+
+        A due time still ahead is armed for exactly (an alarm that woke a hair early, before the
+        database clock reached it, sleeps the rest, not ``min_delay``); one already past waits
+        ``min_delay``: it is due but another station holds it, or it was just fired.
+        """
         if not self.arm or self._scheduler is None:
             return
         with self._arm_lock:
-            due = next_due(self.db)
             scheduler = self._scheduler
             if scheduler is None:
                 return
+            if not self._lead.leading:  # another engine arms; this one sweeps
+                self.armed_for = None
+                if scheduler.get_job("alarm") is not None:
+                    scheduler.remove_job("alarm")
+                return
+            due, db_clock = next_due_and_now(self.db)
+            read_at = time.monotonic()
             if due is None:
                 self.armed_for = None
                 if scheduler.get_job("alarm") is not None:
                     scheduler.remove_job("alarm")
                 return
-            delay = max((due - self.db_time()).total_seconds(), min_delay)
+            left = (due - db_clock).total_seconds() - (time.monotonic() - read_at)
+            delay = left + ARM_MARGIN_S if left > 0 else min_delay
             run_date = datetime.now(UTC) + timedelta(seconds=delay)
             self.armed_for = due
             # max_instances=2: an alarm re-armed from inside a running alarm (or while one runs) must
@@ -684,6 +731,11 @@ class TimerEngine:
     def _sweep_once(self) -> None:
         try:
             self.measure_clock()
+            if self.arm:
+                # an engine of its own feed listens only while it arms: a follower's feed would wake
+                # at every change on the floor to learn nothing it acts on
+                leading = self._lead.hold()
+                self._follow_changes(self.own_feed and leading and not self._stopping.is_set())
             self.fire_due()
             if self.outbox_senders:
                 self.drain_outbox()
@@ -695,6 +747,17 @@ class TimerEngine:
             if scheduler is not None and not self._stopping.is_set():
                 scheduler.add_job(self._sweep, "date", id="sweep", replace_existing=True,
                                   run_date=datetime.now(UTC) + timedelta(seconds=self.sweep_interval))
+
+    def _follow_changes(self, follow: bool) -> None:
+        if follow and self._feed is None:
+            from dispatch_console.changefeed import ChangeFeed
+
+            # started before the re-arm that follows: a timer scheduled in between is in the
+            # feed, one scheduled earlier is read by that re-arm
+            self._feed = ChangeFeed(self.db, self.on_changes, name=f"timer-feed-{self.station}").start()
+        elif not follow and self._feed is not None:
+            feed, self._feed = self._feed, None
+            feed.stop()
 
     def drain_outbox(self) -> dict[str, int]:
         from dispatch_console import outbox
