@@ -167,3 +167,9 @@ def make_actor(db: Database, system: Actor):  # type: ignore[no-untyped-def]
             return actor_for(user, station)
 
     return make
+
+
+@pytest.fixture
+def leader(make_actor):  # type: ignore[no-untyped-def]
+    """A shift leader at ws-1 (the roster tests' usual officer)."""
+    return make_actor("shift_leader", "leader-wang")

@@ -27,10 +27,6 @@ def room(db: Database, system):  # type: ignore[no-untyped-def]
     return r
 
 
-@pytest.fixture
-def leader(make_actor):  # type: ignore[no-untyped-def]
-    return make_actor("shift_leader", "leader-wang", station="ws-1")
-
 
 def test_night_shift_crosses_midnight_on_the_right_utc_instants(db, room) -> None:
     by_code = {sh.code: sh for sh in roster.shifts(db, DAY, DAY)}

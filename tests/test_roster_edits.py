@@ -39,10 +39,6 @@ def room(db: Database, system: Actor, today: date, soon: date):  # type: ignore[
     return r
 
 
-@pytest.fixture
-def leader(make_actor):  # type: ignore[no-untyped-def]
-    return make_actor("shift_leader", "leader-wang", station="ws-1")
-
 
 def _audit(db: Database, action: str) -> list[AuditLog]:
     with db.read() as s:

@@ -22,10 +22,6 @@ def room(db: Database, system):  # type: ignore[no-untyped-def]
     return duty_room(db, system)
 
 
-@pytest.fixture
-def leader(make_actor):  # type: ignore[no-untyped-def]
-    return make_actor("shift_leader", "leader-wang")
-
 
 def messy_workbook(path: Path) -> Path:
     """A roster as a duty room really sends it: title rows, a merged two-row header, merged dates,
