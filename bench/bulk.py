@@ -148,7 +148,9 @@ def load(db: Database, rows: dict[str, list[dict[str, Any]]]) -> None:
         for table, (model, _columns) in TABLES.items():
             for chunk in _chunks(rows[table]):
                 s.execute(insert(model.__table__), chunk)
-    with db.engine.connect() as c:
+    # as the product's upkeep does on SQLite (db.refresh_statistics) and autovacuum on PostgreSQL;
+    # begin(), not connect(): ANALYZE is transactional, and connect() rolled it back
+    with db.engine.begin() as c:
         c.exec_driver_sql("ANALYZE")
 
 

@@ -117,6 +117,20 @@ class Database:
                 return self.now(s)
         return db_now(session)
 
+    def refresh_statistics(self) -> None:
+        """Bring the query planner's statistics up to date (SQLite; PostgreSQL's autovacuum does its own).
+
+        Without them SQLite guesses that any equality narrows a table to a handful of rows, and
+        filtered the open queue by category through the category index (every fire incident in
+        the history) instead of the open incidents' index: 13 ms for a page instead of 1.
+        ``analysis_limit`` bounds the work (a tenth of a second on 100,000 incidents).
+        """
+        if self.backend != "sqlite":
+            return
+        with self._write_engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+
     def probe(self) -> None:
         """Connect once, so a wrong URL or a refused password is told at start, not mid-shift."""
         with self.engine.connect() as conn:

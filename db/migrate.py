@@ -60,3 +60,4 @@ def upgrade(db: Database, revision: str = "head") -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    db.refresh_statistics()

@@ -299,21 +299,21 @@ def query_incidents_in(s: Session, query: QueueQuery | None = None) -> QueuePage
     """:func:`query_incidents` inside an open session."""
     q = query or QueueQuery()
     where = queue_filters(s, q)
-    stmt = (
-        row_select(s)
-        .where(and_(True, *where))
-        .order_by(Incident.severity, Incident.created_at, Incident.id)
-        .limit(max(0, q.limit))
-    )
+    order = (Incident.severity, Incident.created_at, Incident.id)
+    # The page's ids first, then their rows: the joins and the per-row subqueries (units,
+    # checklist counts) are worked out for the hundred rows shown, not for every row that
+    # matches before the sort (a filter matching thousands of incidents cost 100 ms and more).
+    page = select(Incident.id).where(and_(True, *where)).order_by(*order).limit(max(0, q.limit))
     if q.after is not None:
         severity, created_at, last_id = q.after
-        stmt = stmt.where(or_(
+        page = page.where(or_(
             Incident.severity > severity,
             and_(Incident.severity == severity, Incident.created_at > created_at),
             and_(Incident.severity == severity, Incident.created_at == created_at, Incident.id > last_id),
         ))
     else:
-        stmt = stmt.offset(max(0, q.offset))
+        page = page.offset(max(0, q.offset))
+    stmt = row_select(s).where(Incident.id.in_(page.scalar_subquery())).order_by(*order)
     rows = tuple(to_row(r) for r in s.execute(stmt))
     total = int(s.execute(select(func.count(Incident.id)).where(and_(True, *where))).scalar_one())
     return QueuePage(rows, total, q)

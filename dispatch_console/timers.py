@@ -90,6 +90,7 @@ KIND_LABELS: dict[str, str] = {
 # rows, …). The timer rows stay the truth; a companion only adds rows, idempotently.
 COMPANIONS: list[str] = [
     "dispatch_console.handover_schedule:attach",
+    "dispatch_console.upkeep:attach",
 ]
 
 # Lateness beyond this is written into the timeline ("late by …"); below it is ordinary jitter.

@@ -88,6 +88,7 @@ def test_sqlite_engines_all_arm(sqlite_db: Database) -> None:
     engines = _engines(sqlite_db, "值班台1", "值班台2", sweep=600)
     try:
         assert all(e.leading for e in engines)
+        assert all("upkeep-statistics" in e.job_ids() for e in engines)  # the planner statistics
     finally:
         for engine in engines:
             engine.stop()
