@@ -117,17 +117,29 @@ def filter_times(db: Database, samples: int) -> tuple[list[float], dict[str, flo
     view.show()
     times: list[float] = []
     by_step: dict[str, float] = {}
+    painted: list[float] = []
+    loaded = view._loaded
+
+    def loaded_then_painted(generation: int, load: Any) -> None:
+        # The new first page painted once, as soon as the result is in (the event loop would paint
+        # it next). Waiting for the model and then painting counted a second paint whenever the
+        # event loop had painted before the wait looked.
+        loaded(generation, load)
+        if generation == view.model.generation and not view.model.fetching:
+            view.table.viewport().repaint()
+            painted.append(time.perf_counter())
+
+    view._loaded = loaded_then_painted
     try:
         wait_for(lambda: view.is_ready(), 120)
         steps = officer_actions(view, db)
         for n in range(samples):
             name, act = steps[n % len(steps)]
-            before = view.model.generation
+            painted.clear()
             t0 = time.perf_counter()
             act()
-            wait_for(lambda b=before: view.model.generation > b and not view.model.fetching, 120, poll_ms=1)
-            view.table.viewport().repaint()
-            elapsed = time.perf_counter() - t0
+            wait_for(lambda: bool(painted), 120, poll_ms=1)
+            elapsed = painted[-1] - t0
             times.append(elapsed)
             by_step[name] = max(by_step.get(name, 0.0), ms(elapsed))
     finally:
