@@ -39,8 +39,11 @@ def _start(db: Database, stations: list[tuple[str, str]], **kwargs: Any) -> tupl
 
 
 def _stop(procs: list[Any], stop: Any, results: Any) -> dict[str, list[int]]:
+    # every process still running now reports once; asking each one's exitcode after the stop
+    # skipped the report of any that had already exited, and lost what it had fired (flaky)
+    running = sum(1 for p in procs if p.exitcode is None)
     stop.set()
-    fired = dict(results.get(timeout=120) for p in procs if p.exitcode is None)
+    fired = dict(results.get(timeout=120) for _ in range(running))
     for p in procs:
         p.join(30)
         if p.is_alive():
