@@ -19,7 +19,7 @@ import psycopg
 
 from bench import databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
-from bench.qt import application, close_ui, make_ui, wait_for
+from bench.qt import application, close_ui, console_started, make_ui, wait_for
 from bench.workers import WorkerPool
 from db.engine import Database
 from dispatch_console.changefeed import libpq_url
@@ -107,6 +107,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         view.model.modelReset.connect(lambda: arrived(None, 0, view.model.rowCount() - 1))
         try:
             wait_for(lambda: view.is_ready() and ui.feed.core.connected.is_set(), 120)
+            console_started(view)
             pool.ready()
             start_at = time.monotonic() + 0.5
             pool.submit(0, "bench.stations:write_paced", url=databases.url_of(db), station="ws-writer",

@@ -3,6 +3,7 @@ one, waiting on the event loop, and the probe that measures how long the GUI thr
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from dispatch_console.console import ConsoleContext
 from ui.background import BackgroundRunner
 from ui.context import IncidentSelection, Session, UiContext
 from ui.feed import QtChangeFeed
+from ui.garbage_collection import GarbageCollector
 
 # Said by the offscreen platform for every window shown: noise in the benchmark's output.
 QUIET = ("This plugin does not support propagateSizeHints()", "GPUInfo not initialized")
@@ -92,7 +94,21 @@ def make_ui(db: Database, station: str) -> UiContext:
                      session=Session(console))
 
 
+_collectors: list[GarbageCollector] = []
+
+
+def console_started(parent: QObject) -> GarbageCollector:
+    """What the console does once its window is up (``ui.commands.cmd_run``): garbage collection
+    moves to the GUI thread, and what is alive then is frozen. Stopped by :func:`close_ui`."""
+    collector = GarbageCollector(parent=parent)
+    collector.start()
+    _collectors.append(collector)
+    return collector
+
+
 def close_ui(ui: UiContext, *widgets: QObject) -> None:
+    while _collectors:
+        _collectors.pop().stop()
     ui.feed.stop()
     for widget in widgets:
         shutdown = getattr(widget, "shutdown", None)
@@ -173,18 +189,23 @@ class StallSampler:
     """Where the GUI thread is while it is stuck: a watchdog thread that, whenever the probe's last
     tick is more than ``threshold_ms`` old, samples the GUI thread's Python stack every
     ``every_ms``. ``top()`` names the lines most often seen (the innermost frame of the project's
-    code and the innermost frame of all), so a stall can be explained instead of guessed at."""
+    code and the innermost frame of all), so a stall can be explained instead of guessed at;
+    ``top(others=True)`` names where the process's other threads were meanwhile (a GUI thread
+    waiting for the interpreter lock is stuck on what they run)."""
 
     def __init__(self, threshold_ms: float = 25, every_ms: float = 5, depth: int = 40) -> None:
         self.threshold = threshold_ms / 1000
         self.every = every_ms / 1000
         self.depth = depth
         self.samples: Counter[tuple[str, str]] = Counter()
+        self.others: Counter[tuple[str, str]] = Counter()
         self.total = 0
         # how the GUI thread spent its stalls (Linux schedstat): on a CPU (busy, in Python or in
         # Qt's C++), runnable but waiting for a CPU (the machine is overloaded), or neither
-        # (blocked: the interpreter lock, a mutex, I/O)
-        self.split_ms = {"running": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0}
+        # (blocked: the interpreter lock, a mutex, I/O); and how much of the machine's CPU time the
+        # hypervisor took meanwhile (steal, summed over the CPUs: a virtual CPU that is not
+        # running at all stalls whatever thread it had)
+        self.split_ms = {"running": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0, "stolen_all_cpus": 0.0}
         self._gui = threading.main_thread().ident
         self._schedstat = f"/proc/self/task/{threading.main_thread().native_id}/schedstat"
         self._stop = threading.Event()
@@ -193,6 +214,7 @@ class StallSampler:
     def start(self, last_tick: Callable[[], float]) -> None:
         self.stop()
         self.samples.clear()
+        self.others.clear()
         self.total = 0
         self.split_ms = dict.fromkeys(self.split_ms, 0.0)
         self._stop.clear()
@@ -205,16 +227,17 @@ class StallSampler:
             self._thread.join(5)
             self._thread = None
 
-    def _sched(self) -> tuple[float, float] | None:
+    def _sched(self) -> tuple[float, float, float] | None:
         try:
             with open(self._schedstat) as f:
                 on_cpu, waiting, _slices = f.read().split()
-            return int(on_cpu) / 1e6, int(waiting) / 1e6
+            return int(on_cpu) / 1e6, int(waiting) / 1e6, _steal_ms()
         except (OSError, ValueError):
             return None
 
     def _watch(self, last_tick: Callable[[], float]) -> None:
-        stalled_since: tuple[float, float, float] | None = None  # (wall, on cpu, waiting) ms
+        stalled_since: tuple[float, float, float, float] | None = None  # (wall, on cpu, waiting, steal) ms
+        me = threading.get_ident()
         while not self._stop.wait(self.every):
             now = time.perf_counter()
             last = last_tick()
@@ -223,10 +246,14 @@ class StallSampler:
                     sched = self._sched()
                     if sched is not None:
                         stalled_since = ((last + self.threshold) * 1000, *sched)
-                frame = sys._current_frames().get(self._gui)
+                frames = sys._current_frames()
+                frame = frames.get(self._gui)
                 if frame is not None:
                     self.samples[self._where(frame)] += 1
                     self.total += 1
+                for ident, other in frames.items():
+                    if ident not in (self._gui, me):
+                        self.others[self._where(other)] += 1
             elif stalled_since is not None:
                 sched = self._sched()
                 if sched is not None:
@@ -236,6 +263,7 @@ class StallSampler:
                     self.split_ms["running"] += running
                     self.split_ms["waiting_for_cpu"] += waiting
                     self.split_ms["blocked"] += max(0.0, wall - running - waiting)
+                    self.split_ms["stolen_all_cpus"] += sched[2] - stalled_since[3]
                 stalled_since = None
 
     def _where(self, frame: object) -> tuple[str, str]:
@@ -255,10 +283,22 @@ class StallSampler:
             depth += 1
         return own, leaf
 
-    def top(self, n: int = 12) -> list[dict[str, object]]:
-        """The places seen most often during stalls, with their share of the samples."""
+    def top(self, n: int = 12, others: bool = False) -> list[dict[str, object]]:
+        """The places seen most often during stalls (on the GUI thread, or with ``others`` on the
+        other threads), with their share of the GUI thread's samples."""
+        counts = self.others if others else self.samples
         return [
             {"project_frame": own, "innermost": leaf, "samples": count,
              "share": round(count / self.total, 3) if self.total else 0.0}
-            for (own, leaf), count in self.samples.most_common(n)
+            for (own, leaf), count in counts.most_common(n)
         ]
+
+
+def _steal_ms() -> float:
+    """CPU time the hypervisor has taken from this machine, all CPUs summed (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bench import bulk, databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
-from bench.qt import application, close_ui, make_ui, wait_for
+from bench.qt import application, close_ui, console_started, make_ui, wait_for
 from db.engine import Database
 from db.models import Area, Incident
 
@@ -132,6 +132,7 @@ def filter_times(db: Database, samples: int) -> tuple[list[float], dict[str, flo
     view._loaded = loaded_then_painted
     try:
         wait_for(lambda: view.is_ready(), 120)
+        console_started(view)
         steps = officer_actions(view, db)
         for n in range(samples):
             name, act = steps[n % len(steps)]

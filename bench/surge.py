@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bench import databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
-from bench.qt import StallProbe, StallSampler, application, close_ui, make_ui, settle, wait_for
+from bench.qt import StallProbe, StallSampler, application, close_ui, console_started, make_ui, settle, wait_for
 from bench.workers import WorkerPool
 from db.models import Incident
 from dispatch_console.categories import OPEN_STATUSES
@@ -48,6 +48,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         sampler = StallSampler()
         try:
             wait_for(lambda: view.is_ready() and ui.feed.core.connected.is_set(), 120)
+            console_started(view)
             pool.ready()
             probe.start()
             settle(sizes.surge_idle_s)
@@ -96,6 +97,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         "open_in_database": len(open_ids), "rows_in_model": len(shown), "model_total": model_total,
         "shown_but_not_open": len(shown_set - open_ids), "shown_as_gone": len(gone),
         "stall_samples": sampler.total, "stalled_where": sampler.top(),
+        "other_threads_meanwhile": sampler.top(others=True),
         "stall_time_split_ms": {k: round(v, 1) for k, v in sampler.split_ms.items()},
     }
     longest = max(surge, default=0.0)

@@ -54,11 +54,17 @@ def cmd_run(ctx: CliContext) -> int:
         console.actor = sign_in(console, demo=bool(ctx.args.demo))
         if console.actor is None:
             return EXIT_OK
+    from ui.garbage_collection import GarbageCollector
     from ui.main_window import MainWindow
 
     window = MainWindow(console)
     window.show()
-    return int(app.exec())
+    collector = GarbageCollector(parent=window)  # from now on collections run between events
+    collector.start()
+    try:
+        return int(app.exec())
+    finally:
+        collector.stop()
 
 
 def _ask_password(display_url: str) -> str | None:
