@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.status = ConsoleStatusBar(self.ui, self)
         self.setStatusBar(self.status)
+        theme.style_panels(self)  # the theme's style sheet on docks and the status bar, not the queue
         self._build_menus()
         self.ui.session.actor_changed.connect(self._on_actor_changed)
         self._on_actor_changed(console.actor)

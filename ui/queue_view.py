@@ -160,6 +160,8 @@ class QueueView(QWidget):
         bar.addWidget(self.search, 2)
         for w in (self.status, self.category, self.grid, self.severity, self.mine, self.drills):
             bar.addWidget(w)
+        for w in (self.search, self.status, self.category, self.grid, self.severity):
+            w.setStyleSheet(theme.INPUT_PADDING)  # on each input, not the view: see ui/theme.py
         bar.addStretch(1)
         bar.addWidget(self.count)
         layout.addLayout(bar)
