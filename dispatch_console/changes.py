@@ -23,6 +23,7 @@ next change look again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from datetime import date, datetime
@@ -62,18 +63,30 @@ def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values for audit before/after (datetimes as ISO 8601 UTC)."""
+    if value is None or isinstance(value, str | int | float):  # most values: asked first
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = [to_jsonable(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    names = _dataclass_fields(type(value))
+    if names is not None:
+        # field by field, not dataclasses.asdict: that deep-copies every value first (a handover
+        # of 5,000 open incidents spent 2.3 of its 3.9 s copying datetimes it then formatted)
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     return value
+
+
+@functools.cache
+def _dataclass_fields(kind: type) -> tuple[str, ...] | None:
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def row_dict(obj: Base, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
