@@ -3,6 +3,9 @@ one, waiting on the event loop, and the probe that measures how long the GUI thr
 
 from __future__ import annotations
 
+# isort: off
+import ui as _views_first  # noqa: F401  first: the views' package sets up how PySide imports (ui/__init__.py)
+# isort: on
 import os
 import sys
 import threading

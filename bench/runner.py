@@ -56,9 +56,17 @@ def figure_process(name: str, backend: str, sizes: Sizes, conns: list[Any], answ
     answer.send(_measure(name, backend, sizes, WorkerPool(conns=conns) if conns else None))
 
 
+def figure_module(name: str) -> Any:
+    """The module of one figure, imported after ``ui`` as in the console: the views' package sets
+    up how PySide imports (ui/__init__.py) before anything else imports Qt."""
+    import ui  # noqa: F401
+
+    return importlib.import_module(f"bench.{name}")
+
+
 def _measure(name: str, backend: str, sizes: Sizes, pool: Any) -> list[Figure]:
     try:
-        return list(importlib.import_module(f"bench.{name}").run(backend, sizes, pool))
+        return list(figure_module(name).run(backend, sizes, pool))
     except Exception as exc:
         return [Figure(name, backend, None, "", error=f"{type(exc).__name__}: {exc}",
                        details={"traceback": traceback.format_exc()})]
@@ -148,7 +156,7 @@ def run(*, quick: bool = False, figures: Iterable[str] | None = None, backends: 
     timings: dict[str, float] = {}
     try:
         for name in chosen:
-            module = importlib.import_module(f"bench.{name}")
+            module = figure_module(name)
             # a figure that does not depend on the database runs once, on the first backend
             for backend in wanted if getattr(module, "PER_BACKEND", True) else wanted[:1]:
                 t0 = time.monotonic()
