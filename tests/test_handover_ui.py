@@ -120,3 +120,29 @@ def test_two_leaders_hand_over_through_the_dialogs(qtbot, pg_db: Database, syste
     owners = incidents.rows_by_ids(pg_db, [fire.id, flood.id, noise.id])
     assert [owners[i].owner_name for i in (fire.id, flood.id, noise.id)] == ["li", "chen", "li"]
     qtbot.waitUntil(lambda: "accepted" in panel1.status_label.text(), timeout=15000)
+
+
+def test_the_panel_reloads_during_a_stream_of_changes_not_only_after_it(qtbot, pg_db: Database, system: Actor,
+                                                                         stations: Workstations) -> None:
+    """Changes every 100 ms (a surge) used to restart the 250 ms pause each time, so the handover
+    panel showed the situation from before the surge until it ended."""
+    room = now_to_next(pg_db, system)
+    incident(pg_db, room.zhang, 2, "地下车库进水")
+    ui = stations.open(str(pg_db.url.render_as_string(hide_password=False)), "值班台1", room.wang)
+    panel = HandoverPanel(ui)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.is_ready() and panel.table.rowCount() == 1, timeout=10000)
+    reloads: list[int] = []
+    panel._debounce.timeout.connect(lambda: reloads.append(1))
+
+    class Change:
+        entity = "incident"
+
+    for _ in range(15):  # 1.5 s of changes, one every 100 ms
+        panel._on_changes([Change()])
+        qtbot.wait(100)
+        if reloads:
+            break
+    assert reloads  # reloaded while the changes were still coming
+    assert panel._debounce.interval() >= 250

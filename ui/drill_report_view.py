@@ -45,6 +45,7 @@ from dispatch_console.i18n import _
 from dispatch_console.timefmt import fmt_local
 from ui import theme
 from ui.context import UiContext
+from ui.tables import refill
 
 STATE_COLOURS = {"met": "#2e7d32", "missed": "#c62828", "open": "#757575", "not_started": "#757575"}
 
@@ -198,11 +199,8 @@ class DrillReportView(QDialog):
     def _fill_actions(self) -> None:
         assert self.report is not None
         actions = self.report.actions
-        self.actions.setRowCount(len(actions))
-        for row, a in enumerate(actions):
-            for col, text in enumerate((fmt_s(a.scenario_s), a.user, a.station or "", a.incident_number,
-                                        action_text(a))):
-                self.actions.setItem(row, col, _item(text))
+        refill(self.actions, ([_item(text) for text in (fmt_s(a.scenario_s), a.user, a.station or "",
+                                                       a.incident_number, action_text(a))] for a in actions))
 
     def comparison_table(self) -> tuple[list[str], list[list[str]]]:
         """Header and rows of the runs side by side (the table and the PDF show the same)."""
@@ -221,10 +219,7 @@ class DrillReportView(QDialog):
         header, rows = self.comparison_table()
         self.comparison.setColumnCount(len(header))
         self.comparison.setHorizontalHeaderLabels(header)
-        self.comparison.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                self.comparison.setItem(i, j, _item(text))
+        refill(self.comparison, ([_item(text) for text in row] for row in rows))
 
     # -- PDF ---------------------------------------------------------------------------------
     def choose_pdf(self) -> None:

@@ -42,6 +42,7 @@ from dispatch_console.i18n import _
 from dispatch_console.roster import describe_shift, role_label
 from dispatch_console.timefmt import fmt_local
 from ui.context import UiContext
+from ui.tables import refill
 
 
 def _plain(text: str = "") -> QLabel:
@@ -258,9 +259,8 @@ class AcceptDialog(_HandoverDialog):
 
     def _fill(self) -> None:
         catalog = shipped_catalog()
-        rows = self.record.incidents
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
+        table = []
+        for row in self.record.incidents:
             if row.accepted_at is not None:
                 state = _("taken over by {name} {time}").format(name=row.accepted_by_name or "?",
                                                                time=fmt_local(row.accepted_at, "%H:%M"))
@@ -268,12 +268,15 @@ class AcceptDialog(_HandoverDialog):
                 state = _("to re-acknowledge") if row.must_reacknowledge else _("moves on acceptance")
             values = [row.number, catalog.severity_label(row.severity), catalog.status_label(row.status),
                       row.owner_name or _("nobody"), state]
-            for c, value in enumerate(values):
+            items = []
+            for value in values:
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.incident_id)
                 if row.must_reacknowledge and row.accepted_at is None:
                     item.setForeground(QBrush(QColor("#b00000")))
-                self.table.setItem(r, c, item)
+                items.append(item)
+            table.append(items)
+        refill(self.table, table)
         pending = self.record.pending_reacknowledgements
         self.pending_label.setText(
             _("Still to take over: {numbers}").format(numbers=", ".join(p.number for p in pending)) if pending

@@ -8,6 +8,7 @@ the background.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -36,9 +37,11 @@ from dispatch_console.roster import describe_shift
 from dispatch_console.timefmt import fmt_local
 from ui.context import UiContext
 from ui.handover_dialogs import AcceptDialog, AddendumDialog, SignDialog
+from ui.tables import refill
 
 ENTITIES = {"handover", "incident", "shift", "roster", "database"}
 REFRESH_MS = 60_000
+DEBOUNCE_MS = 250
 
 
 def _label() -> QLabel:
@@ -98,7 +101,8 @@ class HandoverPanel(QDockWidget):
         layout.addLayout(row2)
         layout.addWidget(self.message)
         self.setWidget(body)
-        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._last_load_s = 0.0
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.reload)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.reload)
@@ -114,7 +118,15 @@ class HandoverPanel(QDockWidget):
 
     def _on_changes(self, changes: list[Any]) -> None:
         if {c.entity for c in changes} & ENTITIES:
-            self._debounce.start()
+            self._reload_soon()
+
+    def _reload_soon(self) -> None:
+        """Reload after a pause, at most once per pause: changes arriving faster than the pause
+        (a surge) no longer put the reload off until they stop, and the pause is twice as long as
+        the last load took (it reads every open incident: 0.7 s with 5,000 of them), so the panel
+        never spends more than a third of the time reading."""
+        if not self._debounce.isActive():
+            self._debounce.start(max(DEBOUNCE_MS, int(2000 * self._last_load_s)))
 
     def reload(self) -> None:
         if self._loading:
@@ -122,13 +134,15 @@ class HandoverPanel(QDockWidget):
             return
         self._loading = True
         db = self.ui.console.db
+        started = time.monotonic()
 
         def done(overview: HandoverOverview) -> None:
             self._loading = False
+            self._last_load_s = time.monotonic() - started
             self.show_overview(overview)
             if self._again:
                 self._again = False
-                self.reload()
+                self._reload_soon()
 
         def failed(exc: BaseException) -> None:
             self._loading = False
@@ -143,7 +157,7 @@ class HandoverPanel(QDockWidget):
         if rec is None:
             self.current_label.setText(_("No shift is on the roster at this time."))
             self.status_label.clear()
-            self.table.setRowCount(0)
+            refill(self.table, [])
         else:
             self.current_label.setText(_("This shift: {shift}").format(shift=describe_shift(rec.shift)))
             status = _("Handover record: {status}").format(status=handover.status_label(rec.status))
@@ -162,13 +176,13 @@ class HandoverPanel(QDockWidget):
 
     def _fill(self, rec: HandoverRecord) -> None:
         catalog = shipped_catalog()
-        items = rec.situation.incidents
-        self.table.setRowCount(len(items))
-        for r, i in enumerate(items):
+        rows = []
+        for i in rec.situation.incidents:
             due = f"{fmt_local(i.next_deadline_at, '%m-%d %H:%M')}" if i.next_deadline_at else "-"
-            for c, value in enumerate([i.number, catalog.severity_label(i.severity), catalog.status_label(i.status),
-                                       i.owner_name or _("nobody"), due]):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+            rows.append([QTableWidgetItem(value) for value in (
+                i.number, catalog.severity_label(i.severity), catalog.status_label(i.status),
+                i.owner_name or _("nobody"), due)])
+        refill(self.table, rows)
 
     def _awaiting(self) -> HandoverRecord | None:
         return self.overview.awaiting[0] if self.overview and self.overview.awaiting else None

@@ -40,6 +40,7 @@ from dispatch_console.timefmt import LOCAL_TZ, fmt_local, local
 from ui.context import UiContext
 from ui.plain_text import plain_tooltip
 from ui.roster_confirm import ConfirmDialog
+from ui.tables import refill
 
 PERSON_ROLE = Qt.ItemDataRole.UserRole + 1
 TIME_FORMAT = "yyyy-MM-dd HH:mm"
@@ -255,16 +256,19 @@ class LeaveDialog(QDialog):
         self.rows = rows
         self.list_title.setText(_("Leave of {name} in these days: {n}").format(
             name=name, n=sum(1 for r in rows if r.active)) if pid is not None else "")
-        self.table.setRowCount(len(rows))
-        for r, lv in enumerate(rows):
+        table = []
+        for lv in rows:
             status = _("On leave") if lv.active else _("Withdrawn {time}").format(
                 time=_short(lv.cancelled_at)) if lv.cancelled_at else ""
-            for c, text in enumerate((_short(lv.starts_at), _short(lv.ends_at), lv.reason or "", status)):
+            items = []
+            for text in (_short(lv.starts_at), _short(lv.ends_at), lv.reason or "", status):
                 item = QTableWidgetItem(text)
                 item.setToolTip(plain_tooltip(text))
                 if not lv.active:
                     item.setForeground(QBrush(WITHDRAWN_FG))
-                self.table.setItem(r, c, item)
+                items.append(item)
+            table.append(items)
+        refill(self.table, table)
         at = next((i for i, lv in enumerate(rows) if keep is not None and lv.id == keep.id),
                   next((i for i, lv in enumerate(rows) if lv.active), -1))
         if at >= 0:

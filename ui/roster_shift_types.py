@@ -37,6 +37,7 @@ from dispatch_console.i18n import _
 from dispatch_console.permissions import refusal
 from ui.context import UiContext
 from ui.plain_text import plain_tooltip
+from ui.tables import refill
 
 ERROR_STYLE = "color: #b02a37"
 _HOURS = re.compile(r"(\d{1,2})(?:[.,](\d{1,2}))?")
@@ -205,14 +206,17 @@ class ShiftTypeDialog(QDialog):
         editing_id = self.editing.id if self.editing else None
         self.types = types
         self.table.blockSignals(True)
-        self.table.setRowCount(len(types))
-        for r, t in enumerate(types):
+        table = []
+        for t in types:
             cells = (t.code, t.name, t.start_time, format_hours(t.length_minutes),
                      str(t.required("shift_leader")), str(t.required("duty_officer")))
-            for c, text in enumerate(cells):
+            items = []
+            for text in cells:
                 item = QTableWidgetItem(text)
                 item.setToolTip(plain_tooltip(text))
-                self.table.setItem(r, c, item)
+                items.append(item)
+            table.append(items)
+        refill(self.table, table)
         self.table.blockSignals(False)
         at = next((r for r, t in enumerate(types) if t.code == select_code), None)
         if at is not None:
