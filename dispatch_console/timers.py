@@ -53,6 +53,21 @@ from dispatch_console.timer_lead import ArmingLead
 
 log = logging.getLogger(__name__)
 
+
+class _AlarmSkipIsExpected(logging.Filter):
+    """APScheduler warns when a job is due while its maximum of instances still run. For the
+    alarm that is expected and harmless — every running alarm re-arms from a fresh read of the
+    due timers when it ends, which covers what the skipped one was armed for — and with many
+    timers overdue at start it printed a warning several times a second."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith('Execution of job "TimerEngine._alarm')
+                    and "maximum number of running instances reached" in record.getMessage())
+
+
+SCHEDULER_LOG = logging.getLogger("apscheduler.scheduler.timers")
+SCHEDULER_LOG.addFilter(_AlarmSkipIsExpected())
+
 # Escalation deadlines of an incident (see dispatch_console.escalation). ``repage`` pages again
 # an incident that was acknowledged but not resolved.
 PHASE_KINDS = ("ack", "dispatch", "arrive", "resolve")
@@ -591,6 +606,7 @@ class TimerEngine:
         self.measure_clock()
         scheduler = BackgroundScheduler(
             timezone=UTC,
+            logger=SCHEDULER_LOG,
             executors={"default": ThreadPoolExecutor(3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -180,3 +181,13 @@ def test_agent_command_fires_and_delivers_until_sigterm(db: Database, tmp_path: 
     line = json.loads(log_file.read_text(encoding="utf-8").splitlines()[0])
     assert line["to"] == "带班领导" and line["subject"] == "交班前核对值班日志"
     assert firing_evidence(db, [timer_id])["timers"][timer_id][1] == "agent-1"
+
+
+def test_a_skipped_alarm_is_not_warned_about_but_other_skips_are(caplog: pytest.LogCaptureFixture) -> None:
+    """Many alarms due at once at start: APScheduler's 'maximum number of running instances' for
+    the alarm is expected (each running alarm re-arms when it ends) and stays out of the log."""
+    message = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+    with caplog.at_level(logging.WARNING, logger=timers.SCHEDULER_LOG.name):
+        timers.SCHEDULER_LOG.warning(message, "TimerEngine._alarm (trigger: date[2026-11-28 11:08:54 UTC])", 2)
+        timers.SCHEDULER_LOG.warning(message, "TimerEngine._sweep (trigger: date[2026-11-28 11:08:54 UTC])", 1)
+    assert [r.getMessage()[:35] for r in caplog.records] == ['Execution of job "TimerEngine._swee']
