@@ -29,8 +29,11 @@ def row(incident_id: int, severity: int = 3, minutes: int = 0, **kw: object) -> 
     return IncidentRow(**values)  # type: ignore[arg-type]
 
 
-def page(rows: list[IncidentRow], total: int, deadlines: dict[int, Deadline] | None = None) -> PageLoad:
-    return PageLoad(QueuePage(tuple(rows), total, QueueQuery()), deadlines or {}, T0 + timedelta(hours=1))
+def page(rows: list[IncidentRow], total: int, deadlines: dict[int, Deadline] | None = None, *,
+         limit: int | None = None) -> PageLoad:
+    """A page as read; by default a full one (more to come) when ``total`` says there are more rows."""
+    limit = limit if limit is not None else (len(rows) if total > len(rows) else 200)
+    return PageLoad(QueuePage(tuple(rows), total, QueueQuery(limit=limit)), deadlines or {}, T0 + timedelta(hours=1))
 
 
 def refresh(matching: list[IncidentRow] = (), other: list[IncidentRow] = (), missing: set[int] = frozenset()
@@ -108,7 +111,7 @@ def test_pages_load_lazily_and_stale_results_are_dropped(qtbot) -> None:  # type
     model.apply_refresh(model.generation, refresh([row(10, 4)]))
     assert shown(model) == [1, 2, 3] and model.total == 6
     model.fetchMore(QModelIndex())
-    assert model.append_page(model.generation, page([row(4, minutes=4), row(5, minutes=5), row(10, 4)], 6))
+    assert model.append_page(model.generation, page([row(4, minutes=4), row(5, minutes=5), row(10, 4)], 6, limit=200))
     assert shown(model) == [1, 2, 3, 4, 5, 10] and not model.canFetchMore(QModelIndex())
 
 
@@ -166,3 +169,53 @@ def test_tooltips_are_plain_text_and_asked_only_when_shown(qtbot) -> None:  # ty
     assert model.tooltip(0, Column.SEVERITY) == model.tooltip(0, Column.SEVERITY) != tip
     assert model.tooltip(5, Column.NUMBER) == ""  # no such row
     assert model.data(model.index(0, Column.DESCRIPTION), Qt.ItemDataRole.ToolTipRole) is None
+
+
+# -- live changes racing the pages ----------------------------------------------------------------
+# A page and a refresh are read on background threads and come back in either order. Each case
+# is one ordering that, before these rules, left an open incident out of the queue for good.
+
+
+def test_an_incident_refreshed_before_the_page_that_reaches_it_is_placed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(i, minutes=i) for i in (1, 2, 3)], total=6)
+    model.fetchMore(QModelIndex())  # the next page is being read …
+    # … when incident 20 arrives: it sorts after the loaded rows, so a later page should bring it
+    model.apply_refresh(model.generation, refresh([row(20, minutes=4, created_at=T0 + timedelta(minutes=4.5))]))
+    assert shown(model) == [1, 2, 3]
+    # but the page was read before 20 existed: the model places 20 itself
+    assert model.append_page(model.generation, page([row(i, minutes=i) for i in (4, 5, 6)], 6))
+    assert shown(model) == [1, 2, 3, 4, 20, 5, 6]
+
+
+def test_a_stale_page_total_does_not_end_the_queue_early(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(i, minutes=i) for i in (1, 2, 3)], total=6)
+    model.fetchMore(QModelIndex())
+    model.apply_refresh(model.generation, refresh([row(7, 4)]))  # sorts after everything
+    assert model.total == 7
+    # the page (read before 7) counts 6: the queue must still know there is more to read
+    assert model.append_page(model.generation, page([row(i, minutes=i) for i in (4, 5, 6)], 6))
+    assert shown(model) == [1, 2, 3, 4, 5, 6] and model.canFetchMore(QModelIndex()) and model.total == 7
+    model.fetchMore(QModelIndex())
+    assert model.append_page(model.generation, page([], 7, limit=200))  # read before 7, again
+    assert shown(model) == [1, 2, 3, 4, 5, 6, 7] and not model.canFetchMore(QModelIndex())
+    assert model.total == 7
+
+
+def test_a_page_read_before_a_change_does_not_undo_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(i, minutes=i) for i in (1, 2, 3)], total=6)
+    model.fetchMore(QModelIndex())
+    # 5 was resolved and 4 raised to severity 4 while the page was read; their refreshes come first
+    model.apply_refresh(model.generation,
+                        refresh([row(4, 4, 4, version=2)], other=[row(5, minutes=5, status="resolved")]))
+    assert model.append_page(model.generation, page([row(i, minutes=i) for i in (4, 5, 6)], 6, limit=200))
+    assert shown(model) == [1, 2, 3, 6, 4]
+    assert model.incident_at(4).severity == 4 and model.total == 5
+
+
+def test_a_change_that_comes_before_the_first_page_of_a_new_filter_is_kept(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(1)])
+    generation = model.begin_reload()  # the officer changed the filter; its first page is read …
+    assert model.apply_refresh(generation, refresh([row(9, 2)]))  # … and 9 arrives, read later
+    assert shown(model) == [1]  # the old filter's rows are not mixed with the new one's
+    assert model.reset_to(generation, page([row(2, 1), row(3, 3)], 2))  # read before 9 existed
+    assert shown(model) == [2, 9, 3] and model.total == 3

@@ -4,8 +4,11 @@ command line arriving without a click, in place; the alarm for serious new incid
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import test_queue_support as support
 from PySide6.QtCore import Qt
@@ -13,7 +16,9 @@ from test_queue_support import make_world
 
 from db.engine import Database
 from dispatch_console import incidents
+from dispatch_console.changefeed import latest_seq
 from dispatch_console.cli import main as cli_main
+from dispatch_console.incident_draft import IncidentDraft
 from dispatch_console.incident_queue import query_incidents
 from ui import queue_view
 
@@ -85,6 +90,58 @@ def test_filters_search_and_paging_run_in_sql(qtbot, db: Database, workstations,
     same_as_service()
     assert set(view.model.ids) == {fire.id, closed.id}
     assert view.count.text() == "2 of 2"
+
+
+def test_scrolling_while_other_stations_record_loses_no_incident(qtbot, db: Database, workstations,
+                                                                  monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pages and live changes race: incidents keep arriving, of every level, while the officer
+    scrolls down page by page. At the end the queue holds every open incident, once, in order.
+    Each page comes back 50 ms after it was read (a slow link to the database), so incidents
+    recorded meanwhile reach the view, through the change feed, before the page that was read
+    without them."""
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 4)
+    read_page = queue_view.load_page
+
+    def slow_page(*args: Any, **kwargs: Any) -> Any:
+        load = read_page(*args, **kwargs)
+        time.sleep(0.05)
+        return load
+
+    monkeypatch.setattr(queue_view, "load_page", slow_page)
+    w = make_world(db)
+    for i in range(12):
+        w.record(f"早先的事件{i}", severity=1 + i % 4)
+    ws = workstations(db, w.officers[0])
+    ws.settle()
+    other = Database(db.url)  # the other station: its own engine
+    written: list[int] = []
+
+    def record() -> None:
+        for i in range(40):
+            draft = IncidentDraft(category="dispute", severity=4 - i % 4, source="hotline_12345",
+                                  description=f"接报{i}")
+            written.append(incidents.create_incident(other, w.officers[1], draft).row.id)
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=record)
+    writer.start()
+    try:
+        while writer.is_alive():  # the officer scrolls to the end, again and again
+            if ws.queue.model.canFetchMore():
+                ws.queue.model.fetchMore()
+            qtbot.wait(3)
+    finally:
+        writer.join()
+        other.dispose()
+    end = latest_seq(db)
+    qtbot.waitUntil(lambda: ws.feed.last_seq >= end and ws.queue.is_ready(), timeout=15000)
+    while ws.queue.model.canFetchMore():
+        ws.queue.model.fetchMore()
+        ws.settle()
+    expected = query_incidents(db, ws.queue.query(limit=1000))
+    assert len(written) == 40 and expected.total == 52
+    assert ws.queue.model.ids == [r.id for r in expected.rows]
+    assert ws.queue.model.total == 52
 
 
 def test_changes_elsewhere_arrive_in_place_and_keep_the_selection(qtbot, db: Database, workstations,

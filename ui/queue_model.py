@@ -126,6 +126,16 @@ class QueueModel(QStandardItemModel):
         self.total = 0
         self.generation = 0
         self.fetching = False
+        # Live changes race the pages: a refresh can come before the page that reaches its row,
+        # having been read after it. So: rows that match but sort after the loaded ones wait in
+        # ``_beyond`` until a page reaches their place; ids refreshed while a page is read keep
+        # what the refresh said (``_touched``); refreshes that come before a filter's first page
+        # are applied after it (``_held``). The end is reached when a page came back short.
+        self._beyond: dict[int, IncidentRow] = {}
+        self._touched: set[int] = set()
+        self._held: list[RowRefresh] = []
+        self._resetting = False
+        self._at_end = True
         self.db_offset = timedelta(0)  # database clock minus local clock
         # (first, last) rows on screen; None: every loaded row (no view, tests)
         self.visible_rows: Callable[[], tuple[int, int]] | None = None
@@ -138,7 +148,7 @@ class QueueModel(QStandardItemModel):
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
-        return not parent.isValid() and not self.fetching and self.loaded_count < self.total
+        return not parent.isValid() and not self.fetching and not self._at_end
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:
         if self.canFetchMore(parent):
@@ -359,6 +369,9 @@ class QueueModel(QStandardItemModel):
         """A new filter: results of earlier requests are stale from now on."""
         self.generation += 1
         self.fetching = True
+        self._resetting = True
+        self._held = []
+        self._touched = set()
         return self.generation
 
     def reset_to(self, generation: int, load: PageLoad) -> bool:
@@ -373,6 +386,7 @@ class QueueModel(QStandardItemModel):
         try:
             self.setRowCount(0)
             self._ids, self._keys, self._rows, self._gone, self._cells = [], [], {}, {}, {}
+            self._beyond = {}
             self._deadlines = dict(load.deadlines)
             for row in load.page.rows:
                 self._ids.append(row.id)
@@ -381,9 +395,13 @@ class QueueModel(QStandardItemModel):
             self.setRowCount(len(self._ids))
         finally:
             self.blockSignals(blocked)
-        self.total = load.page.total
+        self._page_read(load)
         self.fetching = False
+        self._resetting = False
         self.endResetModel()
+        held, self._held = self._held, []
+        for refresh in held:  # read after the filter was asked for: newer than the page, or as new
+            self._apply(refresh)
         self._draw_on_screen()
         return True
 
@@ -392,9 +410,12 @@ class QueueModel(QStandardItemModel):
         if generation != self.generation:
             return False
         self.fetching = False
-        self.total = load.page.total
         self._set_clock(load.db_time)
-        fresh = [r for r in load.page.rows if r.id not in self._rows]
+        # a row refreshed while the page was read keeps what the refresh said: the page may
+        # have been read before the row's last change (and no later change would correct it)
+        fresh = [r for r in load.page.rows if r.id not in self._rows and r.id not in self._touched]
+        for row in fresh:
+            self._beyond.pop(row.id, None)
         self._deadlines.update(load.deadlines)
         if fresh:
             start = len(self._ids)
@@ -403,8 +424,24 @@ class QueueModel(QStandardItemModel):
                 self._keys.append(sort_key(row))
                 self._rows[row.id] = row
             self.insertRows(start, len(fresh))  # rows without items: drawn when they come on screen
-            self._draw_on_screen()
+        self._page_read(load)
+        self._draw_on_screen()
         return True
+
+    def _page_read(self, load: PageLoad) -> None:
+        """After a page: is the end reached, which waiting rows now belong among the loaded, the total."""
+        self._touched = set()
+        self._at_end = len(load.page.rows) < load.page.query.limit
+        last = self._keys[-1] if self._keys else None
+        due = [r for r in self._beyond.values() if self._at_end or (last is not None and sort_key(r) < last)]
+        now = self.now()
+        for row in sorted(due, key=sort_key):
+            # it came as a live change before the page that reaches its place, and that page
+            # was read before it existed: without this it would be skipped for good
+            del self._beyond[row.id]
+            self._insert(bisect.bisect_left(self._keys, sort_key(row)), row, now)
+        settled = self.loaded_count + len(self._beyond)
+        self.total = settled if self._at_end else max(load.page.total, settled)
 
     def fetch_failed(self, generation: int) -> None:
         if generation == self.generation:
@@ -412,10 +449,23 @@ class QueueModel(QStandardItemModel):
 
     # -- live changes -------------------------------------------------------------------------
     def apply_refresh(self, generation: int, refresh: RowRefresh) -> bool:
-        """Insert, move, update or remove rows for changed incidents; keeps the selection."""
+        """Insert, move, update or remove rows for changed incidents; keeps the selection.
+
+        Returns False for a refresh read under an earlier filter. One that comes before the
+        first page of its filter is kept and applied right after that page.
+        """
         if generation != self.generation:
             return False
+        if self._resetting:
+            self._held.append(refresh)
+            return True
+        self._apply(refresh)
+        return True
+
+    def _apply(self, refresh: RowRefresh) -> None:
         self._set_clock(refresh.db_time)
+        if self.fetching:
+            self._touched.update(refresh.matching, refresh.other, refresh.missing)
         for incident_id, row in refresh.matching.items():
             self._deadlines.pop(incident_id, None)
             if incident_id in refresh.deadlines:
@@ -429,7 +479,12 @@ class QueueModel(QStandardItemModel):
         for incident_id in refresh.missing:
             self._mark_gone(incident_id, None, _("no longer exists"))
         self._draw_on_screen()  # rows that moved up into view may not be drawn yet
-        return True
+
+    def _insert(self, place: int, row: IncidentRow, now: datetime) -> None:
+        self._ids.insert(place, row.id)
+        self._keys.insert(place, sort_key(row))
+        self._rows[row.id] = row
+        self.insertRow(place, self._items(row.id, self._render(row, now)))
 
     def _place(self, row: IncidentRow) -> None:
         incident_id = row.id
@@ -438,21 +493,21 @@ class QueueModel(QStandardItemModel):
         key = sort_key(row)
         if current is None:
             place = bisect.bisect_left(self._keys, key)
-            self.total += 1
-            if place >= len(self._ids) and self.loaded_count < self.total - 1:
-                return  # it sorts after rows not loaded yet: a later page brings it
-            self._ids.insert(place, incident_id)
-            self._keys.insert(place, key)
-            self._rows[incident_id] = row
-            self.insertRow(place, self._items(incident_id, self._render(row, self.now())))
+            if self._beyond.pop(incident_id, None) is None:
+                self.total += 1
+            if place >= len(self._ids) and not self._at_end:
+                self._beyond[incident_id] = row  # it sorts after rows not loaded yet: a later page places it
+                return
+            self._insert(place, row, self.now())
             return
         if was_gone:
             self.total += 1
         self._rows[incident_id] = row
         others = self._keys[:current] + self._keys[current + 1:]
         place = bisect.bisect_left(others, key)
-        if place >= len(others) and self.loaded_count < self.total:
-            self._drop(current)  # it now sorts after rows not loaded yet: a later page brings it
+        if place >= len(others) and not self._at_end:
+            self._drop(current)  # it now sorts after rows not loaded yet: a later page places it
+            self._beyond[incident_id] = row
             return
         if place != current:
             # moved: the item store has no row move, so take the row out and put it back (a
@@ -460,9 +515,7 @@ class QueueModel(QStandardItemModel):
             self.takeRow(current)
             self._ids.pop(current)
             self._keys.pop(current)
-            self._ids.insert(place, incident_id)
-            self._keys.insert(place, key)
-            self.insertRow(place, self._items(incident_id, self._render(row, self.now())))
+            self._insert(place, row, self.now())
         else:
             self._keys[current] = key
             self._update(current)
@@ -470,6 +523,8 @@ class QueueModel(QStandardItemModel):
     def _remove(self, incident_id: int) -> None:
         current = self.row_of(incident_id)
         if current is None:
+            if self._beyond.pop(incident_id, None) is not None:
+                self.total = max(0, self.total - 1)
             return
         if incident_id not in self._gone:
             self.total = max(0, self.total - 1)
@@ -488,6 +543,8 @@ class QueueModel(QStandardItemModel):
     def _mark_gone(self, incident_id: int, row: IncidentRow | None, why: str) -> None:
         current = self.row_of(incident_id)
         if current is None:
+            if self._beyond.pop(incident_id, None) is not None:
+                self.total = max(0, self.total - 1)
             return
         if incident_id not in self._gone:
             self.total = max(0, self.total - 1)
