@@ -86,7 +86,8 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
             open_ids = set(s.execute(select(Incident.id).where(Incident.status.in_(OPEN_STATUSES))).scalars())
     written = {w[0] for w in writes}
     shown_set = set(shown)
-    lost = len((written & open_ids) - shown_set) + len(open_ids - written - shown_set)
+    lost_ids = sorted(open_ids - shown_set)
+    lost = len(lost_ids)
     duplicated = len(shown) - len(shown_set)
     details: dict[str, Any] = {
         "stations": stations, "stations_nice": STATION_NICE, "seconds": sizes.surge_seconds,
@@ -96,6 +97,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         "probe_ticks": len(surge), "stall_ms": ms_summary(surge), "idle_stall_ms": ms_summary(idle),
         "open_in_database": len(open_ids), "rows_in_model": len(shown), "model_total": model_total,
         "shown_but_not_open": len(shown_set - open_ids), "shown_as_gone": len(gone),
+        "lost_ids": lost_ids[:20], "lost_were_written_in_surge": len(set(lost_ids) & written),
         "stall_samples": sampler.total, "stalled_where": sampler.top(),
         "other_threads_meanwhile": sampler.top(others=True),
         "stall_time_split_ms": {k: round(v, 1) for k, v in sampler.split_ms.items()},

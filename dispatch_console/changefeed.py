@@ -80,6 +80,7 @@ class ChangeFeed:
         self.poll_interval = poll_interval
         self.safety_interval = safety_interval
         self._last_seq = start_seq
+        self.start_seq = start_seq or 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._name = name
@@ -96,6 +97,7 @@ class ChangeFeed:
     def start(self) -> ChangeFeed:
         if self._last_seq is None:
             self._last_seq = latest_seq(self.db)
+        self.start_seq = self._last_seq  # what came before is not delivered
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
         return self

@@ -17,6 +17,7 @@ class QtChangeFeed(QObject):
 
     changed = Signal(list)
     connection_changed = Signal(bool)
+    _handled = Signal(int)  # after ``changed``: the batch's last seq, once its receivers have run
 
     def __init__(self, console: ConsoleContext, parent: QObject | None = None,
                  start_seq: int | None = None) -> None:
@@ -24,10 +25,17 @@ class QtChangeFeed(QObject):
         self._feed = ChangeFeed(console.db, self._deliver, start_seq=start_seq,
                                 name=f"change-feed-{console.station}")
         self._feed.on_state = self.connection_changed.emit
+        self._handled_seq = 0
+        self._handled.connect(self._note_handled)
 
     @property
     def last_seq(self) -> int:
-        return self._feed.last_seq
+        """The last change the GUI thread has handed to every receiver (the feed's own thread may
+        have read further: its batches wait in the event queue until the GUI thread gets to them)."""
+        return self._handled_seq
+
+    def _note_handled(self, seq: int) -> None:
+        self._handled_seq = max(self._handled_seq, seq)
 
     @property
     def core(self) -> ChangeFeed:
@@ -35,9 +43,12 @@ class QtChangeFeed(QObject):
 
     def _deliver(self, changes: list[Change]) -> None:
         self.changed.emit(changes)  # queued to the GUI thread: the receivers live there
+        if changes:  # queued behind the batch, so it is handled after every receiver has run
+            self._handled.emit(changes[-1].seq)
 
     def start(self) -> None:
         self._feed.start()
+        self._handled_seq = max(self._handled_seq, self._feed.start_seq)
 
     def stop(self) -> None:
         self._feed.stop()
