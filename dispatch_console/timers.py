@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -409,16 +409,28 @@ def fire_due(db: Database, station: str, limit: int = 100, *,
 
 
 def next_due(db: Database) -> datetime | None:
-    return next_due_and_now(db)[0]
+    return next_due_and_now(db).due
 
 
-def next_due_and_now(db: Database) -> tuple[datetime | None, datetime]:
-    """The earliest pending due time and the database clock, read together."""
+@dataclass(frozen=True)
+class NextDue:
+    """What an armed engine needs to know: the earliest pending due time, the earliest one still
+    ahead (``due`` may be past: a timer another station is firing right now) and the database clock."""
+
+    due: datetime | None
+    ahead: datetime | None
+    db_clock: datetime
+
+
+def next_due_and_now(db: Database) -> NextDue:
+    """The earliest pending due time, the earliest still ahead and the database clock, read together."""
     with db.read() as s:
-        due = s.execute(
-            select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-        ).scalar_one()
-        return due, db_now(s)
+        now = db_now(s)
+        due, ahead = s.execute(
+            select(func.min(Timer.due_at), func.min(case((Timer.due_at > now, Timer.due_at))))
+            .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+        ).one()
+        return NextDue(due, ahead, now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,7 +697,8 @@ class TimerEngine:
 
         A due time still ahead is armed for exactly (an alarm that woke a hair early, before the
         database clock reached it, sleeps the rest, not ``min_delay``); one already past waits
-        ``min_delay``: it is due but another station holds it, or it was just fired.
+        ``min_delay``: it is due but another station holds it, or it was just fired — unless
+        another comes due sooner than that, which is armed for exactly.
         """
         if not self.arm or self._scheduler is None:
             return
@@ -698,15 +711,24 @@ class TimerEngine:
                 if scheduler.get_job("alarm") is not None:
                     scheduler.remove_job("alarm")
                 return
-            due, db_clock = next_due_and_now(self.db)
+            found = next_due_and_now(self.db)
             read_at = time.monotonic()
+            due = found.due
             if due is None:
                 self.armed_for = None
                 if scheduler.get_job("alarm") is not None:
                     scheduler.remove_job("alarm")
                 return
-            left = (due - db_clock).total_seconds() - (time.monotonic() - read_at)
+            elapsed = time.monotonic() - read_at
+            left = (due - found.db_clock).total_seconds() - elapsed
             delay = left + ARM_MARGIN_S if left > 0 else min_delay
+            if left <= 0 and found.ahead is not None:
+                # the one past due is being fired elsewhere: the look again must not make the
+                # next ones, due sooner than it, wait for it (with timers due every 10 ms, the
+                # quarter-second pause here left a few of them 250 ms late)
+                ahead = max((found.ahead - found.db_clock).total_seconds() - elapsed, 0.0) + ARM_MARGIN_S
+                if ahead < delay:
+                    delay, due = ahead, found.ahead
             run_date = datetime.now(UTC) + timedelta(seconds=delay)
             self.armed_for = due
             # max_instances=2: an alarm re-armed from inside a running alarm (or while one runs) must

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -191,3 +191,32 @@ def test_a_skipped_alarm_is_not_warned_about_but_other_skips_are(caplog: pytest.
         timers.SCHEDULER_LOG.warning(message, "TimerEngine._alarm (trigger: date[2026-11-28 11:08:54 UTC])", 2)
         timers.SCHEDULER_LOG.warning(message, "TimerEngine._sweep (trigger: date[2026-11-28 11:08:54 UTC])", 1)
     assert [r.getMessage()[:35] for r in caplog.records] == ['Execution of job "TimerEngine._swee']
+
+
+def test_a_timer_held_elsewhere_does_not_delay_the_next_one(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The earliest pending timer is past due (another station is firing it): the alarm looks
+    again after ``min_delay`` — but a timer due sooner than that is armed for exactly."""
+    engine = timers.TimerEngine(db, "ws-armed", sweep_interval=600).start()
+    try:
+        assert wait_until(lambda: engine._lead.leading, 30)
+        with db.read() as s:
+            now = db_now(s)
+        seen: list[timers.NextDue] = []
+
+        def found(due_s: float, ahead_s: float) -> None:
+            seen[:] = [timers.NextDue(now + timedelta(seconds=due_s), now + timedelta(seconds=ahead_s), now)]
+
+        monkeypatch.setattr(timers, "next_due_and_now", lambda _db: seen[0])
+
+        def armed_in() -> float:
+            job = engine._scheduler.get_job("alarm")  # type: ignore[union-attr]
+            return (job.next_run_time - datetime.now(UTC)).total_seconds()
+
+        found(-0.5, 20.0)  # the next one is due in 20 s, before the 60 s look again
+        engine.rearm(min_delay=60.0)
+        assert engine.armed_for == now + timedelta(seconds=20) and 15 < armed_in() <= 20.1
+        found(-0.5, 90.0)  # the next one is due after it: look again in 60 s
+        engine.rearm(min_delay=60.0)
+        assert engine.armed_for == now - timedelta(seconds=0.5) and 55 < armed_in() <= 60.1
+    finally:
+        engine.stop()
