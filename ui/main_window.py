@@ -32,6 +32,7 @@ from dispatch_console.timers import TimerEngine
 from ui import settings, theme
 from ui.background import BackgroundRunner
 from ui.context import IncidentSelection, Session, UiContext
+from ui.dock_tabs import hide_stale_tab_bars
 from ui.feed import QtChangeFeed
 from ui.lock_screen import install_session_guard
 from ui.status_bar import ConsoleStatusBar
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 960)
         if restore_layout:
             self._restore_layout()
+        hide_stale_tab_bars(self)
         self.session_guard = install_session_guard(self)  # idle lock, "Switch officer" (Ctrl+Shift+L)
         self._feed_started = start_feed
         if start_feed:
