@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from handover_fixtures import incident, now_to_next
 from PySide6.QtCore import Qt
 from qt_input import type_chinese
+from sqlalchemy import update
 
-from db.engine import Database
+from db.engine import Database, db_now
+from db.models import Timer
 from dispatch_console import handover, incidents
 from dispatch_console.actor import Actor
 from dispatch_console.config import Resources
 from dispatch_console.console import ConsoleContext
+from ui import theme
 from ui.background import BackgroundRunner
 from ui.context import IncidentSelection, Session, UiContext
 from ui.feed import QtChangeFeed
@@ -146,3 +150,24 @@ def test_the_panel_reloads_during_a_stream_of_changes_not_only_after_it(qtbot, p
             break
     assert reloads  # reloaded while the changes were still coming
     assert panel._debounce.interval() >= 250
+
+
+def test_deadlines_already_passed_stand_out_in_the_handover_list(qtbot, pg_db: Database, system: Actor,
+                                                                stations: Workstations) -> None:
+    room = now_to_next(pg_db, system)
+    late = incident(pg_db, room.zhang, 2, "地下车库进水")
+    incident(pg_db, room.zhang, 4, "楼道堆放杂物")
+    with pg_db.write() as s:  # the serious one's acknowledgement deadline passed an hour ago
+        s.execute(update(Timer).where(Timer.incident_id == late.id, Timer.fired_at.is_(None))
+                  .values(due_at=db_now(s) - timedelta(hours=1)))
+    ui = stations.open(str(pg_db.url.render_as_string(hide_password=False)), "值班台1", room.wang)
+    panel = HandoverPanel(ui)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.is_ready() and panel.table.rowCount() == 2, timeout=10000)
+    due = {panel.table.item(r, 0).text(): panel.table.item(r, 4) for r in range(2)}
+    overdue = [item for item in due.values() if item.text().startswith("overdue since")]
+    assert len(overdue) == 1
+    assert overdue[0].foreground().color() == theme.deadline_colour("red")
+    others = [item for item in due.values() if item is not overdue[0]]
+    assert not others[0].text().startswith("overdue") and others[0].foreground().color() != theme.deadline_colour("red")

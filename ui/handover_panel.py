@@ -35,6 +35,7 @@ from dispatch_console.i18n import _
 from dispatch_console.permissions import allowed
 from dispatch_console.roster import describe_shift
 from dispatch_console.timefmt import fmt_local
+from ui import theme
 from ui.context import UiContext
 from ui.handover_dialogs import AcceptDialog, AddendumDialog, SignDialog
 from ui.tables import refill
@@ -176,12 +177,18 @@ class HandoverPanel(QDockWidget):
 
     def _fill(self, rec: HandoverRecord) -> None:
         catalog = shipped_catalog()
+        gathered = rec.situation.gathered_at
         rows = []
         for i in rec.situation.incidents:
             due = f"{fmt_local(i.next_deadline_at, '%m-%d %H:%M')}" if i.next_deadline_at else "-"
-            rows.append([QTableWidgetItem(value) for value in (
+            cells = [QTableWidgetItem(value) for value in (
                 i.number, catalog.severity_label(i.severity), catalog.status_label(i.status),
-                i.owner_name or _("nobody"), due)])
+                i.owner_name or _("nobody"), due)]
+            if i.next_deadline_at and gathered and i.next_deadline_at <= gathered:
+                # already overdue when the situation was read: what the next shift must chase first
+                cells[-1].setText(_("overdue since {time}").format(time=due))
+                cells[-1].setForeground(theme.deadline_colour("red"))
+            rows.append(cells)
         refill(self.table, rows)
 
     def _awaiting(self) -> HandoverRecord | None:
