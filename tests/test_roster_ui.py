@@ -189,3 +189,24 @@ def test_board_shows_units_and_searches_grid_staff(qtbot, sqlite_db: Database, s
     qtbot.waitUntil(lambda: board.units_model.rowCount() == 1 and board.units_model.item(0, 1).text() != "Available",
                     timeout=10000)
     board.shutdown()
+
+
+def test_the_calendar_opens_on_today_and_marks_it(qtbot, sqlite_db: Database, system: Actor,
+                                                  stations: Workstations) -> None:
+    duty_room(sqlite_db, system)
+    leader = user(sqlite_db, system, "leader-wang", "shift_leader", "ws-1")
+    calendar = RosterCalendarPanel(stations.open(sqlite_db, "ws-1", leader, own_engine=False))
+    qtbot.addWidget(calendar)
+    calendar.show()
+    qtbot.waitUntil(lambda: calendar.is_ready() and calendar.model.rowCount() == 7, timeout=10000)
+    today = local(sqlite_db.now()).date()
+    row = calendar.model.days.index(today)
+    assert calendar.view.currentIndex().row() == row  # the cursor starts on today, not on Monday
+    header = calendar.model.headerData(row, Qt.Orientation.Vertical)
+    assert header.endswith("Today") and calendar.model.headerData(
+        row, Qt.Orientation.Vertical, Qt.ItemDataRole.FontRole).bold()
+    others = [calendar.model.headerData(r, Qt.Orientation.Vertical) for r in range(7) if r != row]
+    assert not any("Today" in h for h in others)
+    calendar.step(1)  # next week: no day of it is today, the cursor keeps its row
+    qtbot.waitUntil(lambda: calendar.is_ready() and today not in calendar.model.days, timeout=10000)
+    assert calendar.view.currentIndex().row() == row

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -99,9 +99,11 @@ class RosterTableModel(QAbstractTableModel):
         self.days: list[date] = []
         self.columns: list[tuple[roster.ShiftTypeRow, str]] = []
         self.cells: dict[tuple[int, int], Cell] = {}
+        self.today: date | None = None  # the database's date, marked in the day column
 
-    def set_period(self, period: roster.RosterPeriod) -> None:
+    def set_period(self, period: roster.RosterPeriod, today: date | None = None) -> None:
         self.beginResetModel()
+        self.today = today
         n = (period.end_day - period.start_day).days + 1
         self.days = [period.start_day + timedelta(days=i) for i in range(n)]
         self.columns = [(t, role) for t in period.types
@@ -154,6 +156,12 @@ class RosterTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        is_today = (orientation == Qt.Orientation.Vertical and 0 <= section < len(self.days)
+                    and self.days[section] == self.today)
+        if role == Qt.ItemDataRole.FontRole and is_today:
+            font = QFont()
+            font.setBold(True)
+            return font
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
@@ -161,7 +169,8 @@ class RosterTableModel(QAbstractTableModel):
             return f"{stype.name}\n{roster.role_label(post)}"
         if orientation == Qt.Orientation.Vertical and 0 <= section < len(self.days):
             day = self.days[section]
-            return f"{day:%m-%d} {_(WEEKDAYS[day.weekday()])}"
+            text = f"{day:%m-%d} {_(WEEKDAYS[day.weekday()])}"
+            return f"{text} · {_('Today')}" if is_today else text
         return None
 
 
@@ -449,12 +458,13 @@ class RosterCalendarPanel(QDockWidget):
         db, actor, resources = self.ui.console.db, self.ui.actor, self.ui.console.resources
         anchor, mode = self.anchor, self.mode
 
-        def load() -> tuple[date, roster.RosterPeriod]:
-            day = anchor or local(db.now()).date()
+        def load() -> tuple[date, date, roster.RosterPeriod]:
+            today = local(db.now()).date()
+            day = anchor or today
             first, last = self.span(day, mode)
             if actor is not None and allowed(actor, "roster.edit"):
                 roster.ensure_shifts(db, actor, first, last)  # so that every cell can be assigned
-            return day, roster.period(db, first, last, resources=resources)
+            return day, today, roster.period(db, first, last, resources=resources)
 
         self.ui.runner.run(load, on_success=self._show, on_failure=self._failed)
 
@@ -468,15 +478,18 @@ class RosterCalendarPanel(QDockWidget):
         self.say(str(exc), error=True)
         self._loaded()
 
-    def _show(self, loaded: tuple[date, roster.RosterPeriod]) -> None:
-        day, period = loaded
+    def _show(self, loaded: tuple[date, date, roster.RosterPeriod]) -> None:
+        day, today, period = loaded
         if self.anchor is None:
             self.anchor = day
         self.range_label.setText(f"{period.start_day.isoformat()} – {period.end_day.isoformat()}")
         current = self.view.currentIndex()
+        first_show = not current.isValid() and period.start_day <= today <= period.end_day
         row, col = (current.row(), current.column()) if current.isValid() else (0, 0)
+        if first_show:  # the calendar opens on today's row
+            row = (today - period.start_day).days
         self.period = period
-        self.model.set_period(period)
+        self.model.set_period(period, today)
         self.view.resizeRowsToContents()
         if self.model.rowCount() and self.model.columnCount():
             self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1),
