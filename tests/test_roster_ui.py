@@ -210,3 +210,22 @@ def test_the_calendar_opens_on_today_and_marks_it(qtbot, sqlite_db: Database, sy
     calendar.step(1)  # next week: no day of it is today, the cursor keeps its row
     qtbot.waitUntil(lambda: calendar.is_ready() and today not in calendar.model.days, timeout=10000)
     assert calendar.view.currentIndex().row() == row
+
+
+def test_the_board_shows_roles_and_names_whole(qtbot, pg_db: Database, system: Actor,
+                                               stations: Workstations) -> None:
+    room = duty_room(pg_db, system)
+    today = local(pg_db.now()).date()
+    roster.ensure_shifts(pg_db, system, today - timedelta(days=1), today + timedelta(days=1))
+    current = roster.shift_at(pg_db)
+    assert current is not None
+    staff_shift(pg_db, system, date.fromisoformat(current.day), current.code, room["王强"], room["张伟"], room["刘洋"])
+    board = DutyBoardPanel(stations.open(pg_db, "ws-1", user(pg_db, system, "officer-li", "duty_officer", "ws-1"),
+                                         own_engine=False))
+    qtbot.addWidget(board)
+    board.resize(900, 600)  # as floated beside the queue
+    board.show()
+    qtbot.waitUntil(lambda: "张伟" in cell_names(board), timeout=10000)
+    view = board.current_view
+    header = view.horizontalHeader()
+    qtbot.waitUntil(lambda: all(header.sectionSize(c) >= view.sizeHintForColumn(c) for c in (0, 1)), timeout=2000)

@@ -28,6 +28,7 @@ from dispatch_console.i18n import _
 from dispatch_console.permissions import allowed
 from dispatch_console.timefmt import fmt_local
 from ui.context import UiContext
+from ui.tables import keep_columns_fitted
 
 ROSTER_ENTITIES = {"roster", "shift", "person", "database"}
 UNIT_ENTITIES = {"unit", "incident", "database"}
@@ -53,6 +54,7 @@ def _table(model: QStandardItemModel, parent: QWidget) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
+    keep_columns_fitted(view)
     return view
 
 
