@@ -415,7 +415,10 @@ def _events(rng: random.Random, t: Any, created: datetime, now: datetime, creato
         note = {"resolved": "处置完毕，现场已恢复正常。", "closed": "已回访当事人，对处置结果满意，归档。"}.get(step)
         events.append(EventSpec(step, at, user, note, data))
         if step == "on_scene":
-            events.append(EventSpec("note", at + timedelta(seconds=30), owner, NOTES[t.category]))
+            # half a minute later, or halfway to now just after midnight (today's incidents then
+            # fit in the few minutes since, and a note must not be written in the future)
+            after = min(timedelta(seconds=30), (now - at) / 2)
+            events.append(EventSpec("note", at + after, owner, NOTES[t.category]))
     return events
 
 

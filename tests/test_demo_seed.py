@@ -202,7 +202,7 @@ def test_the_demo_incidents_are_consistent(db, system) -> None:
             assert kinds == ["created", *PATH[i.status]], i.number
             for step in PATH[i.status]:
                 assert getattr(i, f"{step}_at") == next(e.at for e in events[i.id] if e.kind == step)
-            assert all(e.at <= now for e in events[i.id])
+            assert all(e.at <= now for e in events[i.id]), [(e.kind, e.at) for e in events[i.id] if e.at > now]
             assert (i.owner_user_id is None) == (i.status == "new")
             assigned = s.execute(select(Assignment).where(Assignment.incident_id == i.id)).scalars().all()
             assert bool(assigned) == (i.dispatched_at is not None), i.number
@@ -249,3 +249,21 @@ def test_a_new_incident_after_the_seed_continues_todays_sequence(db, system) -> 
         seeded_today = s.execute(
             select(func.count(Incident.id)).where(Incident.number.like(f"TY-{today}-%"))).scalar_one()
         assert next_number(s, "TY") == f"TY-{today}-{seeded_today + 1:04d}"
+
+
+@pytest.mark.parametrize("local_time", ["00:00:20", "00:03:00", "00:30:00", "07:59:00", "23:59:00"])
+def test_no_demo_event_lies_in_the_future_whatever_the_hour(local_time: str) -> None:
+    """Today's incidents fit in the part of today that has passed; just after midnight that is a
+    few minutes, and a note half a minute after arrival used to land after 'now' (CI at 00:03)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from db.seed_demo import build_plan
+    from dispatch_console.demo import _district_feature
+
+    local = datetime.fromisoformat(f"2026-11-29T{local_time}").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    now = local.astimezone(UTC)
+    plan = build_plan(_district_feature()["geometry"], now)
+    late = [(i.number, e.kind, e.at) for i in plan.incidents for e in i.events if e.at > now]
+    assert not late
+    assert all(i.created_at <= now for i in plan.incidents)
