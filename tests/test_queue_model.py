@@ -219,3 +219,13 @@ def test_a_change_that_comes_before_the_first_page_of_a_new_filter_is_kept(qtbot
     assert shown(model) == [1]  # the old filter's rows are not mixed with the new one's
     assert model.reset_to(generation, page([row(2, 1), row(3, 3)], 2))  # read before 9 existed
     assert shown(model) == [2, 9, 3] and model.total == 3
+
+
+def test_a_failed_first_page_does_not_stop_live_changes(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = loaded([row(1)])
+    generation = model.begin_reload()
+    model.apply_refresh(generation, refresh([row(9, 2)]))  # held for the page …
+    model.fetch_failed(generation)  # … that never comes (the database was unreachable)
+    assert shown(model) == [9, 1]  # what was held is applied to the rows still shown
+    model.apply_refresh(generation, refresh([row(10, 4)]))
+    assert shown(model) == [9, 1, 10] and not model.fetching

@@ -444,8 +444,14 @@ class QueueModel(QStandardItemModel):
         self.total = settled if self._at_end else max(load.page.total, settled)
 
     def fetch_failed(self, generation: int) -> None:
-        if generation == self.generation:
-            self.fetching = False
+        if generation != self.generation:
+            return
+        self.fetching = False
+        if self._resetting:  # the rows shown stay: live changes go on reaching them
+            self._resetting = False
+            held, self._held = self._held, []
+            for refresh in held:
+                self._apply(refresh)
 
     # -- live changes -------------------------------------------------------------------------
     def apply_refresh(self, generation: int, refresh: RowRefresh) -> bool:
