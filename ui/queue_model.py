@@ -397,11 +397,8 @@ class QueueModel(QStandardItemModel):
             self.blockSignals(blocked)
         self._page_read(load)
         self.fetching = False
-        self._resetting = False
         self.endResetModel()
-        held, self._held = self._held, []
-        for refresh in held:  # read after the filter was asked for: newer than the page, or as new
-            self._apply(refresh)
+        self._release_held()  # read after the filter was asked for: newer than the page, or as new
         self._draw_on_screen()
         return True
 
@@ -447,11 +444,14 @@ class QueueModel(QStandardItemModel):
         if generation != self.generation:
             return
         self.fetching = False
-        if self._resetting:  # the rows shown stay: live changes go on reaching them
-            self._resetting = False
-            held, self._held = self._held, []
-            for refresh in held:
-                self._apply(refresh)
+        self._release_held()  # the first page failed: the rows shown stay, live changes reach them
+
+    def _release_held(self) -> None:
+        """Stop holding refreshes for a first page, and apply those held."""
+        self._resetting = False
+        held, self._held = self._held, []
+        for refresh in held:
+            self._apply(refresh)
 
     # -- live changes -------------------------------------------------------------------------
     def apply_refresh(self, generation: int, refresh: RowRefresh) -> bool:
@@ -529,12 +529,16 @@ class QueueModel(QStandardItemModel):
     def _remove(self, incident_id: int) -> None:
         current = self.row_of(incident_id)
         if current is None:
-            if self._beyond.pop(incident_id, None) is not None:
-                self.total = max(0, self.total - 1)
+            self._forget_beyond(incident_id)
             return
         if incident_id not in self._gone:
             self.total = max(0, self.total - 1)
         self._drop(current)
+
+    def _forget_beyond(self, incident_id: int) -> None:
+        """A row waiting beyond the loaded ones no longer matches: it leaves the count."""
+        if self._beyond.pop(incident_id, None) is not None:
+            self.total = max(0, self.total - 1)
 
     def _drop(self, row: int) -> None:
         incident_id = self._ids[row]
@@ -549,8 +553,7 @@ class QueueModel(QStandardItemModel):
     def _mark_gone(self, incident_id: int, row: IncidentRow | None, why: str) -> None:
         current = self.row_of(incident_id)
         if current is None:
-            if self._beyond.pop(incident_id, None) is not None:
-                self.total = max(0, self.total - 1)
+            self._forget_beyond(incident_id)
             return
         if incident_id not in self._gone:
             self.total = max(0, self.total - 1)
