@@ -156,8 +156,8 @@ def load(db: Database, rows: dict[str, list[dict[str, Any]]]) -> None:
 
 def build(count: int, open_count: int):  # type: ignore[no-untyped-def]
     def fill(db: Database) -> None:
-        from dispatch_console.actor import Actor
-        from dispatch_console.demo import seed_demo
+        from dispatch_console.demo.seed import seed_demo
+        from dispatch_console.kernel.actor import Actor
 
         seed_demo(db, Actor.system("bench"))
         load(db, generate(db, count, open_count))

@@ -188,8 +188,8 @@ def opened(backend: str, where: str | Path) -> Iterator[Database]:
 
 
 def _seed(db: Database) -> None:
-    from dispatch_console.actor import Actor
-    from dispatch_console.demo import seed_demo
+    from dispatch_console.demo.seed import seed_demo
+    from dispatch_console.kernel.actor import Actor
 
     seed_demo(db, Actor.system("bench"))
 

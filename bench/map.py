@@ -15,7 +15,7 @@ import time
 from bench import databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
 from bench.qt import application, close_ui, make_ui
-from dispatch_console import map_data
+from dispatch_console.incidents import map_data
 
 PER_BACKEND = False  # the page draws what it is sent; the database only serves the first load
 RENDER_TARGET_MS = 1500.0

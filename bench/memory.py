@@ -107,8 +107,8 @@ def console_memory(url: str, answer: Any, timeout_s: float = 120.0) -> None:
     from bench.qt import application, settle, wait_for
     from bench.stations import officer
     from db.engine import Database
-    from dispatch_console.console import ConsoleContext
-    from ui.main_window import MainWindow
+    from dispatch_console.kernel.console import ConsoleContext
+    from ui.shell.main_window import MainWindow
 
     application()
     settle(0.2)

@@ -22,7 +22,7 @@ from bench.common import Figure, Sizes, ms, ms_summary, percentile
 from bench.qt import application, close_ui, console_started, make_ui, wait_for
 from bench.workers import WorkerPool
 from db.engine import Database
-from dispatch_console.changefeed import libpq_url
+from dispatch_console.kernel.changefeed import libpq_url
 
 TARGET_P99_MS = 50.0
 
@@ -69,7 +69,7 @@ def data_version_round_trips(samples: int) -> list[float]:
 
 
 def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
-    from ui.queue_view import QueueView
+    from ui.incidents.queue_view import QueueView
 
     application()
     template, _built = databases.base(backend)

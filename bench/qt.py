@@ -17,12 +17,12 @@ from PySide6.QtCore import QEventLoop, QMessageLogContext, QObject, Qt, QTimer, 
 from PySide6.QtWidgets import QApplication
 
 from db.engine import Database
-from dispatch_console.actor import Actor
-from dispatch_console.console import ConsoleContext
-from ui.background import BackgroundRunner
-from ui.context import IncidentSelection, Session, UiContext
-from ui.feed import QtChangeFeed
-from ui.garbage_collection import GarbageCollector
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.console import ConsoleContext
+from ui.shell.background import BackgroundRunner
+from ui.shell.context import IncidentSelection, Session, UiContext
+from ui.shell.feed import QtChangeFeed
+from ui.shell.garbage_collection import GarbageCollector
 
 # Said by the offscreen platform for every window shown: noise in the benchmark's output.
 QUIET = ("This plugin does not support propagateSizeHints()", "GPUInfo not initialized")
@@ -76,7 +76,7 @@ _keeper: RefcountKeeper | None = None
 def application() -> QApplication:
     """The console's QApplication (web engine prepared, CJK font, theme), created once."""
     global _previous_handler, _keeper
-    from ui.app import application as console_application
+    from ui.shell.app import application as console_application
 
     if QApplication.instance() is None:
         _previous_handler = qInstallMessageHandler(_messages)
@@ -101,7 +101,7 @@ _collectors: list[GarbageCollector] = []
 
 
 def console_started(parent: QObject) -> GarbageCollector:
-    """What the console does once its window is up (``ui.commands.cmd_run``): garbage collection
+    """What the console does once its window is up (``ui.shell.commands.cmd_run``): garbage collection
     moves to the GUI thread, and what is alive then is frozen. Stopped by :func:`close_ui`."""
     collector = GarbageCollector(parent=parent)
     collector.start()

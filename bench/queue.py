@@ -59,7 +59,7 @@ def _timed_paint(widget: QWidget, ready: Callable[[], bool], timeout_s: float = 
 
 
 def first_paint(db: Database) -> float:
-    from ui.queue_view import QueueView
+    from ui.incidents.queue_view import QueueView
 
     ui = make_ui(db, "ws-queue")
     t0 = time.perf_counter()
@@ -80,7 +80,7 @@ def _choose(combo: Any, data: object) -> None:
 
 def officer_actions(view: Any, db: Database) -> list[tuple[str, Callable[[], None]]]:
     """Filter and search steps as an officer takes them (each ends with a new first page)."""
-    from ui import queue_view
+    from ui.incidents import queue_view
 
     with db.read() as s:
         grid = s.execute(select(Area.id).where(Area.level == "grid").order_by(Area.id).limit(1)).scalar()
@@ -109,7 +109,7 @@ def officer_actions(view: Any, db: Database) -> list[tuple[str, Callable[[], Non
 
 
 def filter_times(db: Database, samples: int) -> tuple[list[float], dict[str, float]]:
-    from ui.queue_view import QueueView
+    from ui.incidents.queue_view import QueueView
 
     ui = make_ui(db, "ws-queue")
     view = QueueView(ui)

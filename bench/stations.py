@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bench.textgen import draft
 from db.engine import Database
 from db.models import Area
-from dispatch_console.actor import Actor
+from dispatch_console.kernel.actor import Actor
 
 
 def officer(station: str) -> Actor:
@@ -53,7 +53,7 @@ def write_paced(url: str, station: str, count: int, interval_s: float, start_at:
         if failure:
             raise failure[0]
         return result[0]
-    from dispatch_console.incidents import create_incident
+    from dispatch_console.incidents.service import create_incident
 
     db = Database(url)
     actor = officer(station)

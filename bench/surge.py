@@ -21,8 +21,8 @@ from bench.common import Figure, Sizes, ms, ms_summary, percentile
 from bench.qt import StallProbe, StallSampler, application, close_ui, console_started, make_ui, settle, wait_for
 from bench.workers import WorkerPool
 from db.models import Incident
-from dispatch_console.categories import OPEN_STATUSES
-from dispatch_console.changefeed import latest_seq
+from dispatch_console.kernel.categories import OPEN_STATUSES
+from dispatch_console.kernel.changefeed import latest_seq
 
 STALL_TARGET_MS = 50.0
 # The simulated stations write at this lower CPU priority. On a duty floor they are other machines;
@@ -33,7 +33,7 @@ STATION_NICE = 10
 
 
 def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
-    from ui.queue_view import QueueView
+    from ui.incidents.queue_view import QueueView
 
     application()
     template, _built = databases.base(backend)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from dispatch_console.incident_draft import IncidentDraft
+from dispatch_console.incidents.draft import IncidentDraft
 
 PLACES = ("平山村", "珠光村", "光前村", "塘朗村", "福光村", "桃源村", "龙光社区", "峰景社区", "大学城社区",
           "龙联花园", "华侨城创意园", "留仙大道工业园")

@@ -1,6 +1,6 @@
 """Timers: 1,000 deadlines due within 10 s, eight engine processes competing to fire them.
 
-Each process runs the real :class:`~dispatch_console.timers.TimerEngine`: once with the safety
+Each process runs the real :class:`~dispatch_console.timers.engine.TimerEngine`: once with the safety
 sweep alone (every second), once with armed date jobs (an agent with its own change feed,
 sweep every five seconds). The timers are scheduled through the timer service far ahead, then
 moved in one transaction to come due over the window (so that scheduling time does not count as
@@ -28,9 +28,9 @@ from bench.common import Figure, Sizes, ms, ms_summary, percentile
 from bench.workers import WorkerPool
 from db.engine import Database, db_now
 from db.models import AuditLog, ChangeLog, Timer
-from dispatch_console import timers
-from dispatch_console.actor import Actor
-from dispatch_console.changes import record
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.changes import record
+from dispatch_console.timers import engine as timers
 
 SWEEP_S = {"sweep": 1.0, "armed": 5.0}
 TARGET_P99_MS = {"sweep": 1000.0, "armed": 100.0}

@@ -46,8 +46,9 @@ def warm_up() -> int:
     """Import what the station tasks use, so that the first measured task does not pay for it."""
     import os
 
-    from dispatch_console import incidents, timers  # noqa: F401
-    from dispatch_console.changefeed import ChangeFeed  # noqa: F401
+    from dispatch_console.incidents import service as incidents  # noqa: F401
+    from dispatch_console.kernel.changefeed import ChangeFeed  # noqa: F401
+    from dispatch_console.timers import engine as timers  # noqa: F401
 
     return os.getpid()
 

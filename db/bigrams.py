@@ -1,7 +1,7 @@
 """Character bigrams of the searched incident text: what the SQLite search index holds.
 
 The queue searches for a piece of text anywhere in five columns of an incident (see
-``dispatch_console.incident_search``). Chinese has no spaces, so words cannot be indexed; every
+``dispatch_console.incidents.search``). Chinese has no spaces, so words cannot be indexed; every
 pair of adjacent characters can. A row that contains the searched text contains every bigram of
 it, so the rows whose bigrams include all of the searched text's bigrams are a small superset of
 the matches, which the LIKE that follows narrows to the exact answer.

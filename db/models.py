@@ -3,7 +3,7 @@
 Nothing is deleted: incidents close, roster entries are superseded, checklist items are ticked,
 timers fire or are cancelled. Tables that other consoles edit carry a ``version`` column for
 optimistic locking. Every write also adds a ``change_log`` row and a hash-chained ``audit_log``
-row in the same transaction (see ``dispatch_console.changes``).
+row in the same transaction (see ``dispatch_console.kernel.changes``).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class IncidentCounter(Base):
 
 
 # The open statuses as the partial index ix_incident_open_order states them: a query uses that
-# index only when it says the same (dispatch_console.incident_queue renders them as literals).
+# index only when it says the same (dispatch_console.incidents.queue renders them as literals).
 OPEN_STATUSES = ("new", "acknowledged", "dispatched", "on_scene")
 OPEN_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))
 

@@ -29,8 +29,8 @@ import pytest
 
 from db.engine import Database
 from db.migrate import upgrade
-from dispatch_console.actor import Actor
-from dispatch_console.i18n import set_language
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.i18n import set_language
 
 PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
@@ -158,7 +158,7 @@ def system() -> Actor:
 @pytest.fixture
 def make_actor(db: Database, system: Actor):  # type: ignore[no-untyped-def]
     """make_actor(role, username=None, station='ws-1') -> Actor, creating the user (password 'pw')."""
-    from dispatch_console.users import actor_for, create_user
+    from dispatch_console.users.accounts import actor_for, create_user
 
     def make(role: str, username: str | None = None, station: str = "ws-1") -> Actor:
         name = username or f"{role}-{uuid.uuid4().hex[:6]}"

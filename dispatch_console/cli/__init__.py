@@ -2,7 +2,7 @@
 
 Each command group lives in its own module under ``dispatch_console.cli`` with a
 ``register(commands: Commands)`` function. The GUI commands (``run``, ``screenshot``,
-``handover report``) are added by ``ui.launcher``, the top layer, which composes both.
+``handover report``) are added by ``station.launcher``, the top layer, which composes both.
 
 Global options work before or after the subcommand, and each has an environment variable of the
 same name. Exit codes: 0 success, 1 some input rejected (and said why), 2 usage.
@@ -24,11 +24,11 @@ from sqlalchemy.exc import OperationalError
 
 from db.engine import Database
 from db.migrate import schema_status
-from dispatch_console import secrets
-from dispatch_console.actor import Actor
-from dispatch_console.config import Resources, default_db_url, demo_db_url
-from dispatch_console.errors import DispatchError, SchemaMismatch
-from dispatch_console.i18n import _, set_language
+from dispatch_console.kernel import secrets
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.config import Resources, default_db_url, demo_db_url
+from dispatch_console.kernel.errors import DispatchError, SchemaMismatch
+from dispatch_console.kernel.i18n import _, set_language
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class CliContext:
     def actor(self) -> Actor:
         """The signed-in identity of this call (``--user``/``--password`` or the environment)."""
         if self._actor is None:
-            from dispatch_console import users
+            from dispatch_console.users import accounts as users
 
             username = self.args.user or os.environ.get("DISPATCH_USER")
             password = self.args.password or os.environ.get("DISPATCH_PASSWORD")

@@ -10,10 +10,11 @@ import signal
 import threading
 from types import FrameType
 
-from dispatch_console import escalation, outbox
 from dispatch_console.cli import EXIT_OK, EXIT_USAGE, CliContext, Commands
-from dispatch_console.i18n import _
-from dispatch_console.timers import TimerEngine
+from dispatch_console.escalation import service as escalation
+from dispatch_console.kernel.i18n import _
+from dispatch_console.notifications import outbox
+from dispatch_console.timers.engine import TimerEngine
 
 
 def register(commands: Commands) -> None:

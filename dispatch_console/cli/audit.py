@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from dispatch_console import audit
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
-from dispatch_console.i18n import _
+from dispatch_console.kernel import audit
+from dispatch_console.kernel.i18n import _
 
 
 def register(commands: Commands) -> None:

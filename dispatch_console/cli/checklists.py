@@ -11,9 +11,9 @@ import json
 import sys
 from typing import Any
 
-from dispatch_console import checklist_templates as ct
+from dispatch_console.checklists import templates as ct
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
-from dispatch_console.i18n import _
+from dispatch_console.kernel.i18n import _
 
 
 def register(commands: Commands) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.migrate import schema_status, upgrade
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.i18n import _
+from dispatch_console.kernel.i18n import _
 
 
 def register(commands: Commands) -> None:
@@ -33,7 +33,7 @@ def cmd_status(ctx: CliContext) -> int:
 
 
 def cmd_seed_demo(ctx: CliContext) -> int:
-    from dispatch_console.demo import seed_demo
+    from dispatch_console.demo.seed import seed_demo
 
     db = ctx.database(check_schema=False)
     upgrade(db)

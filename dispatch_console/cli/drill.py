@@ -13,11 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from dispatch_console import drill_report, drills
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
-from dispatch_console.drill_scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
-from dispatch_console.i18n import _
-from dispatch_console.timefmt import fmt_local
+from dispatch_console.drills import report as drill_report
+from dispatch_console.drills import service as drills
+from dispatch_console.drills.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_local
 
 
 def register(commands: Commands) -> None:

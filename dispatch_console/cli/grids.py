@@ -6,9 +6,9 @@ import json
 import sys
 from typing import Any
 
-from dispatch_console import jurisdiction
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
-from dispatch_console.i18n import _
+from dispatch_console.jurisdiction import areas as jurisdiction
+from dispatch_console.kernel.i18n import _
 
 
 def register(commands: Commands) -> None:

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from dispatch_console import incidents
-from dispatch_console.categories import Catalog, load_catalog
-from dispatch_console.changes import to_jsonable
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.errors import NotFound
-from dispatch_console.i18n import _
-from dispatch_console.incident_queue import IncidentDetail, IncidentRow
-from dispatch_console.timefmt import fmt_local
+from dispatch_console.incidents import service as incidents
+from dispatch_console.incidents.queue import IncidentDetail, IncidentRow
+from dispatch_console.kernel.categories import Catalog, load_catalog
+from dispatch_console.kernel.changes import to_jsonable
+from dispatch_console.kernel.errors import NotFound
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_local
 
 
 def register(commands: Commands) -> None:

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from dispatch_console.categories import load_catalog
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
-from dispatch_console.i18n import _
-from dispatch_console.intake import IntakeSummary, intake_lines
+from dispatch_console.incidents.intake import IntakeSummary, intake_lines
+from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.i18n import _
 
 
 def register(commands: Commands) -> None:

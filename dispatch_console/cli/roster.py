@@ -7,10 +7,11 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
-from dispatch_console import roster, roster_io
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
-from dispatch_console.i18n import _
-from dispatch_console.timefmt import fmt_local, local
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_local, local
+from dispatch_console.rosters import files as roster_io
+from dispatch_console.rosters import service as roster
 
 
 def register(commands: Commands) -> None:

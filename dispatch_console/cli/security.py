@@ -16,12 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.engine import Database
-from dispatch_console.actor import Actor
-from dispatch_console.changes import record
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.errors import PermissionDenied, ValidationError
-from dispatch_console.i18n import _
-from dispatch_console.permissions import require
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.changes import record
+from dispatch_console.kernel.errors import PermissionDenied, ValidationError
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.permissions import require
 
 APPEND_ONLY_TABLES = ("audit_log", "incident_event")
 READ_ONLY_TABLES = ("alembic_version",)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from dispatch_console.changes import to_jsonable
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.i18n import _
-from dispatch_console.timefmt import fmt_duration, fmt_local
-from dispatch_console.timers import kind_label, list_timers
+from dispatch_console.kernel.changes import to_jsonable
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
+from dispatch_console.timers.engine import kind_label, list_timers
 
 
 def register(commands: Commands) -> None:

@@ -11,12 +11,12 @@ import json
 import sys
 from argparse import Namespace
 
-from dispatch_console import users
 from dispatch_console.cli import EXIT_OK, CliContext, Commands, UsageError
-from dispatch_console.errors import ValidationError
-from dispatch_console.i18n import _
-from dispatch_console.permissions import ROLES, require
-from dispatch_console.timefmt import fmt_local
+from dispatch_console.kernel.errors import ValidationError
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.permissions import ROLES, require
+from dispatch_console.kernel.timefmt import fmt_local
+from dispatch_console.users import accounts as users
 
 
 def register(commands: Commands) -> None:

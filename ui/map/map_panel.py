@@ -38,13 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console import jurisdiction, map_data
-from dispatch_console.categories import load_catalog
-from dispatch_console.errors import DispatchError, NotFound
-from dispatch_console.i18n import _
-from dispatch_console.timefmt import fmt_duration
-from ui import settings, theme
-from ui.context import UiContext
+from dispatch_console.incidents import map_data
+from dispatch_console.jurisdiction import areas as jurisdiction
+from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.errors import DispatchError, NotFound
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_duration
 from ui.map.bridge import MapBridge
 from ui.map.tiles import TileConfig, default_view, load_tile_config, mbtiles_handler
 from ui.map.web import (
@@ -58,6 +57,8 @@ from ui.map.web import (
     palette,
     snapshot_ops,
 )
+from ui.shell import settings, theme
+from ui.shell.context import UiContext
 
 log = logging.getLogger(__name__)
 

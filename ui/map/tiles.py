@@ -9,7 +9,7 @@ the workstation setting ``map/tile_url`` may name:
 * an ``.mbtiles`` file (SQLite), served to the page through :class:`MBTilesSchemeHandler`.
 
 The scheme must be registered before the QApplication exists: :func:`register_url_schemes` runs
-from ``ui.app.application()`` and, as a fallback, when this module is imported early enough.
+from ``ui.shell.app.application()`` and, as a fallback, when this module is imported early enough.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlSchemeHandler,
 )
 
-from dispatch_console.errors import ValidationError
-from dispatch_console.i18n import _
+from dispatch_console.kernel.errors import ValidationError
+from dispatch_console.kernel.i18n import _
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from dispatch_console import map_data
-from dispatch_console.categories import Catalog
-from dispatch_console.i18n import _
-from ui import theme
+from dispatch_console.incidents import map_data
+from dispatch_console.kernel.categories import Catalog
+from dispatch_console.kernel.i18n import _
 from ui.map.tiles import TileConfig
+from ui.shell import theme
 
 log = logging.getLogger(__name__)
 

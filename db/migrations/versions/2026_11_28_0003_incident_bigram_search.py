@@ -1,7 +1,7 @@
 """incident search: a character-bigram index for every search of two or more characters
 
 The queue looks for a piece of text anywhere in the number, description, address and reporter
-name/phone of every incident (dispatch_console.incident_search). Chinese has no spaces, and
+name/phone of every incident (dispatch_console.incidents.search). Chinese has no spaces, and
 pg_trgm draws no trigram from a two-character word (王伟, 漏水), so such searches read every row.
 This migration indexes each pair of adjacent characters of the five (lower-cased) columns; a
 search is narrowed to the rows holding all of its bigrams, then checked exactly by LIKE/ILIKE.

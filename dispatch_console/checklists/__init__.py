@@ -1,0 +1,1 @@
+"""Emergency-response checklists: templates and the ticked steps of an incident, with reporting deadlines."""

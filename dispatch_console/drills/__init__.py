@@ -1,0 +1,1 @@
+"""Emergency drills: scenarios, the drill clock, running a drill and its after-action report."""

@@ -1,0 +1,1 @@
+"""Shift handover: the draft, the signed record, its PDF content, reminders and the duty log."""

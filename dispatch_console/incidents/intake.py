@@ -1,0 +1,142 @@
+"""Intake: incidents arriving as JSON Lines from the hotline, 110, video systems and scripts.
+
+One incident per line. Each line is decoded and validated on its own (one bad byte or a
+broken line spoils nothing else), each good line is stored in its own transaction, and each
+bad line is reported with its number and reason. A repeated ``external_id`` is a duplicate: the
+incident stored earlier is named and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db.engine import Database
+from dispatch_console.incidents.draft import IncidentDraft, draft_problems
+from dispatch_console.incidents.service import create_incident
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.categories import Catalog, shipped_catalog
+from dispatch_console.kernel.errors import ValidationError
+from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.permissions import require
+from dispatch_console.kernel.timefmt import LOCAL_TZ
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("category", "severity", "source", "description")
+OPTIONAL_FIELDS = ("address", "lon", "lat", "grid", "reporter_name", "reporter_phone", "people_count",
+                   "reported_at", "external_id", "is_drill")
+FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    line: int
+    outcome: str  # stored | duplicate | rejected
+    number: str | None = None
+    incident_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class IntakeSummary:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def add(self, outcome: LineOutcome) -> None:
+        if outcome.outcome == "stored":
+            self.stored += 1
+        elif outcome.outcome == "duplicate":
+            self.duplicates += 1
+        else:
+            self.rejected += 1
+
+    def describe(self) -> str:
+        return _("{stored} stored, {duplicates} duplicates, {rejected} rejected.").format(
+            stored=self.stored, duplicates=self.duplicates, rejected=self.rejected)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(_("{name} is not a number JSON allows").format(name=name))
+
+
+def _reported_at(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(_("reported_at must be an ISO 8601 date and time."), "reported_at")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            _("reported_at {value} is not an ISO 8601 date and time.").format(value=value), "reported_at"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)  # local time when no zone given
+
+
+def parse_line(raw: bytes, catalog: Catalog | None = None) -> IncidentDraft:
+    """One intake line as a validated draft; ValidationError says what is wrong."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValidationError(_("The line is longer than {limit} bytes.").format(limit=MAX_LINE_BYTES))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(_("Not valid UTF-8 (byte {pos}).").format(pos=exc.start + 1)) from None
+    try:
+        data = json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(_("Not valid JSON: {error} (column {column}).").format(
+            error=exc.msg, column=exc.colno)) from None
+    except ValueError as exc:  # NaN / Infinity
+        raise ValidationError(_("Not valid JSON: {error}.").format(error=exc)) from None
+    if not isinstance(data, dict):
+        raise ValidationError(_("Expected a JSON object with the incident's fields."))
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise ValidationError(_("Unknown field(s): {fields}.").format(fields=", ".join(unknown)))
+    missing = [f for f in REQUIRED_FIELDS if data.get(f) is None]
+    if missing:
+        raise ValidationError(_("Missing field(s): {fields}.").format(fields=", ".join(missing)), missing[0])
+    values = dict(data)
+    if values.get("reported_at") is not None:
+        values["reported_at"] = _reported_at(values["reported_at"])
+    if isinstance(values.get("grid"), int) and not isinstance(values.get("grid"), bool):
+        values["grid"] = str(values["grid"])  # grid codes are digits; a sender may send them as numbers
+    if "is_drill" in values and values["is_drill"] is None:
+        values["is_drill"] = False
+    draft = IncidentDraft(**values)
+    problems = draft_problems(draft, catalog)
+    if problems:
+        raise ValidationError(" ".join(p.message for p in problems), problems[0].field)
+    return draft
+
+
+def lines_of(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the line end) for every line that is not blank."""
+    for number, raw in enumerate(stream, start=1):
+        line = raw.rstrip(b"\r\n")
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]  # a UTF-8 byte-order mark from Windows tools
+        if line.strip():
+            yield number, line
+
+
+def intake_lines(
+    db: Database, actor: Actor, stream: Iterable[bytes], catalog: Catalog | None = None
+) -> Iterator[LineOutcome]:
+    """Store every good line (each in its own transaction) and say what became of each line."""
+    require(actor, "incident.create")
+    catalog = catalog or shipped_catalog()
+    for number, line in lines_of(stream):
+        try:
+            draft = parse_line(line, catalog)
+            result = create_incident(db, actor, draft, catalog)
+        except ValidationError as exc:
+            yield LineOutcome(number, "rejected", reason=str(exc))
+            continue
+        yield LineOutcome(number, "duplicate" if result.duplicate else "stored", result.row.number,
+                          result.row.id)

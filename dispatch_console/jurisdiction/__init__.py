@@ -1,0 +1,1 @@
+"""The jurisdiction: districts, communities and grids (areas), GeoJSON import, point-in-polygon."""

@@ -1,0 +1,1 @@
+"""Telling people: notifications, the outbox that never loses one, and the senders."""

@@ -1,0 +1,1 @@
+"""Rosters: shift types, shifts, who is on duty, leave, and roster files (xlsx/csv)."""

@@ -1,0 +1,1 @@
+"""The drill panel and the after-action report view."""

@@ -1,0 +1,1 @@
+"""The handover panel, its dialogs and the handover PDF command."""

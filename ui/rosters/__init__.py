@@ -1,0 +1,1 @@
+"""The duty board, the roster calendar and its dialogs."""

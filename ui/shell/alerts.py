@@ -1,0 +1,149 @@
+"""The alarm for serious new incidents: sound and flashing until somebody acknowledges them.
+
+The database decides: a severity 1–2 incident that is still ``new`` is alerting, at every
+workstation, whichever filter the queue shows. The list is read again (off the GUI thread)
+whenever incidents change, so an acknowledgement at any workstation silences every console.
+The bundled ``resources/sounds/alert.wav`` plays through QtMultimedia when it is available; a
+machine without an audio device or multimedia libraries falls back to the system beep and never
+fails because of sound.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources as importlib_resources
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtWidgets import QApplication
+
+from dispatch_console.incidents.live_queue import PendingAlert, pending_alerts
+from ui.shell import settings
+from ui.shell.context import UiContext
+from ui.shell.feed import ids_of
+
+log = logging.getLogger(__name__)
+
+FLASH_MS = 600
+REPEAT_SOUND_MS = 20_000
+
+
+def alert_wav_path() -> str:
+    return str(importlib_resources.files("resources") / "sounds" / "alert.wav")
+
+
+class AlertSound:
+    """Plays the alert WAV; never raises (no audio device, no multimedia libraries …)."""
+
+    def __init__(self) -> None:
+        self.played = 0
+        self._effect: Any = None
+        self._tried = False
+
+    def _load(self) -> Any:
+        if not self._tried:
+            self._tried = True
+            try:
+                from PySide6.QtMultimedia import QSoundEffect
+
+                effect = QSoundEffect()
+                effect.setSource(QUrl.fromLocalFile(alert_wav_path()))
+                effect.setVolume(0.9)
+                self._effect = effect
+            except Exception as exc:  # ImportError (no libpulse …) or a backend failure
+                log.info("alert sound unavailable, using the system beep: %s", exc)
+        return self._effect
+
+    def play(self) -> None:
+        self.played += 1
+        try:
+            effect = self._load()
+            if effect is not None and effect.status() != effect.Status.Error:
+                effect.play()
+            else:
+                QApplication.beep()
+        except Exception:
+            log.exception("alert sound failed")
+
+
+class AlertController(QObject):
+    """Keeps the list of alerting incidents; ``changed`` carries them, ``flash`` toggles on/off."""
+
+    changed = Signal(tuple)  # tuple[PendingAlert, ...]
+    flash = Signal(bool)
+
+    def __init__(self, ui: UiContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.sound = AlertSound()
+        self.rows: tuple[PendingAlert, ...] = ()
+        self._loading = False
+        self._again = False
+        self._flash_on = False
+        self._flash = QTimer(self)
+        self._flash.setInterval(FLASH_MS)
+        self._flash.timeout.connect(self._toggle)
+        self._repeat = QTimer(self)
+        self._repeat.setInterval(REPEAT_SOUND_MS)
+        self._repeat.timeout.connect(self._ring)
+        ui.feed.changed.connect(self._on_changes)
+
+    @property
+    def ids(self) -> set[int]:
+        return {r.id for r in self.rows}
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash.isActive()
+
+    def refresh(self) -> None:
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        db = self.ui.console.db
+        self.ui.runner.run(lambda: pending_alerts(db), on_success=self._apply, on_failure=self._failed)
+
+    def _on_changes(self, changes: list[Any]) -> None:
+        if ids_of(changes, "incident") or any(c.entity == "database" for c in changes):
+            self.refresh()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._loading = False
+        log.warning("could not read the pending alerts: %s", exc)
+
+    def _apply(self, rows: tuple[PendingAlert, ...]) -> None:
+        self._loading = False
+        new = {r.id for r in rows} - self.ids
+        self.rows = tuple(rows)
+        if rows:
+            if not self._flash.isActive():
+                self._flash.start()
+                self._repeat.start()
+            if new:
+                self._ring()
+        else:
+            self._flash.stop()
+            self._repeat.stop()
+            self._flash_on = False
+            self.flash.emit(False)
+        self.changed.emit(self.rows)
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _ring(self) -> None:
+        if settings.get("alerts/sound"):
+            self.sound.play()
+
+    def _toggle(self) -> None:
+        self._flash_on = not self._flash_on
+        self.flash.emit(self._flash_on)
+
+    def stop(self) -> None:
+        self._flash.stop()
+        self._repeat.stop()

@@ -1,0 +1,69 @@
+"""What every panel of the console is given: no global lookups, no signal hub.
+
+A panel is a QDockWidget subclass constructed as ``Panel(ui: UiContext, parent)``. It reads and
+writes through services in ``dispatch_console`` with ``ui.console`` (the database and the
+signed-in actor), runs that work with ``ui.runner.run(…)`` off the GUI thread, refreshes from
+``ui.feed.changed`` and follows/sets the selected incident through ``ui.selection``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.console import ConsoleContext
+from ui.shell.background import BackgroundRunner
+from ui.shell.feed import QtChangeFeed
+
+
+class IncidentSelection(QObject):
+    """The incident the officer is working on; queue, map, detail and checklist follow it."""
+
+    changed = Signal(int)  # incident id, 0 = none
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._current = 0
+
+    @property
+    def current(self) -> int:
+        return self._current
+
+    def select(self, incident_id: int | None) -> None:
+        value = int(incident_id or 0)
+        if value != self._current:
+            self._current = value
+            self.changed.emit(value)
+
+
+class Session(QObject):
+    """The signed-in officer at this workstation; changes when another officer signs in."""
+
+    actor_changed = Signal(object)  # Actor | None
+
+    def __init__(self, console: ConsoleContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._console = console
+
+    @property
+    def actor(self) -> Actor | None:
+        return self._console.actor
+
+    def set_actor(self, actor: Actor | None) -> None:
+        self._console.actor = actor
+        self.actor_changed.emit(actor)
+
+
+@dataclass
+class UiContext:
+    console: ConsoleContext
+    runner: BackgroundRunner
+    feed: QtChangeFeed
+    selection: IncidentSelection
+    session: Session
+
+    @property
+    def actor(self) -> Actor | None:
+        return self.console.actor

@@ -1,0 +1,317 @@
+"""The main window: the queue in the middle, dockable panels around it, a status bar that says
+where this workstation stands (station, officer, database, connection, database time).
+
+Panels are listed in PANELS as "module:Class"; each is a QDockWidget built as
+``Class(ui: UiContext, parent)`` (see ui/shell/context.py). Any panel can float to a second monitor;
+the layout, theme and language persist per workstation (QSettings).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QToolBar,
+    QWidget,
+)
+
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.console import ConsoleContext
+from dispatch_console.kernel.i18n import _
+from dispatch_console.timers.engine import TimerEngine
+from ui.shell import settings, theme
+from ui.shell.background import BackgroundRunner
+from ui.shell.context import IncidentSelection, Session, UiContext
+from ui.shell.dock_tabs import hide_stale_tab_bars
+from ui.shell.feed import QtChangeFeed
+from ui.shell.lock_screen import install_session_guard
+from ui.shell.status_bar import ConsoleStatusBar
+
+log = logging.getLogger(__name__)
+
+# The central view, then the docks in their default order. Each entry: "module:Class".
+CENTRAL = "ui.incidents.queue_view:QueueView"
+PANELS: list[str] = [
+    "ui.jurisdiction.browser:JurisdictionPanel",
+    "ui.incidents.detail:IncidentDetailPanel",
+    "ui.map.map_panel:MapPanel",
+    "ui.checklists.panel:ChecklistPanel",
+    "ui.rosters.duty_board:DutyBoardPanel",
+    "ui.rosters.calendar:RosterCalendarPanel",
+    "ui.handover.panel:HandoverPanel",
+    "ui.drills.panel:DrillPanel",
+    "ui.notifications.centre:NotificationCentre",
+]
+
+# The default arrangement (a saved layout replaces it): per area, groups of docks stacked top to
+# bottom; the docks of one group share a place as tabs, the first one in front.
+DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
+    Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
+    Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"], ["checklist", "notifications", "drills"]],
+}
+
+
+def load_class(path: str) -> type:
+    module, _sep, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, console: ConsoleContext, *, start_feed: bool = True, run_timers: bool | None = None,
+                 restore_layout: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("main-window")
+        self.console = console
+        self.runner = BackgroundRunner(self)
+        self.feed = QtChangeFeed(console, self)
+        self.ui = UiContext(console=console, runner=self.runner, feed=self.feed,
+                            selection=IncidentSelection(self), session=Session(console, self))
+        self.runner.default_failure = self.show_error
+        self.panels: dict[str, QDockWidget] = {}
+        self.panel_errors: dict[str, str] = {}
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+        self._build_central()
+        self._build_panels()
+        self.status = ConsoleStatusBar(self.ui, self)
+        self.setStatusBar(self.status)
+        theme.style_panels(self)  # the theme's style sheet on docks and the status bar, not the queue
+        self._build_menus()
+        self.ui.session.actor_changed.connect(self._on_actor_changed)
+        self._on_actor_changed(console.actor)
+        self.resize(1600, 960)
+        if restore_layout:
+            self._restore_layout()
+        hide_stale_tab_bars(self)
+        self.session_guard = install_session_guard(self)  # idle lock, "Switch officer" (Ctrl+Shift+L)
+        self._feed_started = start_feed
+        if start_feed:
+            self.feed.start()
+        self.timer_engine = self._start_timer_engine() if (start_feed if run_timers is None else run_timers) else None
+
+    def _start_timer_engine(self) -> TimerEngine:
+        """Every console also keeps the deadlines: each fires exactly once, whoever claims it."""
+        engine = TimerEngine(self.console.db, self.console.station)
+
+        def on_changes(changes: list) -> None:
+            if any(c.entity == "timer" for c in changes):  # re-arming reads the database: off the GUI
+                self.runner.run(lambda: engine.on_changes(changes))
+
+        self.feed.changed.connect(on_changes)
+        self.runner.run(engine.start)  # measures the database clock first: not on the GUI thread
+        return engine
+
+    # -- construction ------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        try:
+            self.central = load_class(CENTRAL)(self.ui, self)
+        except Exception as exc:  # keep the console usable, and say what is missing
+            log.exception("central view failed to load")
+            self.central = QLabel(_("The incident queue could not be loaded: {error}").format(error=exc))
+            self.central.setTextFormat(Qt.TextFormat.PlainText)
+            self.central.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(self.central)
+
+    def _build_panels(self) -> None:
+        for path in PANELS:
+            try:
+                dock = load_class(path)(self.ui, self)
+            except Exception as exc:
+                log.exception("panel %s failed to load", path)
+                self.panel_errors[path] = str(exc)
+                continue
+            if not dock.objectName():
+                dock.setObjectName(path)
+            self.panels[dock.objectName()] = dock
+        self._default_layout()
+
+    def _default_layout(self) -> None:
+        """Who-is-on-duty on the left; map, the incident at hand and the alerts on the right."""
+        placed: set[str] = set()
+        for area, groups in DEFAULT_LAYOUT.items():
+            for group in groups:
+                docks = [self.panels[name] for name in group if name in self.panels]
+                if not docks:
+                    continue
+                self.addDockWidget(area, docks[0])
+                for dock in docks[1:]:
+                    self.tabifyDockWidget(docks[0], dock)
+                docks[0].raise_()
+                placed.update(d.objectName() for d in docks)
+        for name, dock in self.panels.items():
+            if name not in placed:
+                self.addDockWidget(getattr(dock, "default_area", Qt.DockWidgetArea.RightDockWidgetArea), dock)
+            if not getattr(dock, "default_visible", True):
+                dock.hide()
+        left = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.LeftDockWidgetArea] if g[0] in self.panels]
+        right = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.RightDockWidgetArea]
+                 if g[0] in self.panels]
+        if left and right:
+            self.resizeDocks([left[0], right[0]], [330, 560], Qt.Orientation.Horizontal)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.menu_console = bar.addMenu(_("&Console"))
+        self.menu_incident = bar.addMenu(_("&Incident"))
+        self.menu_view = bar.addMenu(_("&View"))
+        self.menu_duty = bar.addMenu(_("&Duty"))
+        self.menu_help = bar.addMenu(_("&Help"))
+
+        quit_action = QAction(_("Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menu_console.addAction(quit_action)
+
+        for dock in self.panels.values():
+            self.menu_view.addAction(dock.toggleViewAction())
+        self.menu_view.addSeparator()
+        themes = QActionGroup(self)
+        for name, label in (("light", _("Day theme")), ("dark", _("Night theme"))):
+            act = QAction(label, self, checkable=True)
+            act.setChecked(theme.current() == name)
+            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            themes.addAction(act)
+            self.menu_view.addAction(act)
+        self.menu_view.addSeparator()
+        langs = QActionGroup(self)
+        current_lang = str(settings.get("ui/language"))
+        for code, label in (("zh_CN", "中文"), ("en", "English")):
+            act = QAction(label, self, checkable=True)
+            act.setChecked(code == current_lang)
+            act.triggered.connect(lambda _c=False, c=code: self.set_language(c))
+            langs.addAction(act)
+            self.menu_view.addAction(act)
+        for dock in self.panels.values():
+            contribute: Callable[[MainWindow], None] | None = getattr(dock, "contribute_actions", None)
+            if contribute is not None:
+                contribute(self)
+        keys = QAction(_("Keyboard shortcuts"), self)
+        keys.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        keys.triggered.connect(self.show_shortcuts)
+        self.menu_help.addAction(keys)
+        central_contribute = getattr(self.central, "contribute_actions", None)
+        if central_contribute is not None:
+            central_contribute(self)
+
+    # -- behaviour ---------------------------------------------------------------------------
+    def set_actor(self, actor: Actor | None) -> None:
+        self.ui.session.set_actor(actor)
+
+    def _on_actor_changed(self, actor: Actor | None) -> None:
+        who = actor.label if actor else _("nobody signed in")
+        self.setWindowTitle(_("Duty-room console — {station} — {user}").format(
+            station=self.console.station, user=who))
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, name)
+        settings.put("ui/theme", name)
+        for dock in self.panels.values():
+            apply_theme = getattr(dock, "apply_theme", None)
+            if apply_theme is not None:
+                apply_theme(name)
+
+    def set_language(self, code: str) -> None:
+        settings.put("ui/language", code)
+        QMessageBox.information(self, _("Language"), _("The language changes at the next start."))
+
+    def show_banner(self, kind: str, text: str | None, colour: str = "#6a1b9a") -> None:
+        """A full-width banner above the panels (kind ``drill`` while a drill runs); None hides it.
+
+        While it shows, the window is framed in the banner's colour so no view can pass for real.
+        """
+        bar = self.findChild(QToolBar, f"banner-{kind}")
+        if bar is None:
+            bar = QToolBar(self)
+            bar.setObjectName(f"banner-{kind}")
+            bar.setMovable(False)
+            label = QLabel(bar)
+            label.setObjectName(f"banner-{kind}-text")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            bar.addWidget(label)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        label = bar.findChild(QLabel, f"banner-{kind}-text")
+        label.setText(text or "")
+        bar.setStyleSheet(f"QToolBar {{ background: {colour}; }} QLabel {{ color: white; font-weight: bold; "
+                          "font-size: 15px; padding: 4px; }")
+        bar.setVisible(bool(text))
+        self.setStyleSheet(f"QMainWindow#main-window {{ border: 4px solid {colour}; }}" if text else "")
+
+    def show_error(self, exc: BaseException) -> None:
+        log.error("operation failed: %s", exc, exc_info=exc if not hasattr(exc, "field") else None)
+        self.status.flash(str(exc), error=True)
+
+    def show_shortcuts(self) -> None:
+        lines = []
+        for action in self.findChildren(QAction):
+            seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if seq and action.text():
+                lines.append(f"{seq}\t{action.text().replace('&', '')}")
+        box = QMessageBox(self)
+        box.setWindowTitle(_("Keyboard shortcuts"))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText("\n".join(sorted(set(lines))))
+        box.exec()
+
+    def _restore_layout(self) -> None:
+        geometry, state = settings.get("ui/geometry"), settings.get("ui/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings.put("ui/geometry", self.saveGeometry())
+        settings.put("ui/state", self.saveState())
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        self.feed.stop()
+        self.runner.wait_idle(10000)  # an engine still starting in a worker must finish first
+        if self.timer_engine is not None:
+            self.timer_engine.stop()
+            self.timer_engine = None
+        for dock in self.panels.values():
+            stop = getattr(dock, "shutdown", None)
+            if stop is not None:
+                stop()
+        stop_central = getattr(self.central, "shutdown", None)
+        if stop_central is not None:
+            stop_central()
+        self.runner.wait_idle(5000)
+
+    def ready(self) -> bool:
+        """True when every panel that loads asynchronously (the map) has finished: screenshots."""
+        widgets = [*self.panels.values(), self.central]
+        feed_up = not self._feed_started or self.feed.core.connected.is_set()
+        return feed_up and all(getattr(w, "is_ready", lambda: True)() for w in widgets) and self.runner.pending == 0
+
+
+def process_events_until(predicate: Callable[[], bool], timeout_ms: int = 15000) -> bool:
+    """Spin the event loop until ``predicate()`` holds (screenshots, tests)."""
+    import time
+
+    app = QApplication.instance()
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if app is not None:
+            app.processEvents()
+        if predicate():
+            return True
+        QTimer.singleShot(10, lambda: None)
+        time.sleep(0.01)
+    return predicate()

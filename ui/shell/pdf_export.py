@@ -1,0 +1,107 @@
+"""HTML (the handover record, the duty log) to a paged PDF with Chinese text embedded.
+
+QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with a CJK font
+(Noto Sans CJK SC or another installed one, see ``ui.shell.app.CJK_FAMILIES``) for Chinese; each page
+is drawn with a footer that carries the document's title and "page N of M". QPdfWriter embeds
+the glyphs it uses, so the file reads the same on a machine without the fonts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QFont,
+    QFontDatabase,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
+
+from dispatch_console.kernel.i18n import _
+from ui.shell.app import CJK_FAMILIES
+
+RESOLUTION = 300
+MARGINS_MM = QMarginsF(15, 15, 15, 12)
+
+
+# Latin letters and digits come from a Latin font: Noto Sans CJK shapes digits in Latin runs into
+# glyphs that the PDF's text layer cannot map back (search, copy and pypdf would lose them).
+LATIN_FAMILIES = ["Noto Sans", "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"]
+
+
+def cjk_family() -> str:
+    """The first installed family that has Chinese glyphs (Qt's default if there is none)."""
+    available = set(QFontDatabase.families())
+    return next((f for f in CJK_FAMILIES if f in available), QFont().family())
+
+
+def document_font(point_size: float) -> QFont:
+    """A Latin family first, then the CJK one for Chinese text."""
+    available = set(QFontDatabase.families())
+    latin = [f for f in LATIN_FAMILIES if f in available][:1]
+    font = QFont()
+    font.setFamilies([*latin, cjk_family()])
+    font.setPointSizeF(point_size)
+    return font
+
+
+def _document(html: str, writer: QPdfWriter, width: float, height: float) -> QTextDocument:
+    doc = QTextDocument()
+    doc.documentLayout().setPaintDevice(writer)  # lay out for the PDF's resolution, not the screen's
+    doc.setDefaultFont(document_font(10))
+    doc.setHtml(html)
+    doc.setPageSize(QSizeF(width, height))
+    return doc
+
+
+def export_pdf(html: str, out: str | Path, *, title: str) -> int:
+    """Write ``html`` to ``out`` as an A4 PDF with page numbers; returns the number of pages."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = QPdfWriter(str(path))
+    writer.setResolution(RESOLUTION)
+    writer.setTitle(title)
+    writer.setCreator("dispatch-console")
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     MARGINS_MM, QPageLayout.Unit.Millimeter))
+    area = writer.pageLayout().paintRectPixels(RESOLUTION)
+    footer_font = document_font(8)
+    footer_h = RESOLUTION * 0.3  # 0.3 inch below the text
+    body_h = area.height() - footer_h
+    doc = _document(html, writer, area.width(), body_h)
+    pages = max(1, doc.pageCount())
+    painter = QPainter(writer)
+    try:
+        for page in range(pages):
+            if page:
+                writer.newPage()
+            painter.save()
+            painter.translate(0, -page * body_h)
+            doc.drawContents(painter, QRectF(0, page * body_h, area.width(), body_h))
+            painter.restore()
+            painter.setFont(footer_font)
+            painter.drawLine(0, int(body_h + footer_h * 0.2), area.width(), int(body_h + footer_h * 0.2))
+            box = QRectF(0, body_h + footer_h * 0.25, area.width(), footer_h * 0.75)
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                             _("Page {page} of {pages}").format(page=page + 1, pages=pages))
+    finally:
+        painter.end()
+    return pages
+
+
+def render_png(pdf: str | Path, page: int, out: str | Path, width: int = 1240) -> Path:
+    """One page of a PDF as a PNG (for looking at it; QtPdf, no external tools)."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtPdf import QPdfDocument
+
+    document = QPdfDocument()
+    document.load(str(pdf))
+    size = document.pagePointSize(page)
+    image = document.render(page, QSize(width, int(width * size.height() / size.width())))
+    image.save(str(out))
+    document.close()
+    return Path(out)
