@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import support.queue_rows as queue_rows
 import support.world as support
-import test_queue_model as queue_rows
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select, update
@@ -36,7 +36,6 @@ from ui.notifications.centre import Column, NotificationCentre
 from ui.shell import theme
 
 isolated_settings = support.isolated_settings
-CENTRE = "ui.notifications.centre:NotificationCentre"
 
 
 @pytest.fixture(autouse=True)
@@ -58,12 +57,8 @@ class Console(support.Workstation):
         self.db = Database(db.url)
         self.console = ConsoleContext(self.db, actor.station)
         self.console.actor = actor
-        saved = list(main_window.PANELS)
-        main_window.PANELS[:] = [CENTRE]
-        try:
-            self.window = main_window.MainWindow(self.console, run_timers=False)
-        finally:
-            main_window.PANELS[:] = saved
+        self.window = main_window.MainWindow(self.console, panels=support.some_panels("notifications"),
+                                             run_timers=False)
         self.ui = self.window.ui
         self.queue = self.window.central
         self.feed = self.window.feed
