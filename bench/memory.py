@@ -108,6 +108,7 @@ def console_memory(url: str, answer: Any, timeout_s: float = 120.0) -> None:
     from bench.stations import officer
     from db.engine import Database
     from dispatch_console.kernel.console import ConsoleContext
+    from station import composition
     from ui.shell.main_window import MainWindow
 
     application()
@@ -117,7 +118,7 @@ def console_memory(url: str, answer: Any, timeout_s: float = 120.0) -> None:
     db = Database(url)
     console = ConsoleContext(db, "ws-memory")
     console.actor = officer("ws-memory")
-    window = MainWindow(console)
+    window = MainWindow(console, panels=composition.panels())
     window.show()
     ready = wait_for(window.ready, timeout_s, poll_ms=50)
     settle(1.0)

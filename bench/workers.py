@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 def serve(conn: Any) -> None:
     """The worker's loop: run tasks until told to stop (None) or the pipe closes."""
     logging.basicConfig(level=logging.WARNING)
+    from station import composition
+
+    composition.install()  # a station's reactions and timer effects, as the console has them
     while True:
         try:
             task = conn.recv()

@@ -1,6 +1,5 @@
-"""The ``dispatch-console`` entry point: the core command line plus the GUI commands.
+"""The ``dispatch-console`` entry point: install the composition root, then run one command.
 
-It lives in the top layer because only the top layer may know both the core and the views.
 Nothing here imports Qt until a GUI command runs, so ``agent``, ``intake`` and friends start fast
 on a server without a display.
 """
@@ -10,13 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-GUI_MODULES = ["ui.shell.commands", "ui.handover.commands"]
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     from dispatch_console.cli import main as cli_main
+    from station import composition
 
-    return cli_main(argv, extra_modules=GUI_MODULES, default_command="run")
+    composition.install()
+    return cli_main(argv, composition.COMMANDS, default_command="run")
 
 
 if __name__ == "__main__":

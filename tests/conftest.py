@@ -31,11 +31,16 @@ from db.engine import Database
 from db.migrate import upgrade
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import set_language
+from station import composition
 
 PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
 
 set_language("en")
+
+# The reactions and timer effects every test process runs with, as the console and the agent do
+# (station/launcher.py). Spawned child processes install them themselves.
+composition.install()
 
 
 def _pg_admin_uri() -> str:

@@ -1,8 +1,8 @@
 """The command line: the scripting surface (JSON for machines, text for people).
 
 Each command group lives in its own module under ``dispatch_console.cli`` with a
-``register(commands: Commands)`` function. The GUI commands (``run``, ``screenshot``,
-``handover report``) are added by ``station.launcher``, the top layer, which composes both.
+``register(commands: Commands)`` function; the composition root (``station/composition.py``, the
+top layer) lists them, with the GUI commands (``run``, ``screenshot``, ``handover report``).
 
 Global options work before or after the subcommand, and each has an environment variable of the
 same name. Exit codes: 0 success, 1 some input rejected (and said why), 2 usage.
@@ -11,7 +11,6 @@ same name. Exit codes: 0 success, 1 some input rejected (and said why), 2 usage.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import socket
@@ -33,23 +32,6 @@ from dispatch_console.kernel.i18n import _, set_language
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-
-# Command modules of the core, in the order their commands appear in --help.
-CORE_MODULES: list[str] = [
-    "dispatch_console.cli.db_cmd",
-    "dispatch_console.cli.agent",
-    "dispatch_console.cli.timers",
-    "dispatch_console.cli.intake",
-    "dispatch_console.cli.incidents",
-    "dispatch_console.cli.users",
-    "dispatch_console.cli.audit",
-    "dispatch_console.cli.security",
-    "dispatch_console.cli.roster",
-    "dispatch_console.cli.checklists",
-    "dispatch_console.cli.grids",
-    "dispatch_console.cli.drill",
-]
-
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     d: Callable[[Any], Any] = (lambda _v: argparse.SUPPRESS) if suppress else (lambda v: v)
@@ -216,7 +198,11 @@ def ensure_schema(db: Database) -> None:
     )
 
 
-def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
+Register = Callable[["Commands"], None]
+
+
+def build_parser(groups: Sequence[Register]) -> argparse.ArgumentParser:
+    """The parser with every command group of ``groups`` (each a room's ``register``), in order."""
     parser = argparse.ArgumentParser(
         prog="dispatch-console",
         description=_("Duty-room dispatch console: incident queue, grid map, checklists, "
@@ -225,8 +211,8 @@ def build_parser(extra_modules: Sequence[str] = ()) -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands = Commands(parser, sub)
-    for name in [*CORE_MODULES, *extra_modules]:
-        importlib.import_module(name).register(commands)
+    for register in groups:
+        register(commands)
     return parser
 
 
@@ -244,11 +230,11 @@ def _pre_language(argv: Sequence[str]) -> None:
         set_language("en")
 
 
-def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
-         default_command: str | None = None) -> int:
+def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command: str | None = None) -> int:
+    """Run one command. The command groups come from the composition root (station/composition.py)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _pre_language(argv)
-    parser = build_parser(extra_modules)
+    parser = build_parser(groups)
     args = parser.parse_args(argv)
     if args.command is None and default_command and not {"-h", "--help"} & set(argv):
         args = parser.parse_args([default_command, *argv])

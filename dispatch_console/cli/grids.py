@@ -6,8 +6,8 @@ import json
 import sys
 from typing import Any
 
+from dispatch_console import jurisdiction
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.i18n import _
 
 

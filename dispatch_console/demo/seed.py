@@ -51,34 +51,12 @@ from dispatch_console.jurisdiction.geometry import bbox, to_shape
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record
 from dispatch_console.kernel.config import resources_root
-from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.users.accounts import create_user
 
 DISTRICTS_FILE = "geo/shenzhen_districts.geojson"
 DEMO_PASSWORD = "demo"
-
-# unit.kind codes used by the demo (the unit roles of checklist steps), with their labels.
-UNIT_KINDS: dict[str, str] = {
-    "comprehensive_governance": N_("Comprehensive-governance office"),
-    "stability_office": N_("Stability office"),
-    "judicial_office": N_("Judicial office"),
-    "petition_office": N_("Petition office"),
-    "mediation_centre": N_("Dispute mediation centre"),
-    "rental_office": N_("Rental housing office"),
-    "trade_union": N_("Trade union"),
-    "work_safety": N_("Work-safety section"),
-    "family_planning": N_("Family-planning section"),
-    "police_station": N_("Police station"),
-    "law_enforcement": N_("Law-enforcement team"),
-    "armed_forces": N_("Armed forces department"),
-    "militia": N_("Militia emergency squad"),
-    "fire_station": N_("Fire brigade"),
-    "social_worker": N_("Social workers"),
-    "volunteer": N_("Volunteers"),
-    "enterprise_team": N_("Enterprise emergency team"),
-}
-
 
 @dataclass(frozen=True)
 class SeedSummary:

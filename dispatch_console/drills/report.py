@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Assignment, ChecklistItem, DrillInject, DrillRun, Incident, IncidentEvent, Notification, Unit
 from dispatch_console.drills.clock import DrillClock
+from dispatch_console.drills.runs import STATUS_LABELS, load_run, scenario_of
 from dispatch_console.drills.scenario import Expectation, Inject, Scenario
-from dispatch_console.drills.service import STATUS_LABELS, load_run, scenario_of
 from dispatch_console.incidents.statistics import IncidentStatistics, incident_statistics
+from dispatch_console.kernel.categories import unit_kind_label
 from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
@@ -349,9 +350,7 @@ def expectation_label(e: ExpectationResult) -> str:
     if e.step:
         what += _(": {text}").format(text=e.step_text or e.step)
     if e.unit_kind:
-        from dispatch_console.demo.seed import UNIT_KINDS  # the unit kinds' labels
-
-        what += f" ({_(UNIT_KINDS[e.unit_kind]) if e.unit_kind in UNIT_KINDS else e.unit_kind})"
+        what += f" ({unit_kind_label(e.unit_kind)})"
     return what
 
 

@@ -25,7 +25,7 @@ from dispatch_console.kernel.categories import Catalog, load_catalog
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
-from dispatch_console.timers.engine import parse_duration
+from dispatch_console.kernel.policies import parse_duration
 
 SCENARIO_FOLDER = "drills"
 INJECT_KINDS = ("incident", "update", "unit_unavailable")

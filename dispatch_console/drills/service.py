@@ -36,22 +36,22 @@ from dispatch_console.drills.clock import (
     run_timers,
     unsettled,
 )
-from dispatch_console.drills.scenario import Inject, Scenario, parse_scenario
+from dispatch_console.drills.report import build_report, report_json
+from dispatch_console.drills.runs import STATUS_LABELS, load_run, scenario_of
+from dispatch_console.drills.scenario import Inject, Scenario
 from dispatch_console.incidents.draft import IncidentDraft, validate_draft
 from dispatch_console.incidents.lifecycle import add_event, transition
 from dispatch_console.incidents.service import add_incident, resolve_grid
 from dispatch_console.kernel.actor import SYSTEM_ROLE, Actor
 from dispatch_console.kernel.changes import record, serialise_writers, to_jsonable, update_versioned
-from dispatch_console.kernel.errors import IllegalTransition, NotFound, ValidationError
-from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.errors import IllegalTransition, ValidationError
+from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.timers import engine as timers
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("running", "paused")
-STATUS_LABELS = {"running": N_("running"), "paused": N_("paused"), "finished": N_("finished"),
-                 "aborted": N_("aborted")}
 MAX_SPEED = 3600.0
 
 
@@ -114,13 +114,6 @@ def _run_row(session: Session, run: DrillRun, now: datetime) -> DrillRunRow:
     )
 
 
-def load_run(session: Session, run_id: int) -> DrillRun:
-    run = session.get(DrillRun, run_id)
-    if run is None:
-        raise NotFound(_("No drill run with id {id}.").format(id=run_id))
-    return run
-
-
 def get_run(db: Database, run_id: int) -> DrillRunRow:
     with db.read() as s:
         return _run_row(s, load_run(s, run_id), db_now(s))
@@ -152,14 +145,6 @@ def injects_of(db: Database, run_id: int) -> list[InjectRow]:
         ).all()
         return [InjectRow(i.id, i.key, i.kind, str((i.data or {}).get("title", i.key)), i.offset_s, i.fired_at,
                           i.incident_id, number, (i.data or {}).get("outcome")) for i, number in rows]
-
-
-def scenario_of(db: Database, run_id: int) -> Scenario:
-    """The scenario exactly as the run got it."""
-    with db.read() as s:
-        run = load_run(s, run_id)
-        data = {k: v for k, v in (run.scenario or {}).items() if not k.startswith("_")}
-        return parse_scenario(data, str((run.scenario or {}).get("_source", run.scenario_code)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,8 +421,6 @@ def _end(db: Database, actor: Actor, run_id: int, status: str) -> bool:
                   .values(status=status, ended_at=now, paused_at=None, pauses=pauses, version=run.version + 1)
                   .execution_options(synchronize_session=False))
         record(s, actor, entity="drill", entity_id=run.id, op=status, action=f"drill.{status}", at=now)
-    from dispatch_console.drills.report import build_report, report_json
-
     report = build_report(db, run_id)
     with db.write() as s:
         serialise_writers(s)

@@ -27,14 +27,13 @@ from dispatch_console.kernel import categories
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.policies import PolicyError, policy_duration
 from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
 from dispatch_console.notifications.service import LEVELS, ROLE_LABELS, notify, role_label
 from dispatch_console.timers.engine import (
     ESCALATION_KINDS,
     PHASE_KINDS,
-    PolicyError,
     cancel,
-    policy_duration,
     schedule,
     set_outcome,
 )

@@ -35,8 +35,8 @@ from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _, language
+from dispatch_console.kernel.policies import policy_duration
 from dispatch_console.rosters.service import LEADER_ROLE, ShiftRow
-from dispatch_console.timers.engine import policy_duration
 
 POLICY_FILE = "policies/handover.toml"
 DESCRIPTION_CHARS = 120

@@ -20,10 +20,9 @@ from sqlalchemy import func, select
 
 from db.engine import Database, db_now
 from db.models import Area, Assignment, Incident, Unit
-from dispatch_console.demo.seed import UNIT_KINDS
 from dispatch_console.incidents.queue import UnitRow, unit_rows
-from dispatch_console.jurisdiction.areas import AreaRef, areas_geojson, locate
-from dispatch_console.kernel.categories import OPEN_STATUSES, Catalog, shipped_catalog
+from dispatch_console.jurisdiction import AreaRef, areas_geojson, locate
+from dispatch_console.kernel.categories import OPEN_STATUSES, Catalog, shipped_catalog, unit_kind_label
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _
 
@@ -229,11 +228,6 @@ def grid_open_incidents(db: Database, grid_id: int, catalog: Catalog | None = No
 
 # ---------------------------------------------------------------------------------------------
 # The unit card: what a duty officer sees after clicking a unit on the map.
-
-
-def unit_kind_label(kind: str) -> str:
-    """A unit kind's label (派出所, 执法队 …); a kind the list does not know shows as its code."""
-    return _(UNIT_KINDS[kind]) if kind in UNIT_KINDS else kind
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def resolve_grid(session: Session, draft: IncidentDraft) -> int | None:
             raise ValidationError(_("Unknown grid {grid}.").format(grid=key), "grid")
         return int(by_name[0])
     if draft.lon is not None and draft.lat is not None:
-        from dispatch_console.jurisdiction.areas import find_grid
+        from dispatch_console.jurisdiction import find_grid
 
         return find_grid(session, float(draft.lon), float(draft.lat))
     return None

@@ -17,15 +17,14 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Area, GridStaff, Incident, Person
-from dispatch_console.jurisdiction.geojson_import import FeatureError, ImportReport, import_geojson
 from dispatch_console.jurisdiction.geometry import cached_shape, covers_point, prepared_shape
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
 
 __all__ = [
-    "COMMUNITY_KINDS", "LEVELS", "STAFF_ROLES", "AreaRef", "CommunityRow", "FeatureError", "GridCard",
-    "GridRow", "ImportReport", "Location", "StaffHit", "StaffRow", "areas_geojson", "check_lon_lat",
-    "find_grid", "grid_card", "import_geojson", "locate", "search_staff", "tree",
+    "COMMUNITY_KINDS", "LEVELS", "STAFF_ROLES", "AreaRef", "CommunityRow", "GridCard",
+    "GridRow", "Location", "StaffHit", "StaffRow", "areas_geojson", "check_lon_lat",
+    "find_grid", "grid_card", "locate", "search_staff", "tree",
 ]
 
 LEVELS: dict[str, str] = {

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from dispatch_console.kernel.config import Resources
-from dispatch_console.kernel.i18n import language
+from dispatch_console.kernel.i18n import N_, _, language
 
 CATEGORIES_FILE = "categories.toml"
 STATUSES = ("new", "acknowledged", "dispatched", "on_scene", "resolved", "closed", "cancelled")
@@ -111,3 +111,31 @@ def load_catalog(resources: Resources | None = None) -> Catalog:
 @lru_cache(maxsize=1)
 def shipped_catalog() -> Catalog:
     return Catalog.from_toml(Resources().toml(CATEGORIES_FILE))
+
+
+# unit.kind codes (the integrated forces of the duty room; the unit roles of checklist steps), with
+# their labels: one list for the map, the after-action report, the demo and the dispatch dialog.
+UNIT_KINDS: dict[str, str] = {
+    "comprehensive_governance": N_("Comprehensive-governance office"),
+    "stability_office": N_("Stability office"),
+    "judicial_office": N_("Judicial office"),
+    "petition_office": N_("Petition office"),
+    "mediation_centre": N_("Dispute mediation centre"),
+    "rental_office": N_("Rental housing office"),
+    "trade_union": N_("Trade union"),
+    "work_safety": N_("Work-safety section"),
+    "family_planning": N_("Family-planning section"),
+    "police_station": N_("Police station"),
+    "law_enforcement": N_("Law-enforcement team"),
+    "armed_forces": N_("Armed forces department"),
+    "militia": N_("Militia emergency squad"),
+    "fire_station": N_("Fire brigade"),
+    "social_worker": N_("Social workers"),
+    "volunteer": N_("Volunteers"),
+    "enterprise_team": N_("Enterprise emergency team"),
+}
+
+
+def unit_kind_label(kind: str) -> str:
+    """The label of a unit kind in the current language (the code itself for a kind not listed)."""
+    return _(UNIT_KINDS[kind]) if kind in UNIT_KINDS else kind

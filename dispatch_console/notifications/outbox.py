@@ -24,9 +24,9 @@ from db.engine import Database, db_now
 from db.models import Notification, OutboxMessage
 from dispatch_console.kernel.config import Resources, data_dir
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.policies import PolicyError, policy_duration
+from dispatch_console.notifications.levels import LEVELS
 from dispatch_console.notifications.senders import REQUIRED_KEYS, SENDER_TYPES, OutgoingMessage, Sender, build_senders
-from dispatch_console.notifications.service import LEVELS
-from dispatch_console.timers.engine import PolicyError, policy_duration
 
 log = logging.getLogger(__name__)
 

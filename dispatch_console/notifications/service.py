@@ -22,8 +22,8 @@ from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.kernel.timefmt import fmt_local
-
-LEVELS = ("info", "warning", "critical")
+from dispatch_console.notifications import outbox
+from dispatch_console.notifications.levels import LEVELS
 
 # Who is notified: the roles of the duty room and the district above it (区值班室).
 ROLE_LABELS: dict[str, str] = {
@@ -89,8 +89,6 @@ def notify(
            after={"kind": kind, "level": level, "target_role": target_role, "incident_id": incident_id,
                   "timer_id": timer_id, "title": row.title, "is_drill": is_drill}, at=now)
     if external and not is_drill:
-        from dispatch_console.notifications import outbox
-
         outbox.enqueue(session, row, now)
     return row
 

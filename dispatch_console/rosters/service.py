@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Leave, Person, PersonRole, RosterEntry, Shift, ShiftType, Timer, User
 from dispatch_console.incidents.queue import UnitRow, list_units
-from dispatch_console.jurisdiction.areas import StaffHit, search_staff, tree
+from dispatch_console.jurisdiction import StaffHit, search_staff, tree
 from dispatch_console.kernel import changes
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources

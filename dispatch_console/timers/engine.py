@@ -9,7 +9,7 @@ Every deadline is a ``timer`` row. Firing one is a claim made in one write trans
    LIMIT 1`` — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
 3. ``UPDATE timer SET fired_at = now, fired_by = station, late_ms = … WHERE id = :id AND fired_at
    IS NULL``;
-4. the effect (``EFFECTS``: kind → "module:function", imported lazily), the timeline entry, the
+4. the effect (``EFFECTS``: kind → function, installed by the composition root), the timeline entry, the
    audit row and the change_log row.
 
 All four commit together or not at all: a process killed half-way leaves the timer pending for
@@ -25,9 +25,7 @@ monotonic clock, so a workstation whose wall clock is wrong still fires on the d
 
 from __future__ import annotations
 
-import importlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -46,9 +44,10 @@ from db.engine import Database, db_now
 from db.models import Incident, IncidentEvent, Timer
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, serialise_writers, to_jsonable
-from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_duration
+from dispatch_console.notifications import outbox
+from dispatch_console.notifications import service as notifications
 from dispatch_console.timers.lead import ArmingLead
 
 log = logging.getLogger(__name__)
@@ -73,21 +72,6 @@ SCHEDULER_LOG.addFilter(_AlarmSkipIsExpected())
 PHASE_KINDS = ("ack", "dispatch", "arrive", "resolve")
 ESCALATION_KINDS = (*PHASE_KINDS, "repage")
 
-# What firing a timer does, by kind: "module:function" with fn(session, timer, now, fired_by).
-# Imported when first needed; a kind missing here, or a module that cannot be imported, still
-# fires (with a generic notification) so that no deadline is ever lost.
-EFFECTS: dict[str, str] = {
-    "ack": "dispatch_console.escalation.service:on_timer",
-    "dispatch": "dispatch_console.escalation.service:on_timer",
-    "arrive": "dispatch_console.escalation.service:on_timer",
-    "resolve": "dispatch_console.escalation.service:on_timer",
-    "repage": "dispatch_console.escalation.service:on_timer",
-    "reminder": "dispatch_console.notifications.service:on_timer",
-    "checklist": "dispatch_console.checklists.service:on_deadline",
-    "handover_reminder": "dispatch_console.handover.service:on_timer",
-    "handover_accept": "dispatch_console.handover.service:on_timer",
-}
-
 KIND_LABELS: dict[str, str] = {
     "ack": N_("acknowledgement"),
     "dispatch": N_("dispatch"),
@@ -100,54 +84,46 @@ KIND_LABELS: dict[str, str] = {
     "handover_accept": N_("handover acceptance"),
 }
 
-# Companions: jobs other modules carry on every engine's scheduler, "module:function" with
-# fn(engine), called once the scheduler runs (the cron jobs that create shift-handover reminder
-# rows, …). The timer rows stay the truth; a companion only adds rows, idempotently.
-COMPANIONS: list[str] = [
-    "dispatch_console.handover.schedule:attach",
-    "dispatch_console.timers.upkeep:attach",
-]
-
 # Lateness beyond this is written into the timeline ("late by …"); below it is ordinary jitter.
 LATE_NOTE_AFTER = timedelta(seconds=15)
 ARM_MARGIN_S = 0.002  # an alarm wakes this much after the due time, so it never finds it not yet due
 DEFAULT_STATION = "timers"
 
 Effect = Callable[[Session, Timer, datetime, str], None]
+Companion = Callable[["TimerEngine"], None]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# What firing a timer does, by kind: fn(session, timer, now, fired_by), run in the claim's
+# transaction. The rooms that own the kinds (escalation, notifications, checklists, handover, …)
+# stand above this one, so the composition root (station/composition.py) installs them with
+# :func:`install`. A kind with no effect still fires, with a generic notification, so that no
+# deadline is ever lost; firing before anything was installed is a wiring bug and raises.
+EFFECTS: dict[str, Effect] = {}
 
+# Companions: jobs other rooms carry on every engine's scheduler, fn(engine), called once the
+# scheduler runs (the cron jobs that create shift-handover reminder rows, upkeep, …). The timer
+# rows stay the truth; a companion only adds rows, idempotently. Installed with the effects.
+COMPANIONS: list[Companion] = []
 
-def parse_duration(value: Any) -> timedelta:
-    """``90`` / ``"90s"`` / ``"5m"`` / ``"2h"`` / ``"1h30m"`` / ``"1d"`` → timedelta (ValueError otherwise)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
-            return timedelta(seconds=float(text))
-        parts = _DURATION_PART.findall(text)
-        if parts and re.fullmatch(r"(?:\s*\d+(?:\.\d+)?\s*[smhd])+\s*", text):
-            return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
-    raise ValueError(f"{value!r} is not a duration (write 90s, 5m, 2h or a number of seconds)")
+_installed = False
 
 
-class PolicyError(DispatchError):
-    """A policy file is wrong; the message names the file and the key."""
+class TimerWiringMissing(RuntimeError):
+    """Timers fired before the composition root installed their effects (a wiring bug)."""
 
 
-def policy_duration(value: Any, source: str, key: str) -> timedelta:
-    """A duration from a policy file, or PolicyError naming the file and the key."""
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise PolicyError(_("{file}: {key}: {problem}").format(file=source, key=key, problem=exc)) from None
+def install(effects: Mapping[str, Effect], companions: Iterable[Companion] = ()) -> None:
+    """Set what each kind of timer does and what every engine carries (once per process)."""
+    global _installed
+    EFFECTS.clear()
+    EFFECTS.update(effects)
+    COMPANIONS[:] = list(companions)
+    _installed = True
 
+
+def installed_effects() -> Mapping[str, Effect]:
+    if not _installed:
+        raise TimerWiringMissing("timer effects are not installed: call station.composition.install() at start")
+    return EFFECTS
 
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
@@ -248,23 +224,14 @@ class FiredTimer:
     late_ms: int
 
 
-def resolve_effect(kind: str, effects: Mapping[str, str] | None = None) -> Effect | None:
-    target = (effects if effects is not None else EFFECTS).get(kind)
-    if target is None:
+def resolve_effect(kind: str, effects: Mapping[str, Effect] | None = None) -> Effect | None:
+    effect = (effects if effects is not None else installed_effects()).get(kind)
+    if effect is None:
         log.warning("no effect registered for timer kind %r; firing it with a generic notification", kind)
-        return None
-    module_name, _sep, func_name = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        log.exception("effect %s of timer kind %r is missing; firing with a generic notification",
-                      target, kind)
-        return None
+    return effect
 
 
 def _generic_effect(session: Session, timer: Timer, now: datetime, fired_by: str, error: str | None) -> None:
-    from dispatch_console.notifications import service as notifications
-
     body = _("The deadline ({what}) was due at {due}.").format(
         what=kind_label(timer.kind), due=timer.due_at.isoformat(timespec="seconds"))
     if error:
@@ -281,7 +248,7 @@ class _EffectFailed(Exception):
 
 
 def _run_effect(session: Session, timer: Timer, now: datetime, fired_by: str,
-                effects: Mapping[str, str] | None, guarded: bool) -> None:
+                effects: Mapping[str, Effect] | None, guarded: bool) -> None:
     effect = resolve_effect(timer.kind, effects)
     if effect is None:
         _generic_effect(session, timer, now, fired_by, None)
@@ -307,11 +274,9 @@ def _timeline(session: Session, timer: Timer, now: datetime, fired_by: str, late
         return
     what = kind_label(timer.kind)
     if timer.kind in ESCALATION_KINDS:
-        from dispatch_console.notifications.service import role_label
-
         kind = "escalation"
         note = _("Escalation ({what}): {role} notified, step {step}.").format(
-            what=what, role=role_label(timer.target_role), step=timer.step + 1)
+            what=what, role=notifications.role_label(timer.target_role), step=timer.step + 1)
     else:
         kind = "deadline"
         note = _("Deadline passed: {what}.").format(what=what)
@@ -332,7 +297,7 @@ BATCH_PER_TRANSACTION = 10  # timers claimed per write transaction when several 
 
 
 def fire_batch(db: Database, station: str, *, max_batch: int = BATCH_PER_TRANSACTION,
-               effects: Mapping[str, str] | None = None) -> list[FiredTimer]:
+               effects: Mapping[str, Effect] | None = None) -> list[FiredTimer]:
     """Claim and fire up to ``max_batch`` due timers, most overdue first, in one transaction.
 
     Each timer is still claimed by its own conditional update (``fired_at IS NULL``) with its
@@ -352,7 +317,7 @@ def fire_batch(db: Database, station: str, *, max_batch: int = BATCH_PER_TRANSAC
         return _fire_batch(db, station, max_batch, effects, guarded=True)
 
 
-def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str, str] | None,
+def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str, Effect] | None,
                 guarded: bool) -> list[FiredTimer]:
     with db.write() as s:
         serialise_writers(s)
@@ -389,14 +354,14 @@ def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str
         return fired
 
 
-def fire_next(db: Database, station: str, *, effects: Mapping[str, str] | None = None) -> FiredTimer | None:
+def fire_next(db: Database, station: str, *, effects: Mapping[str, Effect] | None = None) -> FiredTimer | None:
     """Claim and fire the most overdue pending timer; None when nothing is due (or all are taken)."""
     fired = fire_batch(db, station, max_batch=1, effects=effects)
     return fired[0] if fired else None
 
 
 def fire_due(db: Database, station: str, limit: int = 100, *,
-             effects: Mapping[str, str] | None = None) -> list[FiredTimer]:
+             effects: Mapping[str, Effect] | None = None) -> list[FiredTimer]:
     """Fire up to ``limit`` due timers, a few per transaction (see :func:`fire_batch`)."""
     fired: list[FiredTimer] = []
     while len(fired) < limit:
@@ -564,7 +529,7 @@ class TimerEngine:
         own_feed: bool = False,
         outbox_senders: Mapping[str, Any] | None = None,
         min_rearm: float = 0.25,
-        effects: Mapping[str, str] | None = None,
+        effects: Mapping[str, Effect] | None = None,
     ) -> None:
         self.db = db
         self.station = station_name
@@ -615,6 +580,8 @@ class TimerEngine:
     # lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> TimerEngine:
+        if self.effects is None:
+            installed_effects()  # a wiring bug is said at start, not at the first deadline
         self.measure_clock()
         scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -659,12 +626,12 @@ class TimerEngine:
         return [job.id for job in self._scheduler.get_jobs()] if self._scheduler is not None else []
 
     def _start_companions(self) -> None:
-        for target in COMPANIONS:
-            module_name, _sep, func_name = target.partition(":")
+        for companion in COMPANIONS:
             try:
-                getattr(importlib.import_module(module_name), func_name)(self)
+                companion(self)
             except Exception:
-                log.exception("timer engine companion %s failed to start on %s", target, self.station)
+                log.exception("timer engine companion %s failed to start on %s",
+                              getattr(companion, "__qualname__", companion), self.station)
 
     # firing ---------------------------------------------------------------------------------
 
@@ -799,6 +766,4 @@ class TimerEngine:
             feed.stop()
 
     def drain_outbox(self) -> dict[str, int]:
-        from dispatch_console.notifications import outbox
-
         return outbox.drain(self.db, self.outbox_senders or {}, self.station)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dispatch_console.checklists import templates as ct
-from dispatch_console.cli import main as cli_main
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.config import Resources
+from station.launcher import main as cli_main
 
 SHIPPED_CODES = {"fire", "typhoon_flood", "mass_gathering", "wage_arrears", "work_safety", "gas_leak",
                  "missing_person", "public_health", "generic"}

@@ -37,8 +37,8 @@ from db.models import (
     Unit,
     User,
 )
+from dispatch_console import jurisdiction
 from dispatch_console.demo.seed import UNIT_KINDS, seed_demo
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.config import resources_root
 from dispatch_console.kernel.timefmt import local
 from dispatch_console.users import accounts as users

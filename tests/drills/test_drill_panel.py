@@ -23,7 +23,7 @@ workstations = support.workstations
 quick_escalation = test_drills.quick_escalation
 drill_world = test_drills.drill_world
 
-PANELS = ("ui.drills.panel:DrillPanel", "ui.incidents.detail:IncidentDetailPanel")
+PANELS = ("drills", "detail")
 
 
 def test_a_drill_runs_through_the_console_and_is_reported(qtbot, db: Database, workstations,  # type: ignore[no-untyped-def]

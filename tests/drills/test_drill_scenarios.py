@@ -12,10 +12,10 @@ import test_drills
 from shapely.geometry import Point
 
 from db.engine import Database
-from dispatch_console.cli import main as cli_main
 from dispatch_console.demo.plan import UNITS, build_jurisdiction
 from dispatch_console.drills.scenario import ScenarioError, load_scenario, shipped_scenarios
 from dispatch_console.kernel.config import Resources, resources_root
+from station.launcher import main as cli_main
 
 drill_world = test_drills.drill_world
 quick_escalation = test_drills.quick_escalation

@@ -17,9 +17,9 @@ from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.units import assign, mark_on_scene
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
+from dispatch_console.kernel.policies import PolicyError
 from dispatch_console.notifications import outbox
 from dispatch_console.timers import engine as timers
-from dispatch_console.timers.engine import PolicyError
 
 
 @pytest.fixture(autouse=True)

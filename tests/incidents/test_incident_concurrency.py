@@ -84,6 +84,9 @@ def test_a_repeated_external_id_returns_the_earlier_incident(db: Database, make_
 
 
 def _record_many(url: str, actor: Actor, count: int) -> list[str]:
+    from station import composition
+
+    composition.install()  # a spawned child: the reactions a station runs with
     db = Database(url)
     try:
         return [incidents.create_incident(db, actor, _draft()).row.number for _ in range(count)]

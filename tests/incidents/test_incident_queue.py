@@ -162,7 +162,7 @@ def test_labels_follow_the_language_and_a_site_may_override_them(tmp_path) -> No
 
 
 def test_list_and_show_commands_print_json(db: Database, make_actor, capsys) -> None:  # type: ignore[no-untyped-def]
-    from dispatch_console.cli import main
+    from station.launcher import main
 
     officer = make_actor("duty_officer")
     url = db.url.render_as_string(hide_password=False)

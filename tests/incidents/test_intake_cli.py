@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from db.engine import Database
-from dispatch_console.cli import main
 from dispatch_console.incidents import service as incidents
+from station.launcher import main
 
 GOOD = {"category": "fire", "severity": 2, "source": "video_alarm", "description": "仓库冒烟"}
 

@@ -11,7 +11,7 @@ from dispatch_console.demo.seed import seed_demo
 from dispatch_console.incidents import map_data
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.service import IncidentDraft
-from dispatch_console.jurisdiction.areas import areas_geojson, grid_card
+from dispatch_console.jurisdiction import areas_geojson, grid_card
 from dispatch_console.kernel.actor import Actor
 
 HOSTILE = '"</script><img src=x onerror=alert(1)>'

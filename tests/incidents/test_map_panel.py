@@ -13,10 +13,10 @@ import pytest
 
 from db.engine import Database
 from db.models import Unit
+from dispatch_console import jurisdiction
 from dispatch_console.demo.seed import seed_demo
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.service import IncidentDraft
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, row_dict
 from dispatch_console.kernel.console import ConsoleContext

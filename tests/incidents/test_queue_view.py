@@ -15,11 +15,11 @@ from PySide6.QtCore import Qt
 from support.world import make_world
 
 from db.engine import Database
-from dispatch_console.cli import main as cli_main
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.queue import query_incidents
 from dispatch_console.kernel.changefeed import latest_seq
+from station.launcher import main as cli_main
 from ui.incidents import queue_view
 
 # the shared fixtures (defined with the world in test_queue_support)

@@ -8,8 +8,8 @@ from shapely.geometry import shape
 from test_jurisdiction import SHENZHEN, messy_collection
 
 from db.engine import Database
-from dispatch_console.cli import main
-from dispatch_console.jurisdiction import areas as jurisdiction
+from dispatch_console import jurisdiction
+from station.launcher import main
 
 
 def url(db: Database) -> str:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.models import Area, ChangeLog
+from dispatch_console import jurisdiction
 from dispatch_console.demo.seed import seed_demo
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.config import resources_root
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import Database
-from dispatch_console.cli import main as cli_main
 from dispatch_console.kernel import audit
 from dispatch_console.kernel.errors import PermissionDenied
 from dispatch_console.users import accounts as users
+from station.launcher import main as cli_main
 
 
 @pytest.fixture

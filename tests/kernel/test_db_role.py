@@ -14,7 +14,6 @@ from sqlalchemy.exc import DBAPIError
 
 from db.engine import Database
 from dispatch_console.checklists import service as checklists
-from dispatch_console.cli import main as cli_main
 from dispatch_console.cli.security import grant_app_role
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
@@ -24,6 +23,7 @@ from dispatch_console.kernel.changes import record
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
 from dispatch_console.timers import engine as timers
 from dispatch_console.users import accounts as users
+from station.launcher import main as cli_main
 
 
 def _admin_uri(db: Database) -> str:

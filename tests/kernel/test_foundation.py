@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 from db.engine import Database, redact_url
 from db.migrate import schema_status, upgrade
 from db.models import AuditLog, ChangeLog
-from dispatch_console.cli import main as cli_main
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import GENESIS_HASH, audit_hash, record
+from station.launcher import main as cli_main
 
 
 def test_schema_states_and_refusal(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,8 +22,9 @@ def test_schema_states_and_refusal(db_url: str, capsys: pytest.CaptureFixture[st
         assert cli_main(["--db", db_url, "db", "status"]) == 1
         # a command that needs the schema refuses with what to run
         from dispatch_console.cli import CliContext, build_parser
+        from station.composition import COMMANDS
 
-        ctx = CliContext(build_parser().parse_args(["--db", db_url, "db", "status"]))
+        ctx = CliContext(build_parser(COMMANDS).parse_args(["--db", db_url, "db", "status"]))
         with pytest.raises(Exception, match="db upgrade"):
             ctx.database()
         assert cli_main(["--db", db_url, "db", "upgrade"]) == 0
@@ -34,7 +35,7 @@ def test_schema_states_and_refusal(db_url: str, capsys: pytest.CaptureFixture[st
         st = schema_status(db)
         assert st.state == "unknown" and not st.ok
         with pytest.raises(Exception, match="newer"):
-            CliContext(build_parser().parse_args(["--db", db_url, "db", "status"])).database()
+            CliContext(build_parser(COMMANDS).parse_args(["--db", db_url, "db", "status"])).database()
     finally:
         db.dispose()
 

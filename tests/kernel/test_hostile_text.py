@@ -130,6 +130,7 @@ def test_hostile_text_renders_as_plain_text_in_the_console(qtbot: Any, sqlite_db
 
     from dispatch_console.kernel.config import Resources
     from dispatch_console.kernel.console import ConsoleContext
+    from station import composition
     from ui.shell.main_window import MainWindow
 
     with sqlite_db.write() as s:
@@ -141,7 +142,7 @@ def test_hostile_text_renders_as_plain_text_in_the_console(qtbot: Any, sqlite_db
                                                                address=HOSTILE["rtl"])).row
     console = ConsoleContext(sqlite_db, "ws-1", Resources())
     console.actor = officer
-    window = MainWindow(console, start_feed=False)
+    window = MainWindow(console, panels=composition.panels(), start_feed=False)
     qtbot.addWidget(window)
     window.show()
     model = window.central.model  # type: ignore[attr-defined]

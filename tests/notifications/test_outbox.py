@@ -22,11 +22,11 @@ from db.engine import Database
 from db.models import OutboxMessage
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import ConcurrentChange, PermissionDenied, ValidationError
+from dispatch_console.kernel.policies import PolicyError
 from dispatch_console.notifications import outbox
 from dispatch_console.notifications import service as notifications
 from dispatch_console.notifications.outbox import NotifySettings, Recipient, parse_settings
 from dispatch_console.notifications.senders import LogFileSender, OutgoingMessage, SmtpSender
-from dispatch_console.timers.engine import PolicyError
 
 
 def _settings(**overrides: Any) -> NotifySettings:

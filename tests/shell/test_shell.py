@@ -13,6 +13,7 @@ from dispatch_console.demo.database import prepare_demo_database
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.console import ConsoleContext
+from station import composition
 from ui.shell.background import BackgroundRunner
 from ui.shell.main_window import MainWindow
 
@@ -80,7 +81,7 @@ def test_main_window_shows_where_the_station_stands(qtbot, demo_url: str) -> Non
     console = ConsoleContext(Database(demo_url), "值班台9", Resources())
     console.actor = Actor(user_id=1, username="demo-officer", role="duty_officer", station="值班台9",
                           display_name="值班员甲")
-    window = MainWindow(console)
+    window = MainWindow(console, panels=composition.panels())
     qtbot.addWidget(window)
     window.show()
     try:

@@ -1,7 +1,7 @@
 """Helpers for the timer tests: engine processes (multiprocessing spawn) and test effects.
 
 No tests here: the functions must live in an importable module so that spawned children and
-``EFFECTS`` ("module:function") can reach them.
+test effects given as "module:function" strings can reach them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def skew_clocks(seconds: float) -> None:
 
 
 def run_engine(url: str, station: str, mode: str, ready: Any, stop: Any, results: Any, *,
-               sweep: float = 1.0, skew_s: float = 0.0, effects: dict[str, str] | None = None,
+               sweep: float = 1.0, skew_s: float = 0.0, effects: dict[str, Any] | None = None,
                env: dict[str, str] | None = None) -> None:
     """A child process: one TimerEngine like an agent (own change feed) or a console (shared feed)."""
     logging.basicConfig(level=logging.WARNING)
@@ -57,11 +57,19 @@ def run_engine(url: str, station: str, mode: str, ready: Any, stop: Any, results
     set_language("en")
     if skew_s:
         skew_clocks(skew_s)
+    import importlib
+
     from dispatch_console.kernel.changefeed import ChangeFeed
     from dispatch_console.timers import engine as timers
+    from station import composition
 
-    if effects:
-        timers.EFFECTS.update(effects)
+    composition.install()
+    if effects:  # "module:function" strings: a spawned child gets them by name
+        for kind, target in effects.items():
+            if isinstance(target, str):
+                module_name, _sep, func_name = target.partition(":")
+                target = getattr(importlib.import_module(module_name), func_name)
+            timers.EFFECTS[kind] = target
     db = Database(url)
     engine = timers.TimerEngine(db, station, sweep_interval=sweep, own_feed=(mode == "agent"))
     feed = ChangeFeed(db, engine.on_changes, name="console-feed") if mode == "console" else None

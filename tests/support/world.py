@@ -21,7 +21,7 @@ from db.engine import Database
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.queue import IncidentRow
-from dispatch_console.jurisdiction.areas import import_geojson
+from dispatch_console.jurisdiction import import_geojson
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.users.accounts import actor_for, create_user
@@ -36,6 +36,18 @@ def square(lon: float, lat: float, size: float) -> dict[str, Any]:
 
 def feature(name: str, code: str, geometry: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"name": name, "code": code}, "geometry": geometry}
+
+
+def some_panels(*names: str) -> Any:
+    """The queue and only the named docks of the console's panels (by class name, or a short name)."""
+    from station import composition
+
+    everything = composition.panels()
+    short = {"detail": "IncidentDetailPanel", "drills": "DrillPanel", "notifications": "NotificationCentre"}
+    wanted = {short.get(n, n) for n in names}
+    docks = tuple(d for d in everything.docks if d.__name__ in wanted)
+    assert len(docks) == len(wanted), f"unknown panels: {wanted - {d.__name__ for d in docks}}"
+    return type(everything)(central=everything.central, docks=docks)
 
 
 @dataclass
@@ -65,7 +77,7 @@ def make_world(db: Database, officers: int = 2) -> World:
         feature("测试社区第1网格", "G1", square(113.90, 22.50, 0.01)),
         feature("测试社区第2网格", "G2", square(113.91, 22.50, 0.01)),
     ]}, "grid", parent_name="测试社区")
-    from dispatch_console.jurisdiction import areas as jurisdiction
+    from dispatch_console import jurisdiction
 
     grids = {g.code: g.id for c in jurisdiction.tree(db) for g in c.grids}
     actors = []
@@ -92,7 +104,7 @@ class Workstation:
     """A console on its own connection to the shared database (a second machine in the room)."""
 
     def __init__(self, qtbot: Any, db: Database, actor: Actor, *, window: bool = False,
-                 panels: tuple[str, ...] = ("ui.incidents.detail:IncidentDetailPanel",),
+                 panels: tuple[str, ...] = ("detail",),
                  start_feed: bool = True) -> None:
         from ui.shell import main_window
 
@@ -101,12 +113,8 @@ class Workstation:
         self.console.actor = actor
         self.window: Any = None
         if window:
-            saved = list(main_window.PANELS)
-            main_window.PANELS[:] = list(panels)
-            try:
-                self.window = main_window.MainWindow(self.console, start_feed=start_feed)
-            finally:
-                main_window.PANELS[:] = saved
+            self.window = main_window.MainWindow(self.console, panels=some_panels(*panels),
+                                                 start_feed=start_feed)
             self.ui = self.window.ui
             self.queue = self.window.central
             self.feed = self.window.feed

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.timer_workers import firing_evidence, schedule_reminders, url_of, wait_until
+from support.timer_workers import failing_effect, firing_evidence, schedule_reminders, url_of, wait_until
 
 from db.engine import Database, db_now
 from db.models import IncidentEvent, Notification
-from dispatch_console.cli import main as cli_main
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.service import create_incident
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.policies import parse_duration
 from dispatch_console.timers import engine as timers
+from station.launcher import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,15 +34,15 @@ def _incident(db: Database, actor: Actor, severity: int = 3, is_drill: bool = Fa
 
 
 def test_parse_duration_accepts_seconds_and_units() -> None:
-    assert timers.parse_duration(90) == timedelta(seconds=90)
-    assert timers.parse_duration("90s") == timedelta(seconds=90)
-    assert timers.parse_duration("5m") == timedelta(minutes=5)
-    assert timers.parse_duration("2h") == timedelta(hours=2)
-    assert timers.parse_duration("1h30m") == timedelta(minutes=90)
-    assert timers.parse_duration("0.5") == timedelta(seconds=0.5)
+    assert parse_duration(90) == timedelta(seconds=90)
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("5m") == timedelta(minutes=5)
+    assert parse_duration("2h") == timedelta(hours=2)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("0.5") == timedelta(seconds=0.5)
     for bad in ("5x", "", "m5", -3, True, "5 minutes"):
         with pytest.raises(ValueError):
-            timers.parse_duration(bad)
+            parse_duration(bad)
 
 
 def test_a_due_timer_fires_once_with_notification_audit_and_change(db: Database) -> None:
@@ -115,8 +116,7 @@ def test_missing_or_failing_effect_still_fires_with_a_generic_notification(db: D
     ids = schedule_reminders(db, 1, first_s=-1, spread_s=0, kind="mystery")
     ids += schedule_reminders(db, 1, first_s=-1, spread_s=0, kind="broken")
     ids += schedule_reminders(db, 1, first_s=-1, spread_s=0, kind="gone")
-    effects = {**timers.EFFECTS, "broken": "support.timer_workers:failing_effect",
-               "gone": "dispatch_console.no_such_module:effect"}
+    effects = {**timers.EFFECTS, "broken": failing_effect}  # "gone": its room is not installed
     fired = timers.fire_due(db, "ws-a", effects=effects)
     assert sorted(f.id for f in fired) == sorted(ids)
     with db.read() as s:
@@ -168,7 +168,7 @@ def test_agent_command_fires_and_delivers_until_sigterm(db: Database, tmp_path: 
     env = {**os.environ, "DISPATCH_LANG": "en", "DISPATCH_CONFIG_DIR": str(tmp_path / "cfg"),
            "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from dispatch_console.cli import main; sys.exit(main())",
+        [sys.executable, "-c", "import sys; from station.launcher import main; sys.exit(main())",
          "--db", url_of(db), "--station", "agent-1", "agent", "--sweep", "0.5"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:

@@ -10,7 +10,7 @@ import time
 
 import psycopg
 from sqlalchemy import select
-from support.timer_workers import firing_evidence, schedule_reminders, wait_until
+from support.timer_workers import failing_effect, firing_evidence, schedule_reminders, wait_until
 
 from db.engine import Database
 from db.models import AuditLog
@@ -143,7 +143,7 @@ def test_a_savepoint_rolled_back_takes_its_audit_rows_and_the_chain_stays_whole(
 def test_a_failing_effect_in_a_batch_leaves_the_others_effects_whole(db: Database) -> None:
     good = schedule_reminders(db, 2, first_s=-2, spread_s=0)
     broken = schedule_reminders(db, 1, first_s=-1, spread_s=0, kind="broken")
-    effects = {**timers.EFFECTS, "broken": "support.timer_workers:failing_effect"}
+    effects = {**timers.EFFECTS, "broken": failing_effect}
     fired = timers.fire_batch(db, "ws-a", effects=effects)
     assert sorted(f.id for f in fired) == sorted(good + broken)
     ev = firing_evidence(db, good + broken)

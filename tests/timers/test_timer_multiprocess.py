@@ -24,6 +24,7 @@ from support.timer_workers import (
 )
 
 from db.engine import Database
+from dispatch_console.notifications import service as notifications
 from dispatch_console.timers import engine as timers
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -103,7 +104,7 @@ def test_engine_killed_inside_its_claim_loses_nothing_and_fires_nothing_twice(
             procs[0].kill()
     assert procs[0].exitcode == -signal.SIGKILL
     assert firing_evidence(db, [timer_id])["timers"][timer_id][0] is None  # the claim died with it
-    effects = {**timers.EFFECTS, "probe": "dispatch_console.notifications.service:on_timer"}
+    effects = {**timers.EFFECTS, "probe": notifications.on_timer}
     assert wait_until(lambda: bool(timers.fire_due(db, "survivor", effects=effects)), 60)
     ev = firing_evidence(db, [timer_id])
     assert ev["timers"][timer_id][1] == "survivor"

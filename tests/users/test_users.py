@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from db.engine import Database
 from db.models import AuditLog, User
-from dispatch_console.cli import main as cli_main
 from dispatch_console.kernel.errors import AuthenticationFailed, NotFound, ValidationError
 from dispatch_console.users import accounts as users
+from station.launcher import main as cli_main
 
 
 def _url(db: Database) -> str:

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from db.engine import Database, redact_url
-from dispatch_console.cli import main as cli_main
 from dispatch_console.kernel import secrets
+from station.launcher import main as cli_main
 
 URL = "postgresql+psycopg://dispatch_app@db.taoyuan.local:5433/duty"
 SECRET = "Zx9-very-secret-pw"

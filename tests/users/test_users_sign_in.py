@@ -15,6 +15,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.users import accounts as users
+from station import composition
 from ui.shell import sign_in as sign_in_module
 from ui.shell.main_window import MainWindow
 from ui.shell.sign_in import FirstAdminDialog, SignInDialog
@@ -93,7 +94,7 @@ def test_hostile_names_render_as_plain_text(qtbot: Any, console: ConsoleContext,
         assert label.textFormat() == Qt.TextFormat.PlainText or "<" not in label.text()
     users.enable_user(console.db, admin, "odd")
     console.actor = users.authenticate(console.db, "odd", "pw", "值班台1")
-    window = MainWindow(console, start_feed=False)
+    window = MainWindow(console, panels=composition.panels(), start_feed=False)
     qtbot.addWidget(window)
     guard = window.session_guard
     guard.lock()
@@ -137,7 +138,7 @@ def test_sign_in_picks_the_first_start_dialog_only_on_an_empty_database(
 @pytest.fixture
 def window(qtbot: Any, console: ConsoleContext) -> Iterator[MainWindow]:
     console.actor = users.authenticate(console.db, "wang", "pw", console.station)
-    win = MainWindow(console, start_feed=False)
+    win = MainWindow(console, panels=composition.panels(), start_feed=False)
     qtbot.addWidget(win)
     win.show()
     yield win

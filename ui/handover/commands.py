@@ -7,21 +7,9 @@ database and runs offscreen, so it works on a server without a display.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from dispatch_console.cli import EXIT_OK, CliContext, Commands
+from dispatch_console.cli import EXIT_OK, CliContext
 from dispatch_console.kernel.i18n import _
-
-
-def register(commands: Commands) -> None:
-    commands.group("handover", _("shift handover records and the duty log"))
-    for name, handler, text in (
-        ("report", cmd_report, _("the handover record of a shift as a PDF (default: the current shift)")),
-        ("log", cmd_log, _("the duty log of a shift as a PDF (default: the current shift)")),
-    ):
-        p = commands.add_sub("handover", name, handler, text)
-        p.add_argument("--shift", type=int, default=None, metavar="ID", help=_("the shift's id"))
-        p.add_argument("--pdf", type=Path, required=True, metavar="OUT.pdf", help=_("the PDF file to write"))
 
 
 def _qt() -> None:

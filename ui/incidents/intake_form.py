@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import jurisdiction
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft, Problem, draft_problems
 from dispatch_console.incidents.queue import IncidentRow
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.categories import Catalog, Label, load_catalog
 from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import jurisdiction
 from dispatch_console.incidents.live_queue import (
     PageLoad,
     PendingAlert,
@@ -45,7 +46,6 @@ from dispatch_console.incidents.live_queue import (
     refresh_rows,
 )
 from dispatch_console.incidents.queue import IncidentRow, QueueQuery
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from ui.incidents.actions import IncidentActions

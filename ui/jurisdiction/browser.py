@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
-from dispatch_console.jurisdiction import areas as jurisdiction
+from dispatch_console import jurisdiction
 from dispatch_console.kernel.i18n import _
 from ui.shell.context import UiContext
 from ui.shell.plain_text import plain_tooltip

@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import jurisdiction
 from dispatch_console.incidents import map_data
-from dispatch_console.jurisdiction import areas as jurisdiction
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.errors import DispatchError, NotFound
 from dispatch_console.kernel.i18n import _

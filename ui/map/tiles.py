@@ -8,8 +8,8 @@ the workstation setting ``map/tile_url`` may name:
 * a ``file://`` tile folder (``{z}/{x}/{y}.png`` below it) or a ``file://`` template,
 * an ``.mbtiles`` file (SQLite), served to the page through :class:`MBTilesSchemeHandler`.
 
-The scheme must be registered before the QApplication exists: :func:`register_url_schemes` runs
-from ``ui.shell.app.application()`` and, as a fallback, when this module is imported early enough.
+The scheme must be declared before the QApplication exists: ``ui.shell.web_schemes`` does that
+from ``ui.shell.app.application()``.
 """
 
 from __future__ import annotations
@@ -23,41 +23,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QObject
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject
 from PySide6.QtWebEngineCore import (
     QWebEngineProfile,
     QWebEngineUrlRequestJob,
-    QWebEngineUrlScheme,
     QWebEngineUrlSchemeHandler,
 )
 
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
+from ui.shell.web_schemes import SCHEME, register_url_schemes  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
-SCHEME = b"mbtiles"
 POLICY_FILE = "policies/map.toml"
 MIME = {"png": b"image/png", "jpg": b"image/jpeg", "jpeg": b"image/jpeg", "webp": b"image/webp"}
-
-
-def register_url_schemes() -> None:
-    """Declare ``mbtiles:`` to QtWebEngine; only possible before the QApplication is created."""
-    if QWebEngineUrlScheme.schemeByName(QByteArray(SCHEME)).name() == QByteArray(SCHEME):
-        return
-    if QCoreApplication.instance() is not None:
-        log.warning("mbtiles: scheme registered too late (QApplication exists); MBTiles will not show")
-        return
-    scheme = QWebEngineUrlScheme(QByteArray(SCHEME))
-    scheme.setSyntax(QWebEngineUrlScheme.Syntax.Host)
-    # a local scheme: the map page (a file: page) may load from it, web content may not
-    scheme.setFlags(QWebEngineUrlScheme.Flag.SecureScheme | QWebEngineUrlScheme.Flag.LocalScheme
-                    | QWebEngineUrlScheme.Flag.CorsEnabled)
-    QWebEngineUrlScheme.registerScheme(scheme)
-
-
-if QCoreApplication.instance() is None:  # imported before the QApplication: register now
-    register_url_schemes()
 
 
 # ---------------------------------------------------------------------------------------------

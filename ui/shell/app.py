@@ -32,7 +32,7 @@ def prepare_web_engine() -> None:
     """Before the QApplication exists: shared GL contexts and the map's ``mbtiles:`` scheme."""
     from PySide6.QtCore import QCoreApplication, Qt
 
-    from ui.map.tiles import register_url_schemes
+    from ui.shell.web_schemes import register_url_schemes
 
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     register_url_schemes()

@@ -1,28 +1,25 @@
-"""GUI commands: ``run`` (the console) and ``screenshot VIEW OUT.png`` (render offscreen)."""
+"""GUI commands: ``run`` (the console) and ``screenshot VIEW OUT.png`` (render offscreen).
+
+Registered by ``station/commands.py`` (without importing Qt); the window's panels come from the
+composition root.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, CliContext, Commands, UsageError
+from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, UsageError
 from dispatch_console.demo.database import prepare_demo_database
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
 
-
-def register(commands: Commands) -> None:
-    commands.add("run", cmd_run, _("open the console (the default command)"))
-    p = commands.add("screenshot", cmd_screenshot, _("render a view offscreen to a PNG (docs, tests)"))
-    p.add_argument("view", help=_("main, or a panel's name (map, queue, board, roster, checklist …)"))
-    p.add_argument("out", type=Path, help=_("the PNG file to write"))
-    p.add_argument("--size", default="1920x1080", help=_("window size WxH"))
-    p.add_argument("--theme", choices=["light", "dark"], default=None, help=_("light or dark"))
-    p.add_argument("--select", metavar="NUMBER", default=None, help=_("select this incident first"))
+if TYPE_CHECKING:
+    from ui.shell.main_window import Panels
 
 
 def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
@@ -33,7 +30,7 @@ def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
     return ConsoleContext(db, ctx.station, ctx.resources)
 
 
-def cmd_run(ctx: CliContext) -> int:
+def cmd_run(ctx: CliContext, panels: Panels) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from ui.shell.app import application
@@ -57,7 +54,7 @@ def cmd_run(ctx: CliContext) -> int:
     from ui.shell.garbage_collection import GarbageCollector
     from ui.shell.main_window import MainWindow
 
-    window = MainWindow(console)
+    window = MainWindow(console, panels=panels)
     window.show()
     collector = GarbageCollector(parent=window)  # from now on collections run between events
     collector.start()
@@ -93,7 +90,7 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def cmd_screenshot(ctx: CliContext) -> int:
+def cmd_screenshot(ctx: CliContext, panels: Panels) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
     from ui.shell import theme
@@ -108,7 +105,7 @@ def cmd_screenshot(ctx: CliContext) -> int:
     # A screenshot only reads: it shows an observer, never signs anybody in.
     console.actor = Actor(user_id=None, username="screenshot", role="observer", station=console.station,
                           display_name=_("Screenshot (observer)"))
-    window = MainWindow(console, run_timers=False, restore_layout=False)  # looks only; fires nothing
+    window = MainWindow(console, panels=panels, run_timers=False, restore_layout=False)  # looks only; fires nothing
     window.resize(width, height)
     target = window if ctx.args.view == "main" else _find_view(window, ctx.args.view)
     if target is None:
@@ -151,4 +148,4 @@ def _find_view(window: object, view: str) -> object | None:
     return _view_names(window).get(view)
 
 
-__all__ = ["EXIT_USAGE", "register"]
+__all__ = ["cmd_run", "cmd_screenshot"]

@@ -1,16 +1,17 @@
 """The main window: the queue in the middle, dockable panels around it, a status bar that says
 where this workstation stands (station, officer, database, connection, database time).
 
-Panels are listed in PANELS as "module:Class"; each is a QDockWidget built as
-``Class(ui: UiContext, parent)`` (see ui/shell/context.py). Any panel can float to a second monitor;
+The window is given its views as :class:`Panels` (the composition root, ``station/composition.py``,
+lists them); each dock is a QDockWidget built as ``Class(ui: UiContext, parent)`` (see
+ui/shell/context.py). Any panel can float to a second monitor;
 the layout, theme and language persist per workstation (QSettings).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -39,19 +40,16 @@ from ui.shell.status_bar import ConsoleStatusBar
 
 log = logging.getLogger(__name__)
 
-# The central view, then the docks in their default order. Each entry: "module:Class".
-CENTRAL = "ui.incidents.queue_view:QueueView"
-PANELS: list[str] = [
-    "ui.jurisdiction.browser:JurisdictionPanel",
-    "ui.incidents.detail:IncidentDetailPanel",
-    "ui.map.map_panel:MapPanel",
-    "ui.checklists.panel:ChecklistPanel",
-    "ui.rosters.duty_board:DutyBoardPanel",
-    "ui.rosters.calendar:RosterCalendarPanel",
-    "ui.handover.panel:HandoverPanel",
-    "ui.drills.panel:DrillPanel",
-    "ui.notifications.centre:NotificationCentre",
-]
+ViewFactory = Callable[[UiContext, QWidget], QWidget]
+
+
+@dataclass(frozen=True)
+class Panels:
+    """The central view, then the docks in their default order (classes built as ``Class(ui, parent)``)."""
+
+    central: ViewFactory
+    docks: Sequence[ViewFactory] = ()
+
 
 # The default arrangement (a saved layout replaces it): per area, groups of docks stacked top to
 # bottom; the docks of one group share a place as tabs, the first one in front.
@@ -61,17 +59,14 @@ DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
 }
 
 
-def load_class(path: str) -> type:
-    module, _sep, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-
 class MainWindow(QMainWindow):
-    def __init__(self, console: ConsoleContext, *, start_feed: bool = True, run_timers: bool | None = None,
+    def __init__(self, console: ConsoleContext, *, panels: Panels, start_feed: bool = True,
+                 run_timers: bool | None = None,
                  restore_layout: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("main-window")
         self.console = console
+        self.panel_set = panels
         self.runner = BackgroundRunner(self)
         self.feed = QtChangeFeed(console, self)
         self.ui = UiContext(console=console, runner=self.runner, feed=self.feed,
@@ -114,7 +109,7 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------------
     def _build_central(self) -> None:
         try:
-            self.central = load_class(CENTRAL)(self.ui, self)
+            self.central = self.panel_set.central(self.ui, self)
         except Exception as exc:  # keep the console usable, and say what is missing
             log.exception("central view failed to load")
             self.central = QLabel(_("The incident queue could not be loaded: {error}").format(error=exc))
@@ -123,9 +118,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central)
 
     def _build_panels(self) -> None:
-        for path in PANELS:
+        for factory in self.panel_set.docks:
+            path = f"{factory.__module__}.{getattr(factory, '__qualname__', factory)}"
             try:
-                dock = load_class(path)(self.ui, self)
+                dock = factory(self.ui, self)
             except Exception as exc:
                 log.exception("panel %s failed to load", path)
                 self.panel_errors[path] = str(exc)

@@ -1,0 +1,60 @@
+"""The GUI commands: ``run`` (the console), ``screenshot VIEW OUT.png`` and ``handover report|log``.
+
+Registering them imports no Qt and no view: each handler imports its view code when it runs, so
+``dispatch-console --help``, ``intake`` or ``agent`` never load a window. The handlers themselves
+live with their rooms (``ui/shell/commands.py``, ``ui/handover/commands.py``); the main window's
+panels come from the composition root, passed in as ``panels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dispatch_console.cli import CliContext, Commands
+from dispatch_console.kernel.i18n import _
+
+if TYPE_CHECKING:
+    from ui.shell.main_window import Panels
+
+
+def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
+    def run(ctx: CliContext) -> int:
+        from ui.shell.commands import cmd_run
+
+        return cmd_run(ctx, panels())
+
+    def screenshot(ctx: CliContext) -> int:
+        from ui.shell.commands import cmd_screenshot
+
+        return cmd_screenshot(ctx, panels())
+
+    commands.add("run", run, _("open the console (the default command)"))
+    p = commands.add("screenshot", screenshot, _("render a view offscreen to a PNG (docs, tests)"))
+    p.add_argument("view", help=_("main, or a panel's name (map, queue, board, roster, checklist …)"))
+    p.add_argument("out", type=Path, help=_("the PNG file to write"))
+    p.add_argument("--size", default="1920x1080", help=_("window size WxH"))
+    p.add_argument("--theme", choices=["light", "dark"], default=None, help=_("light or dark"))
+    p.add_argument("--select", metavar="NUMBER", default=None, help=_("select this incident first"))
+
+    commands.group("handover", _("shift handover records and the duty log"))
+    for name, handler, text in (
+        ("report", _handover_report, _("the handover record of a shift as a PDF (default: the current shift)")),
+        ("log", _duty_log, _("the duty log of a shift as a PDF (default: the current shift)")),
+    ):
+        p = commands.add_sub("handover", name, handler, text)
+        p.add_argument("--shift", type=int, default=None, metavar="ID", help=_("the shift's id"))
+        p.add_argument("--pdf", type=Path, required=True, metavar="OUT.pdf", help=_("the PDF file to write"))
+
+
+def _handover_report(ctx: CliContext) -> int:
+    from ui.handover.commands import cmd_report
+
+    return cmd_report(ctx)
+
+
+def _duty_log(ctx: CliContext) -> int:
+    from ui.handover.commands import cmd_log
+
+    return cmd_log(ctx)

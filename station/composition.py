@@ -1,0 +1,122 @@
+"""The composition root: every reaction, every effect, every command and every panel, in one file.
+
+The rooms do not know each other's reactions: an incident changes in the incidents room, and the
+checklists, escalation and handover rooms (which stand above it) react. Timer kinds belong to the
+rooms that schedule them, but one engine fires them all. Command groups and panels belong to their
+rooms, but one command line and one main window carry them. This file says all of that with real
+imports, so a reader (or PyInstaller, or import-linter) sees every wire:
+
+- :data:`FOLLOW_UPS` — what follows an incident change, in order;
+- :data:`TIMER_EFFECTS` — what firing each kind of timer does;
+- :data:`ENGINE_COMPANIONS` — the jobs every timer engine carries;
+- :data:`COMMANDS` — the command line's groups (each room's ``register``), in ``--help`` order;
+- :func:`panels` — the main window's central view and docks, in their default order.
+
+:func:`install` puts the first three in place; the entry point (``station/launcher.py``), the
+test suite and the benchmarks' worker processes call it once per process. Views are imported only
+inside :func:`panels` and the GUI commands (``station/commands.py``), so a command that needs no
+window never loads Qt.
+
+Adding a capability: create its room (``dispatch_console/<room>/``, ``ui/<room>/``), then add its
+lines here — see ARCHITECTURE.md, "Adding a capability".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dispatch_console.checklists import service as checklists
+from dispatch_console.cli import Commands
+from dispatch_console.cli import agent as agent_cli
+from dispatch_console.cli import audit as audit_cli
+from dispatch_console.cli import checklists as checklists_cli
+from dispatch_console.cli import db_cmd as db_cli
+from dispatch_console.cli import drill as drill_cli
+from dispatch_console.cli import grids as grids_cli
+from dispatch_console.cli import incidents as incidents_cli
+from dispatch_console.cli import intake as intake_cli
+from dispatch_console.cli import roster as roster_cli
+from dispatch_console.cli import security as security_cli
+from dispatch_console.cli import timers as timers_cli
+from dispatch_console.cli import users as users_cli
+from dispatch_console.escalation import service as escalation
+from dispatch_console.handover import schedule as handover_schedule
+from dispatch_console.handover import service as handover
+from dispatch_console.incidents import followups
+from dispatch_console.notifications import service as notifications
+from dispatch_console.timers import engine as timers
+from dispatch_console.timers import upkeep
+from station import commands as gui_commands
+
+if TYPE_CHECKING:
+    from ui.shell.main_window import Panels
+
+FOLLOW_UPS = followups.FollowUps(
+    after_change=(
+        checklists.on_incident_change,   # start, re-plan or close the incident's checklist
+        escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
+        handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
+    ),
+    before_close=(
+        checklists.before_close,         # required steps open: may not close yet
+    ),
+)
+
+TIMER_EFFECTS: dict[str, timers.Effect] = {
+    "ack": escalation.on_timer,
+    "dispatch": escalation.on_timer,
+    "arrive": escalation.on_timer,
+    "resolve": escalation.on_timer,
+    "repage": escalation.on_timer,
+    "reminder": notifications.on_timer,
+    "checklist": checklists.on_deadline,
+    "handover_reminder": handover.on_timer,
+    "handover_accept": handover.on_timer,
+}
+
+ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
+    handover_schedule.attach,   # creates each shift's handover reminder rows
+    upkeep.attach,              # planner statistics and other housekeeping
+)
+
+COMMANDS: tuple[Callable[[Commands], None], ...] = (
+    db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
+    users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
+    checklists_cli.register, grids_cli.register, drill_cli.register,
+    # run, screenshot, handover report|log: Qt is imported only when one of them runs
+    lambda commands: gui_commands.register(commands, panels=panels),
+)
+
+
+def install() -> None:
+    """Put the reactions and the timer effects in place (once per process; again is harmless)."""
+    followups.install(FOLLOW_UPS)
+    timers.install(TIMER_EFFECTS, ENGINE_COMPANIONS)
+
+
+def panels() -> Panels:
+    """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.checklists.panel import ChecklistPanel
+    from ui.drills.panel import DrillPanel
+    from ui.handover.panel import HandoverPanel
+    from ui.incidents.detail import IncidentDetailPanel
+    from ui.incidents.queue_view import QueueView
+    from ui.jurisdiction.browser import JurisdictionPanel
+    from ui.map.map_panel import MapPanel
+    from ui.notifications.centre import NotificationCentre
+    from ui.rosters.calendar import RosterCalendarPanel
+    from ui.rosters.duty_board import DutyBoardPanel
+    from ui.shell.main_window import Panels
+
+    return Panels(central=QueueView, docks=(
+        JurisdictionPanel,
+        IncidentDetailPanel,
+        MapPanel,
+        ChecklistPanel,
+        DutyBoardPanel,
+        RosterCalendarPanel,
+        HandoverPanel,
+        DrillPanel,
+        NotificationCentre,
+    ))
