@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts run test lint pytest bench bench-quick clean
+.PHONY: install fonts run test lint mypy-baseline pytest bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(STAMP) fonts
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy | $(VENV)/bin/mypy-baseline filter --baseline-path mypy-baseline.txt --sort-baseline --no-colors
+
+# After fixing type errors: take them out of the baseline (it may only shrink).
+mypy-baseline: $(STAMP)
+	$(VENV)/bin/mypy | $(VENV)/bin/mypy-baseline sync --baseline-path mypy-baseline.txt --sort-baseline
 
 pytest: $(STAMP) fonts
 	$(PY) -m pytest $(PYTEST_ARGS)
