@@ -19,6 +19,7 @@ from dispatch_console.kernel.categories import Catalog, load_catalog
 from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
 
 
@@ -71,8 +72,7 @@ def detail_json(detail: IncidentDetail, catalog: Catalog) -> dict[str, Any]:
 
 
 def _one_line(text: str | None, width: int) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return summary(text, width)
 
 
 def cmd_list(ctx: CliContext) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import (
+    OPEN_STATUSES,
     Area,
     Assignment,
     ChecklistItem,
@@ -149,7 +150,6 @@ def seed_demo(db: Database, actor: Actor) -> SeedSummary:
                            len(plan.accounts), shifts, len(plan.incidents))
 
 
-OPEN_STATUSES = ("new", "acknowledged", "dispatched", "on_scene")
 # how far along its checklist a seeded incident is, by status: the officer works through the steps
 _STEPS_DONE = {"new": 0, "acknowledged": 1, "dispatched": 3, "on_scene": 5}
 

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Area, Assignment, DrillInject, DrillRun, Incident, Unit
+from db.models import OPEN_STATUSES, Area, Assignment, DrillInject, DrillRun, Incident, Unit
 from dispatch_console.drills.clock import (
     DrillClock,
     compress_timers,
@@ -437,8 +437,7 @@ def _stand_down(session: Session, actor: Actor, run_id: int) -> None:
 
     now = db_now(session)
     open_ids = session.execute(select(Incident.id).where(
-        Incident.drill_run_id == run_id, Incident.status.in_(("new", "acknowledged", "dispatched", "on_scene",
-                                                              "resolved")))).scalars().all()
+        Incident.drill_run_id == run_id, Incident.status.in_((*OPEN_STATUSES, "resolved")))).scalars().all()
     for incident_id in open_ids:
         incident = session.get(Incident, incident_id)
         assert incident is not None

@@ -36,6 +36,7 @@ from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _, language
 from dispatch_console.kernel.policies import policy_duration
+from dispatch_console.kernel.text import summary
 from dispatch_console.rosters.service import LEADER_ROLE, ShiftRow
 
 POLICY_FILE = "policies/handover.toml"
@@ -240,8 +241,7 @@ def shift_user_ids(s: Session, shift_id: int | None, role: str | None = None) ->
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"
+    return summary(text, DESCRIPTION_CHARS)
 
 
 def _next_deadlines(s: Session, ids: list[int]) -> dict[int, tuple[str, datetime]]:

@@ -42,6 +42,7 @@ from dispatch_console.kernel.changes import canonical_json, record, serialise_wr
 from dispatch_console.kernel.errors import NotFound, PermissionDenied, ValidationError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import require
+from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications.service import notify
 from dispatch_console.rosters.service import LEADER_ROLE, ShiftRow, describe_shift
@@ -593,7 +594,7 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     policy = load_policy()
     now = db_now(session)
     text = _("New incident during the handover: {number} (severity {severity}) — {description}").format(
-        number=incident.number, severity=incident.severity, description=" ".join(incident.description.split())[:200])
+        number=incident.number, severity=incident.severity, description=summary(incident.description, 200))
     for h in waiting:
         add = HandoverAddendum(handover_id=h.id, at=now, text=text, incident_id=incident.id, station=actor.station)
         session.add(add)

@@ -25,6 +25,7 @@ from dispatch_console.jurisdiction import AreaRef, areas_geojson, locate
 from dispatch_console.kernel.categories import OPEN_STATUSES, Catalog, shipped_catalog, unit_kind_label
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.text import summary
 
 EXCERPT_CHARS = 80
 
@@ -101,8 +102,7 @@ class UnitUpdate:
 
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
     """The first line-folded ``limit`` characters of a description."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return summary(text, limit)
 
 
 def _valid(lon: float | None, lat: float | None) -> bool:

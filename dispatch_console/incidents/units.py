@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Assignment, Incident, Person, Unit
+from db.models import OPEN_STATUSES, Assignment, Incident, Person, Unit
 from dispatch_console.incidents import followups
 from dispatch_console.incidents.lifecycle import add_event, illegal, load_for_update, transition
 from dispatch_console.incidents.queue import IncidentRow, UnitRow, row_in, unit_rows
@@ -64,7 +64,7 @@ def assign(
         raise ValidationError(_("Choose at least one unit or person to dispatch."), "units")
     with db.write() as s:
         inc = load_for_update(s, incident_id, version)
-        if inc.status not in ("new", "acknowledged", "dispatched", "on_scene"):
+        if inc.status not in OPEN_STATUSES:
             raise illegal(inc, "dispatch")
         now = db_now(s)
         units: list[Unit] = []

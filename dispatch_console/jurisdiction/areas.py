@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Area, GridStaff, Incident, Person
+from db.models import OPEN_STATUSES, Area, GridStaff, Incident, Person
 from dispatch_console.jurisdiction.geometry import cached_shape, covers_point, prepared_shape
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
@@ -42,7 +42,6 @@ STAFF_ROLES: dict[str, str] = {
     "grid_assistant": N_("Grid assistant"),
     "grid_supervisor": N_("Grid supervisor"),
 }
-OPEN_STATUSES = ("new", "acknowledged", "dispatched", "on_scene")
 _LEVEL_ORDER = ("grid", "community", "street", "district")
 
 

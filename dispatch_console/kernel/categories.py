@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from db.models import OPEN_STATUSES  # noqa: F401  (re-exported: the schema's, which the open-incident index uses)
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.i18n import N_, _, language
 
 CATEGORIES_FILE = "categories.toml"
 STATUSES = ("new", "acknowledged", "dispatched", "on_scene", "resolved", "closed", "cancelled")
-OPEN_STATUSES = ("new", "acknowledged", "dispatched", "on_scene")
 UNIT_STATUSES = ("available", "dispatched", "on_scene", "returning", "off_duty")
 SEVERITIES = (1, 2, 3, 4)
 

@@ -9,16 +9,9 @@ from __future__ import annotations
 from dispatch_console.kernel.actor import SYSTEM_ROLE, Actor
 from dispatch_console.kernel.errors import PermissionDenied
 from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.roles import ACCOUNT_ROLES, labels_of, role_label  # noqa: F401
 
-ROLES: dict[str, str] = {
-    "observer": N_("Observer"),
-    "duty_officer": N_("Duty officer"),
-    "shift_leader": N_("Shift leader"),
-    "director": N_("Director"),
-    "drill_director": N_("Drill director"),
-    "admin": N_("Administrator"),
-    "integration": N_("Integration (intake only)"),
-}
+ROLES: dict[str, str] = labels_of(ACCOUNT_ROLES)  # the roles an account may have (kernel/roles.py)
 
 _OFFICER = {
     "console.sign_in",
@@ -119,9 +112,6 @@ def require(actor: Actor, action: str) -> None:
         )
 
 
-def role_label(role: str) -> str:
-    """The role as people read it (translated)."""
-    return _(ROLES.get(role, role))
 
 
 def actions_of(role: str) -> frozenset[str]:

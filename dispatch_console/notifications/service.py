@@ -19,25 +19,15 @@ from db.models import Incident, Notification, Timer, User
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, update_versioned
 from dispatch_console.kernel.errors import NotFound, ValidationError
-from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
+from dispatch_console.kernel.roles import NOTIFIED_ROLES, labels_of, role_label  # noqa: F401
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications import outbox
 from dispatch_console.notifications.levels import LEVELS
 
 # Who is notified: the roles of the duty room and the district above it (区值班室).
-ROLE_LABELS: dict[str, str] = {
-    "duty_officer": N_("Duty officer"),
-    "shift_leader": N_("Shift leader"),
-    "director": N_("Director"),
-    "district_duty_office": N_("District duty office"),
-}
-
-
-def role_label(role: str | None) -> str:
-    if role is None:
-        return _("everyone")
-    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+ROLE_LABELS: dict[str, str] = labels_of(NOTIFIED_ROLES)
 
 
 @dataclass(frozen=True)

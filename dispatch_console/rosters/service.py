@@ -37,13 +37,15 @@ from dispatch_console.kernel.errors import (
     PermissionDenied,
     ValidationError,
 )
-from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed, require
+from dispatch_console.kernel.roles import ROSTER_ROLES as STAFFED_ROLES
+from dispatch_console.kernel.roles import labels_of, role_label
 from dispatch_console.kernel.timefmt import LOCAL_TZ, fmt_local
 
 log = logging.getLogger(__name__)
 
-ROSTER_ROLES: dict[str, str] = {"shift_leader": N_("Shift leader"), "duty_officer": N_("Duty officer")}
+ROSTER_ROLES: dict[str, str] = labels_of(STAFFED_ROLES)  # the roles a shift is staffed with (kernel/roles.py)
 LEADER_ROLE = "shift_leader"
 DEFAULT_MIN_REST_HOURS = 8.0
 MAX_REASON = 500
@@ -143,8 +145,6 @@ def load_policy(resources: Resources | None = None) -> RosterPolicy:
     return RosterPolicy(min_rest=timedelta(hours=hours))
 
 
-def role_label(role: str) -> str:
-    return _(ROSTER_ROLES.get(role, role))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from dispatch_console.incidents.queue import IncidentRow
 from dispatch_console.kernel.categories import Catalog, Label, load_catalog
 from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.shell import theme
 from ui.shell.context import UiContext
@@ -143,10 +144,10 @@ class RepeatHint(QWidget):
         self.title.setStyleSheet(f"color: {colour}; font-weight: bold;")
         self.list.setStyleSheet(f"color: {colour};")
         for row in rows:
-            summary = " ".join(row.description.split())[:60]
+            excerpt = summary(row.description, 60)
             self.list.addItem(" · ".join([row.number, fmt_local(row.created_at, "%Y-%m-%d %H:%M"),
                                           catalog.category_label(row.category), catalog.status_label(row.status),
-                                          summary]))
+                                          excerpt]))
         self.show()
 
 

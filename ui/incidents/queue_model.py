@@ -33,6 +33,7 @@ from dispatch_console.incidents.live_queue import PageLoad, RowRefresh
 from dispatch_console.incidents.queue import IncidentRow
 from dispatch_console.kernel.categories import Catalog, shipped_catalog
 from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
 from dispatch_console.timers.engine import Deadline, deadline_state
 from ui.shell import theme
@@ -79,8 +80,7 @@ def sort_key(row: IncidentRow) -> tuple[int, datetime, int]:
 
 
 def one_line(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return summary(text, limit)
 
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
