@@ -196,6 +196,5 @@ def _seed(db: Database) -> None:
 
 def base(backend: str) -> tuple[str | Path, bool]:
     """The demo street (grids, units, people, accounts, 50 incidents): a template for fresh copies."""
-    key = source_key(ROOT / "dispatch_console" / "demo.py", ROOT / "db" / "seed_demo.py",
-                     ROOT / "db" / "seed_demo_incidents.py", extra=schema_key())
+    key = source_key(ROOT / "dispatch_console" / "demo", extra=schema_key())
     return cached(backend, "base", key, _seed)

@@ -21,7 +21,7 @@ from bench.common import FULL, QUICK, RESULTS_DIR, Figure, Sizes, calibrate, fmt
 log = logging.getLogger(__name__)
 
 # In running order; (module, needs the station processes, runs once per backend)
-FIGURES = ("map", "propagation", "queue", "memory", "timers", "surge")
+FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "memory", "timers", "surge")
 NEEDS_STATIONS = {"propagation", "timers", "surge"}
 
 
@@ -60,7 +60,9 @@ def figure_module(name: str) -> Any:
     """The module of one figure, imported after ``ui`` as in the console: the views' package sets
     up how PySide imports (ui/__init__.py) before anything else imports Qt."""
     import ui  # noqa: F401
+    from station import composition
 
+    composition.install()  # the reactions and timer effects a console runs with
     return importlib.import_module(f"bench.{name}")
 
 

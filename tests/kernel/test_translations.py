@@ -12,7 +12,7 @@ import pytest
 from dispatch_console.kernel import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("dispatch_console", "ui", "db")
+PACKAGES = ("dispatch_console", "ui", "station", "db")
 
 
 def marked_strings() -> dict[str, str]:
