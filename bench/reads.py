@@ -106,7 +106,8 @@ def _count(backend: str, template: Any, count: int, *, all_panels: bool) -> tupl
             window.deleteLater()
             settle(0.2)
             console.db.dispose()
-    return counter.total / count, {"transactions": dict(counter.reads), "by_caller": dict(counter.callers.most_common(20))}
+    details = {"transactions": dict(counter.reads), "by_caller": dict(counter.callers.most_common(20))}
+    return counter.total / count, details
 
 
 def run(backend: str, sizes: Sizes, _pool: object = None) -> list[Figure]:
