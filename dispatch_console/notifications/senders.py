@@ -1,5 +1,11 @@
 """Ways a notification leaves the console: a log file (the default) and e-mail over SMTP.
 
+SMTP mail cannot be read or altered on the way: ``tls = "starttls"`` (port 587) upgrades the
+connection and ``tls = "ssl"`` (SMTPS, port 465) starts encrypted; either way the server's
+certificate and name are verified against the system's CAs (or ``ca_file``, a site's own CA).
+A password is only sent over such a connection. ``tls = "none"`` is for a relay on the same host.
+The group robots and SMS gateways are in ``dispatch_console.channels``.
+
 A sender has one method, ``send(message)``, which raises on failure; the outbox retries. Senders
 are named and configured in ``resources/policies/notify.toml`` (``[senders.NAME]`` with a
 ``type``); :data:`SENDER_TYPES` is the explicit list of types.
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,17 +61,28 @@ class LogFileSender:
 
 
 class SmtpSender:
-    """E-mail through an SMTP relay (STARTTLS and login when configured)."""
+    """E-mail through an SMTP relay: STARTTLS or SMTPS with the certificate verified, login when configured."""
+
+    TLS_MODES = ("starttls", "ssl", "none")
 
     def __init__(self, host: str, port: int, from_addr: str, starttls: bool = False,
-                 username: str | None = None, password: str | None = None, timeout: float = 30.0) -> None:
+                 username: str | None = None, password: str | None = None, timeout: float = 30.0,
+                 tls: str | None = None, ca_file: str | None = None) -> None:
         self.host = host
         self.port = port
         self.from_addr = from_addr
-        self.starttls = starttls
+        self.tls = tls or ("starttls" if starttls else "none")
+        if self.tls not in self.TLS_MODES:
+            raise ValueError(f"unknown SMTP tls mode {self.tls!r}")
+        self.starttls = self.tls == "starttls"
         self.username = username
         self.password = password
         self.timeout = timeout
+        self.ca_file = ca_file
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate chain and host name (the system's CAs, or ``ca_file``)."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         mail = EmailMessage()
@@ -77,11 +95,18 @@ class SmtpSender:
         mail.set_content(message.body)
         return mail
 
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "ssl":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context())
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
     def send(self, message: OutgoingMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
+        with self._connect() as smtp:
+            if self.tls == "starttls":
+                smtp.starttls(context=self.tls_context())
             if self.username:
+                if self.tls == "none":
+                    raise PermissionError("SMTP login refused without TLS: the password would travel in clear")
                 smtp.login(self.username, self.password or "")
             smtp.send_message(self.build(message))
 
@@ -95,10 +120,17 @@ def _smtp(config: Mapping[str, Any], base_dir: Path) -> Sender:
     password = config.get("password")
     if config.get("password_env"):
         password = os.environ.get(str(config["password_env"]), password)
+    ref = (config.get("secrets") or {}).get("password")
+    if ref:
+        from dispatch_console.channels import secrets
+
+        password = secrets.lookup(str(ref)) or password
+    tls = config.get("tls")
     return SmtpSender(
-        host=str(config["host"]), port=int(config.get("port", 25)), from_addr=str(config["from"]),
-        starttls=bool(config.get("starttls", False)), username=config.get("username") or None,
-        password=password, timeout=float(config.get("timeout", 30)),
+        host=str(config["host"]), port=int(config.get("port", 465 if tls == "ssl" else 25)),
+        from_addr=str(config["from"]), starttls=bool(config.get("starttls", False)),
+        username=config.get("username") or None, password=password, timeout=float(config.get("timeout", 30)),
+        tls=str(tls) if tls else None, ca_file=config.get("ca_file") or None,
     )
 
 
