@@ -37,7 +37,14 @@ from dispatch_console.channels.base import ChannelSender, Delivery, SendContext
 from dispatch_console.kernel.config import Resources, data_dir
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.notifications.senders import REQUIRED_KEYS, SENDER_TYPES, OutgoingMessage, Sender, build_senders
+from dispatch_console.notifications.senders import (
+    REQUIRED_KEYS,
+    SENDER_TYPES,
+    OutgoingMessage,
+    Sender,
+    SmtpSender,
+    build_senders,
+)
 from dispatch_console.notifications.service import LEVELS
 from dispatch_console.timers.engine import PolicyError, policy_duration
 
@@ -93,6 +100,8 @@ def parse_settings(data: Mapping[str, Any], source: str) -> NotifySettings:
             for key in REQUIRED_KEYS[kind]:
                 if not cfg.get(key):
                     raise fail(f"senders.{name}.{key}", _("required"))
+            if kind == "smtp" and cfg.get("tls") not in (None, *SmtpSender.TLS_MODES):
+                raise fail(f"senders.{name}.tls", _("one of {choices}").format(choices=", ".join(SmtpSender.TLS_MODES)))
         senders[name] = dict(cfg)
     recipients: dict[str, tuple[Recipient, ...]] = {}
     for role, cfg in data.get("roles", {}).items():

@@ -30,7 +30,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import ChannelAttempt, ChannelState, Leave, OutboxMessage, Person, PersonRole, RosterEntry, Shift, ShiftType
+from db.models import (
+    ChannelAttempt,
+    ChannelState,
+    Leave,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    RosterEntry,
+    Shift,
+    ShiftType,
+)
 from dispatch_console.channels import config as channel_config
 from dispatch_console.channels import state as channel_state
 from dispatch_console.channels.base import cut_utf8, shorten
@@ -104,7 +114,8 @@ def staff_on_duty(db: Database) -> None:
         s.add_all([current, before])
         s.flush()
         people = {}
-        for name, phone in [("王强", LEADER), ("张伟", OFFICER), ("刘洋", AWAY), ("陈主任", DIRECTOR), ("李娜", EARLIER)]:
+        staff = [("王强", LEADER), ("张伟", OFFICER), ("刘洋", AWAY), ("陈主任", DIRECTOR), ("李娜", EARLIER)]
+        for name, phone in staff:
             p = Person(name=name, phone=phone, active=True)
             s.add(p)
             s.flush()
