@@ -361,3 +361,21 @@ def test_shorten_keeps_head_and_tail_and_never_cuts_a_character() -> None:
     text = shorten("【紧急】标题", "正文" * 100, 60, "\n@13800000001")
     assert len(text.encode()) <= 60 and text.startswith("【紧急】标题\n") and text.endswith("@13800000001")
     assert shorten("标题", "短", 100) == "标题\n短"
+
+
+def test_two_agents_draining_together_keep_the_robots_limit(rig_factory: Any) -> None:
+    import threading
+
+    rig = rig_factory(one("shift_leader", "ding"))
+    for i in range(25):
+        rig.notify(title=f"并发 {i:02d}")
+    totals: list[dict[str, int]] = []
+    workers = [threading.Thread(target=lambda n=n: totals.append(
+        outbox.drain(rig.db, rig.senders, f"agent-{n}", clock=rig.clock.db))) for n in (1, 2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert sum(t["sent"] for t in totals) == 20
+    assert len(rig.provider.delivered("dingtalk")) == 20
+    assert not [r for r in rig.provider.received if r.answered == "too_fast"]

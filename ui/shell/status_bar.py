@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from dispatch_console.channels.state import down_channels
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.channels.status import ChannelDownLabel
 from ui.shell.context import UiContext
 
 CLOCK_RESYNC_MS = 30_000
@@ -34,7 +36,8 @@ class ConsoleStatusBar(QStatusBar):
         self.connection = _label("connection-up", _("Live updates from the other workstations"))
         self.clock = _label("db-clock", _("The database clock: the one clock for deadlines and shifts"))
         self.busy = _label("busy", _("Database work in progress"))
-        for w in (self.station, self.user, self.database, self.connection, self.busy, self.clock):
+        self.channels = ChannelDownLabel(ui.runner, lambda: down_channels(ui.console.db), self)
+        for w in (self.station, self.user, self.database, self.connection, self.channels, self.busy, self.clock):
             self.addPermanentWidget(w)
         self.station.setText(_("Station: {name}").format(name=ui.console.station))
         self.database.setText(ui.console.display_url)
