@@ -379,3 +379,42 @@ def test_two_agents_draining_together_keep_the_robots_limit(rig_factory: Any) ->
     assert sum(t["sent"] for t in totals) == 20
     assert len(rig.provider.delivered("dingtalk")) == 20
     assert not [r for r in rig.provider.received if r.answered == "too_fast"]
+
+
+def test_recipients_are_who_is_on_duty_when_it_is_sent_not_when_it_was_queued(rig_factory: Any) -> None:
+    rig = rig_factory(one("shift_leader", "ding"))
+    rig.notify()
+    with rig.db.write() as s:  # the leader goes on leave after the message was queued
+        leader = s.execute(select(Person).where(Person.phone == LEADER)).scalar_one()
+        now = db_now(s)
+        s.add(Leave(person_id=leader.id, starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=8)))
+    assert rig.drain()["sent"] == 1
+    (got,) = rig.provider.delivered("dingtalk")
+    assert got.payload["at"]["atMobiles"] == [DIRECTOR]
+
+
+def test_the_agent_builds_its_channels_from_the_config_folder(rig_factory: Any, tmp_path: Any) -> None:
+    rig = rig_factory(one("director", "ding", to="主任群"))
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "notify.toml").write_text(f"""
+[senders.ding]
+type = "dingtalk"
+base_url = "{rig.server.url}"
+people = ["director"]
+secrets = {{ access_token = "ding-token", sign = "ding-sign" }}
+
+[roles.director]
+recipients = [{{ sender = "ding", to = "主任群", min_level = "warning" }}]
+""", encoding="utf-8")
+    (tmp_path / "secrets.toml").write_text(
+        f'[channels]\n"ding-token" = "{DING_TOKEN}"\n"ding-sign" = "{DING_SECRET}"\n', encoding="utf-8")
+    from dispatch_console.kernel.config import Resources
+
+    outbox.configure(Resources(tmp_path))
+    senders = outbox.senders_from_settings()
+    rig.notify(role="director", level="info", title="不发")  # below the recipient's level
+    rig.notify(role="director", level="critical", title="紧急事件")
+    assert outbox.drain(rig.db, senders, "agent-1")["sent"] == 1
+    (got,) = rig.provider.delivered("dingtalk")
+    assert got.payload["text"]["content"].startswith("【Urgent】紧急事件")
+    assert got.payload["at"]["atMobiles"] == [DIRECTOR]
