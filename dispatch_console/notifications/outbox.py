@@ -243,10 +243,14 @@ def _claim(db: Database, station: str, current: NotifySettings, tried: set[int],
                 free_at = channel_state.reserve_slot(s, msg.channel, sender.rate_per_minute, now)  # type: ignore[union-attr]
                 if free_at is not None:
                     # over the channel's limit: wait in the outbox (not an attempt), all of its messages
-                    s.execute(update(OutboxMessage)
-                              .where(OutboxMessage.channel == msg.channel, OutboxMessage.status == "pending",
-                                     OutboxMessage.next_attempt_at < free_at)
-                              .values(next_attempt_at=free_at))
+                    # but those another agent holds (waiting for them here could deadlock with it)
+                    waiting = select(OutboxMessage.id).where(
+                        OutboxMessage.channel == msg.channel, OutboxMessage.status == "pending",
+                        OutboxMessage.next_attempt_at < free_at)
+                    if db.is_postgres:
+                        waiting = waiting.with_for_update(skip_locked=True)
+                    ids = list(s.execute(waiting).scalars())
+                    s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=free_at))
                     held.add(msg.channel)
                     continue
             msg.attempts += 1
