@@ -86,6 +86,7 @@ EFFECTS: dict[str, str] = {
     "checklist": "dispatch_console.checklists.service:on_deadline",
     "handover_reminder": "dispatch_console.handover.service:on_timer",
     "handover_accept": "dispatch_console.handover.service:on_timer",
+    "call": "dispatch_console.channels.callout:on_timer",
 }
 
 KIND_LABELS: dict[str, str] = {
@@ -98,6 +99,7 @@ KIND_LABELS: dict[str, str] = {
     "checklist": N_("checklist step"),
     "handover_reminder": N_("handover reminder"),
     "handover_accept": N_("handover acceptance"),
+    "call": N_("leader call-out"),
 }
 
 # Companions: jobs other modules carry on every engine's scheduler, "module:function" with

@@ -26,6 +26,7 @@ from channel_mocks import (
     Provider,
     ProviderServer,
 )
+from duty_staff import DIRECTOR, LEADER, OFFICER, staff_on_duty
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,10 +37,6 @@ from db.models import (
     Leave,
     OutboxMessage,
     Person,
-    PersonRole,
-    RosterEntry,
-    Shift,
-    ShiftType,
 )
 from dispatch_console.channels import config as channel_config
 from dispatch_console.channels import state as channel_state
@@ -52,7 +49,6 @@ from dispatch_console.notifications.outbox import NotifySettings, parse_settings
 SECRET_VALUES = {"wecom-duty": WECOM_KEY, "ding-token": DING_TOKEN, "ding-sign": DING_SECRET,
                  "aliyun": ALIYUN_SECRET, "tencent": TENCENT_KEY}
 
-LEADER, OFFICER, AWAY, DIRECTOR, EARLIER = "13800000001", "13800000003", "13800000004", "13900000009", "13800000002"
 
 
 class Clock:
@@ -96,36 +92,6 @@ class Rig:
     def attempts(self) -> list[ChannelAttempt]:
         with self.db.read() as s:
             return list(s.execute(select(ChannelAttempt).order_by(ChannelAttempt.id)).scalars())
-
-
-def staff_on_duty(db: Database) -> None:
-    """A shift running now: leader 王强, officers 张伟 and 刘洋 (on leave now), director 陈主任 (by role),
-    and 李娜, leader of the shift before, who is not on duty."""
-    with db.write() as s:
-        now = db_now(s)
-        t = ShiftType(code="t", name="测试班", start_time="00:00", length_minutes=720, timezone="Asia/Shanghai",
-                      required_roles={"shift_leader": 1}, active=True)
-        s.add(t)
-        s.flush()
-        current = Shift(shift_type_id=t.id, day="2026-12-03", starts_at=now - timedelta(hours=1),
-                        ends_at=now + timedelta(hours=11))
-        before = Shift(shift_type_id=t.id, day="2026-12-02", starts_at=now - timedelta(hours=13),
-                       ends_at=now - timedelta(hours=1))
-        s.add_all([current, before])
-        s.flush()
-        people = {}
-        staff = [("王强", LEADER), ("张伟", OFFICER), ("刘洋", AWAY), ("陈主任", DIRECTOR), ("李娜", EARLIER)]
-        for name, phone in staff:
-            p = Person(name=name, phone=phone, active=True)
-            s.add(p)
-            s.flush()
-            people[phone] = p.id
-        s.add(PersonRole(person_id=people[DIRECTOR], role="director"))
-        for shift, phone, role in [(current, LEADER, "shift_leader"), (current, OFFICER, "duty_officer"),
-                                   (current, AWAY, "duty_officer"), (before, EARLIER, "shift_leader")]:
-            s.add(RosterEntry(shift_id=shift.id, person_id=people[phone], role=role, active=True, created_at=now))
-        s.add(Leave(person_id=people[AWAY], starts_at=now - timedelta(hours=2), ends_at=now + timedelta(days=1),
-                    reason="病假"))
 
 
 def notify_config(url: str, **extra: Any) -> dict[str, Any]:
