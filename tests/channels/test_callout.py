@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from duty_staff import DIRECTOR, LEADER, staff_on_duty
-from sqlalchemy import select, update
+from duty_staff import DIRECTOR, LEADER, fire_calls, staff_on_duty, start_calls, wait_passes
+from sqlalchemy import select
 from support.world import World, make_world
 
 from db.engine import Database, db_now
@@ -15,24 +15,6 @@ from db.models import IncidentEvent, Notification, Person, Timer
 from dispatch_console.channels import callout
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
-from dispatch_console.timers.engine import fire_due
-
-
-def _start(db: Database, incident_id: int, wait: timedelta = timedelta(minutes=3)) -> int | None:
-    with db.write() as s:
-        timer = callout.start_callout(s, incident_id=incident_id, reason="Ⅰ级火情 5 分钟未受理", wait=wait)
-        return timer.id if timer is not None else None
-
-
-def wait_passes(db: Database) -> None:
-    """The policy's wait is over: the pending call comes due now (no real waiting in tests)."""
-    with db.write() as s:
-        s.execute(update(Timer).where(Timer.kind == "call", Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-                  .values(due_at=db_now(s) - timedelta(seconds=1)))
-
-
-def _fire_calls(db: Database) -> list[str]:
-    return [f.kind for f in fire_due(db, "值班台1") if f.kind == "call"]
 
 
 @pytest.fixture
@@ -44,8 +26,8 @@ def world(db: Database) -> World:
 def test_the_chain_is_called_one_after_another_until_someone_answers(db: Database, world: World) -> None:
     incident = world.record("化工厂起火", severity=1)
     officer = world.officers[0]
-    assert _start(db, incident.id) is not None
-    assert _fire_calls(db) == ["call"]
+    assert start_calls(db, incident.id) is not None
+    assert fire_calls(db) == ["call"]
     (task,) = callout.call_tasks(db)
     assert (task.name, task.phone, task.role) == ("王强", LEADER, "shift_leader")
     assert (task.position, task.chain_length) == (0, 2)
@@ -55,9 +37,9 @@ def test_the_chain_is_called_one_after_another_until_someone_answers(db: Databas
         assert note is not None and note.target_role == "duty_officer" and LEADER in note.title
     callout.record_outcome(db, officer, task.notification_id, task.version, "no_answer")
     assert callout.call_tasks(db) == []
-    assert _fire_calls(db) == []  # the next call waits for the policy's wait
+    assert fire_calls(db) == []  # the next call waits for the policy's wait
     wait_passes(db)
-    assert _fire_calls(db) == ["call"]
+    assert fire_calls(db) == ["call"]
     (second,) = callout.call_tasks(db)
     assert (second.name, second.phone, second.position) == ("陈主任", DIRECTOR, 1)
     done = callout.record_outcome(db, officer, second.notification_id, second.version, "answered")
@@ -74,12 +56,12 @@ def test_the_chain_is_called_one_after_another_until_someone_answers(db: Databas
 
 def test_an_answered_call_ends_the_chain(db: Database, world: World) -> None:
     incident = world.record("燃气泄漏", severity=1)
-    _start(db, incident.id)
-    _fire_calls(db)
+    start_calls(db, incident.id)
+    fire_calls(db)
     (task,) = callout.call_tasks(db)
     callout.record_outcome(db, world.officers[0], task.notification_id, task.version, "answered")
     wait_passes(db)
-    assert _fire_calls(db) == []
+    assert fire_calls(db) == []
     with db.read() as s:
         pending = s.execute(select(Timer).where(Timer.kind == "call", Timer.fired_at.is_(None))).scalars().all()
         assert [t.cancel_reason for t in pending] == ["call answered"]
@@ -88,10 +70,10 @@ def test_an_answered_call_ends_the_chain(db: Database, world: World) -> None:
 def test_an_unrecorded_call_still_moves_on_and_a_call_is_recorded_once(
         db: Database, world: World, make_actor: Callable[..., Actor]) -> None:
     incident = world.record("河道落水", severity=1)
-    _start(db, incident.id)
-    _fire_calls(db)
+    start_calls(db, incident.id)
+    fire_calls(db)
     wait_passes(db)  # nobody recorded anything: after the wait the director is called anyway
-    _fire_calls(db)
+    fire_calls(db)
     first, second = sorted(callout.call_tasks(db), key=lambda t: t.position)
     assert (first.name, second.name) == ("王强", "陈主任")
     with pytest.raises(PermissionDenied):
@@ -106,7 +88,7 @@ def test_an_unrecorded_call_still_moves_on_and_a_call_is_recorded_once(
 def test_nobody_to_call_says_so(db: Database) -> None:
     world = make_world(db)  # no roster at all
     incident = world.record("无人值守", severity=1)
-    assert _start(db, incident.id) is None
+    assert start_calls(db, incident.id) is None
     with db.read() as s:
         (note,) = s.execute(select(Notification).where(Notification.kind == "call")).scalars()
         assert note.level == "critical" and note.title.startswith("Nobody on duty can be called")
