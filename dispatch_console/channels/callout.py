@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Incident, IncidentEvent, Notification, Timer, User
 from dispatch_console.channels.audience import on_duty
+from dispatch_console.kernel import categories
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.changes import record, update_versioned
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
@@ -93,6 +95,14 @@ def start_callout(session: Session, *, incident_id: int, reason: str, roles: tup
                     payload=payload, is_drill=is_drill, actor=actor)
 
 
+def start_for_step(session: Session, *, incident_id: int, role: str, reason: str, wait: timedelta | None,
+                   is_drill: bool, actor: Actor, now: datetime) -> Timer | None:
+    """An escalation step with ``call = true``: call its role's on-duty people, then those above it."""
+    roles = DEFAULT_ROLES[DEFAULT_ROLES.index(role):] if role in DEFAULT_ROLES else DEFAULT_ROLES
+    return start_callout(session, incident_id=incident_id, reason=reason, roles=roles, wait=wait or DEFAULT_WAIT,
+                         actor=actor, is_drill=is_drill, now=now)
+
+
 def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> None:
     """A call comes due: put its task on the console, and schedule the next person after the wait."""
     payload = timer.payload or {}
@@ -102,6 +112,10 @@ def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> No
         return
     person = chain[timer.step]
     incident = session.get(Incident, timer.incident_id) if timer.incident_id is not None else None
+    if incident is not None and incident.status not in OPEN_STATUSES:
+        set_outcome(timer, _("No call needed: the incident is {status} now.").format(
+            status=categories.load_catalog().status_label(incident.status)))
+        return
     number = incident.number if incident is not None else "-"
     title = _("Call {name} on {phone} ({role}) about {number}").format(
         name=person["name"], phone=person["phone"], role=role_label(person.get("role")), number=number)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from duty_staff import DIRECTOR, LEADER, fire_calls, staff_on_duty, start_calls, wait_passes
-from sqlalchemy import select
+from sqlalchemy import select, update
 from support.world import World, make_world
 
 from db.engine import Database, db_now
@@ -15,6 +15,7 @@ from db.models import IncidentEvent, Notification, Person, Timer
 from dispatch_console.channels import callout
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
+from dispatch_console.timers.engine import fire_due
 
 
 @pytest.fixture
@@ -102,3 +103,42 @@ def test_a_person_on_leave_is_not_in_the_chain(db: Database, world: World) -> No
         now = db_now(s)
         s.add(Leave(person_id=leader.id, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1)))
         assert [p["phone"] for p in callout.call_chain(s, now)] == [DIRECTOR]
+
+
+def test_an_escalation_step_with_call_puts_call_tasks_on_the_console(db: Database, world: World) -> None:
+    from dispatch_console.escalation import service as escalation
+
+    policy = {"defaults": {"level": "critical", "ack": "1m",
+                           "steps": [{"after": "0s", "role": "shift_leader", "call": True, "call_wait": "2m"},
+                                     {"after": "10m", "role": "director"}]},
+              "severity": {str(n): {} for n in (1, 2, 3, 4)}}
+    escalation.configure(policy=escalation.parse_policy(policy, "escalation.toml"))
+    try:
+        incident = world.record("仓库冒烟", severity=1)
+        with db.write() as s:  # the acknowledgement target has passed
+            s.execute(update(Timer).where(Timer.incident_id == incident.id, Timer.kind == "ack")
+                      .values(due_at=db_now(s) - timedelta(seconds=1)))
+        kinds = [f.kind for f in fire_due(db, "值班台1")]
+        assert kinds[0] == "ack" and "call" in kinds  # the call timer was due at once
+        (task,) = callout.call_tasks(db)
+        assert (task.name, task.chain_length) == ("王强", 2) and "not acknowledged in time" in task.reason
+        with db.read() as s:
+            (pending,) = s.execute(select(Timer).where(Timer.kind == "call", Timer.fired_at.is_(None))).scalars()
+            assert pending.step == 1 and (pending.payload or {})["wait_s"] == 120
+        with pytest.raises(Exception) as err:
+            escalation.parse_policy({**policy, "defaults": {**policy["defaults"], "steps": [
+                {"after": "0s", "role": "shift_leader", "call": "yes"}]}}, "escalation.toml")
+        assert "steps[0].call" in str(err.value)
+    finally:
+        escalation.configure()
+
+
+def test_a_call_for_a_resolved_incident_is_not_made(db: Database, world: World) -> None:
+    from db.models import Incident
+
+    incident = world.record("已处置", severity=1)
+    start_calls(db, incident.id)
+    with db.write() as s:
+        s.execute(update(Incident).where(Incident.id == incident.id).values(status="resolved"))
+    fire_calls(db)
+    assert callout.call_tasks(db) == []
