@@ -142,3 +142,17 @@ def test_a_call_for_a_resolved_incident_is_not_made(db: Database, world: World) 
         s.execute(update(Incident).where(Incident.id == incident.id).values(status="resolved"))
     fire_calls(db)
     assert callout.call_tasks(db) == []
+
+
+def test_the_call_log_is_in_the_duty_log(db: Database, world: World) -> None:
+    from dispatch_console.handover.duty_log import duty_log
+
+    incident = world.record("管道爆裂", severity=1)
+    start_calls(db, incident.id)
+    fire_calls(db)
+    (task,) = callout.call_tasks(db)
+    callout.record_outcome(db, world.officers[0], task.notification_id, task.version, "off")
+    texts = [e.text for e in duty_log(db).entries
+             if e.category == "escalation" and e.incident_number == incident.number]
+    assert any(f"Call task: 王强 ({LEADER})" in t for t in texts)
+    assert any(f"Call to 王强 ({LEADER}): Phone off." in t for t in texts)
