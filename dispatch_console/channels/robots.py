@@ -28,6 +28,7 @@ from urllib.parse import quote_plus
 
 from dispatch_console.channels import http
 from dispatch_console.channels.base import Delivery, SendContext, shorten
+from dispatch_console.channels.sending import OutboxHooks
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.notifications.senders import OutgoingMessage
 
@@ -44,7 +45,7 @@ def _millis(now: datetime) -> int:
     return int(now.timestamp() * 1000)
 
 
-class _Robot:
+class _Robot(OutboxHooks):
     kind = "robot"
     too_fast: frozenset[int] = frozenset()
 

@@ -39,6 +39,7 @@ from urllib.parse import quote, urlsplit
 
 from dispatch_console.channels import http
 from dispatch_console.channels.base import Delivery, SendContext
+from dispatch_console.channels.sending import OutboxHooks
 from dispatch_console.notifications.senders import OutgoingMessage
 
 TEMPLATE_VARIABLES = ("title", "body", "level", "number", "time")
@@ -83,7 +84,7 @@ def render(template: str, variables: Mapping[str, str], max_chars: int) -> str:
     return value if len(value) <= max_chars else value[:max(max_chars - 1, 0)] + "…"
 
 
-class _Sms:
+class _Sms(OutboxHooks):
     kind = "sms"
 
     def __init__(self, name: str, *, sign_name: str, template_id: str, template_params: Any,

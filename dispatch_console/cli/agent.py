@@ -10,6 +10,7 @@ import signal
 import threading
 from types import FrameType
 
+from dispatch_console import channels
 from dispatch_console.cli import EXIT_OK, EXIT_USAGE, CliContext, Commands
 from dispatch_console.escalation import service as escalation
 from dispatch_console.kernel.i18n import _
@@ -30,6 +31,7 @@ def cmd_agent(ctx: CliContext) -> int:
         return EXIT_USAGE
     db = ctx.database()
     escalation.configure(ctx.resources)
+    channels.install()  # WeCom, DingTalk and SMS may be named in notify.toml
     outbox.configure(ctx.resources)
     escalation.policy()  # a broken policy file stops the agent now, not at the first deadline
     senders = outbox.senders_from_settings()

@@ -15,28 +15,27 @@ provider's answer (``channel_attempt``), a recipient already answered is never s
 answer that was lost leaves the message ``unknown`` (never repeated), and a message whose channel
 keeps failing is handed to the next channel of its role (its row ``fallback``, a new row with
 ``fallback_of``). ``drain`` takes an injectable clock (default: the database's).
+
+The channels room stands above this one: it registers its sender kinds (:func:`register_kind`,
+called by ``dispatch_console.channels.install``) and its senders bring their own bookkeeping
+(:class:`ChannelSender`), so the outbox imports nothing of it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Incident, Notification, OutboxMessage
-from dispatch_console.channels import config as channel_config
-from dispatch_console.channels import state as channel_state
-from dispatch_console.channels.audience import on_duty
-from dispatch_console.channels.base import ChannelSender, Delivery, SendContext
+from db.models import Notification, OutboxMessage
 from dispatch_console.kernel.config import Resources, data_dir
 from dispatch_console.kernel.i18n import _
-from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications.senders import (
     REQUIRED_KEYS,
     SENDER_TYPES,
@@ -77,6 +76,55 @@ class NotifySettings:
         return tuple(r for r in self.recipients.get(role, ()) if LEVELS.index(r.min_level) <= rank)
 
 
+class Answer(Protocol):
+    """One recipient's answer from a channel (``dispatch_console.channels.base.Delivery``)."""
+
+    recipient: str
+    outcome: str  # sent | error | rate_limited | unknown
+    code: str | None
+    answer: str
+    retry_after: float | None
+
+
+class ChannelSender(Protocol):
+    """A sender that answers per recipient and keeps its own books in the outbox's transactions."""
+
+    kind: str
+    rate_per_minute: int | None
+    down_after: int
+
+    def reserve(self, session: Session, channel: str, now: datetime) -> datetime | None:
+        """Take a request of the channel's rate limit; None when taken, else when one is free."""
+
+    def context(self, session: Session, message: OutgoingMessage, now: datetime) -> Any:
+        """What the sending needs to know now (who is on duty, recipients already answered)."""
+
+    def deliver(self, message: OutgoingMessage, context: Any) -> Sequence[Answer]: ...
+
+    def failed(self, message: OutgoingMessage, error: Exception) -> Answer:
+        """The answer to log when ``deliver`` itself broke."""
+
+    def settle(self, session: Session, message: OutgoingMessage, answers: Sequence[Answer],
+               now: datetime) -> tuple[bool, bool]:
+        """Log the answers and keep the channel's health: (channel down now, some answer ever lost)."""
+
+
+@dataclass(frozen=True)
+class SenderKind:
+    """A sender type another room brings: how to check its settings and how to build it."""
+
+    problems: Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+    build: Callable[[str, Mapping[str, Any], Resources | None], ChannelSender]
+
+
+EXTRA_KINDS: dict[str, SenderKind] = {}
+
+
+def register_kind(kind: str, *, problems: Callable[[Mapping[str, Any]], list[tuple[str, str]]],
+                  build: Callable[[str, Mapping[str, Any], Resources | None], ChannelSender]) -> None:
+    EXTRA_KINDS[kind] = SenderKind(problems, build)
+
+
 def parse_settings(data: Mapping[str, Any], source: str) -> NotifySettings:
     """Validate notify.toml; every error names the file and the key."""
 
@@ -88,13 +136,13 @@ def parse_settings(data: Mapping[str, Any], source: str) -> NotifySettings:
     if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
         raise fail("outbox.max_attempts", _("a whole number of at least 1"))
     senders: dict[str, dict[str, Any]] = {}
-    types = (*SENDER_TYPES, *channel_config.CHANNEL_TYPES)
+    types = (*SENDER_TYPES, *EXTRA_KINDS)
     for name, cfg in data.get("senders", {}).items():
         kind = cfg.get("type") if isinstance(cfg, dict) else None
         if kind not in types:
             raise fail(f"senders.{name}.type", _("one of {choices}").format(choices=", ".join(types)))
-        if kind in channel_config.CHANNEL_TYPES:
-            for key, problem in channel_config.problems(kind, cfg):
+        if kind in EXTRA_KINDS:
+            for key, problem in EXTRA_KINDS[kind].problems(cfg):
                 raise fail(f"senders.{name}.{key}", problem)
         else:
             for key in REQUIRED_KEYS[kind]:
@@ -157,11 +205,11 @@ def settings() -> NotifySettings:
 def senders_from_settings(current: NotifySettings | None = None) -> dict[str, Sender | ChannelSender]:
     """Every configured sender by name; a channel's secrets are fetched now (a missing one says which)."""
     configs = (current or settings()).senders
-    plain = {n: c for n, c in configs.items() if c["type"] not in channel_config.CHANNEL_TYPES}
+    plain = {n: c for n, c in configs.items() if c["type"] not in EXTRA_KINDS}
     found: dict[str, Sender | ChannelSender] = dict(build_senders(plain, data_dir()))
     for name, cfg in configs.items():
-        if cfg["type"] in channel_config.CHANNEL_TYPES:
-            found[name] = channel_config.build(name, cfg, _resources)
+        if cfg["type"] in EXTRA_KINDS:
+            found[name] = EXTRA_KINDS[cfg["type"]].build(name, cfg, _resources)
     return found
 
 
@@ -240,7 +288,7 @@ def _claim(db: Database, station: str, current: NotifySettings, tried: set[int],
                 return None
             sender = senders.get(msg.channel)
             if _is_channel(sender):
-                free_at = channel_state.reserve_slot(s, msg.channel, sender.rate_per_minute, now)  # type: ignore[union-attr]
+                free_at = sender.reserve(s, msg.channel, now)  # type: ignore[union-attr]
                 if free_at is not None:
                     # over the channel's limit: wait in the outbox (not an attempt), all of its messages
                     # but those another agent holds (waiting for them here could deadlock with it)
@@ -282,20 +330,10 @@ def _finish(db: Database, message: OutgoingMessage, station: str, error: str | N
     return state
 
 
-def _context(db: Database, message: OutgoingMessage, clock: Clock) -> SendContext:
-    """Who is on duty now, and the message's facts, read with the clock of the sending."""
+def _context(db: Database, message: OutgoingMessage, sender: ChannelSender, clock: Clock) -> Any:
+    """What the channel needs to know, read with the clock of the sending."""
     with db.read() as s:
-        now = clock(s)
-        level, number = "info", ""
-        if message.notification_id is not None:
-            found = s.execute(select(Notification.level, Incident.number)
-                              .outerjoin(Incident, Incident.id == Notification.incident_id)
-                              .where(Notification.id == message.notification_id)).first()
-            if found is not None:
-                level, number = found[0], found[1] or ""
-        return SendContext(now=now, audience=on_duty(s, now), level=level, incident_number=number,
-                           local_time=fmt_local(now, "%H:%M"),
-                           done=channel_state.done_recipients(s, message.id))
+        return sender.context(s, message, clock(s))
 
 
 def _next_channel(s: Session, row: OutboxMessage, current: NotifySettings) -> str | None:
@@ -318,7 +356,7 @@ def _next_channel(s: Session, row: OutboxMessage, current: NotifySettings) -> st
 
 
 def _finish_channel(db: Database, message: OutgoingMessage, station: str, sender: ChannelSender,
-                    deliveries: list[Delivery], current: NotifySettings, clock: Clock) -> str:
+                    deliveries: Sequence[Answer], current: NotifySettings, clock: Clock) -> str:
     """Log each recipient's answer, keep the channel's health, and settle the message.
 
     ``sent`` when every recipient is answered; ``unknown`` when every recipient is answered
@@ -331,26 +369,16 @@ def _finish_channel(db: Database, message: OutgoingMessage, station: str, sender
         row = s.execute(select(OutboxMessage).where(
             OutboxMessage.id == message.id, OutboxMessage.claimed_by == station,
             OutboxMessage.attempts == message.attempt)).scalar_one_or_none()
-        channel_state.record_attempts(s, outbox_id=message.id, channel=message.channel, kind=sender.kind,
-                                      attempt=message.attempt, now=now, deliveries=deliveries)
         errors = [d for d in deliveries if d.outcome == "error"]
         slow = [d for d in deliveries if d.outcome == "rate_limited"]
-        answered = [d for d in deliveries if d.outcome in ("sent", "unknown")]
         failure = "; ".join(f"{d.recipient}: {d.code} {d.answer}"[:300] for d in errors) or None
-        # nobody on duty to text is not the channel's fault: it does not count towards "down"
-        faults = [d for d in errors if d.code != "no_recipients"]
-        if faults or answered:
-            down = channel_state.note_result(s, message.channel, now, ok=not faults, error=failure,
-                                             down_after=sender.down_after)
-        else:
-            down = False
+        down, unknown = sender.settle(s, message, deliveries, now)
         if errors:
             log.warning("outbox message %s on %s failed for %s (attempt %s): %s", message.id, message.channel,
                         ", ".join(d.recipient for d in errors), message.attempt, failure)
         if row is None:  # the lease ran out and another agent took it: its bookkeeping wins
             return "retry"
         if not errors and not slow:
-            unknown = channel_state.any_unknown(s, message.id)
             row.status = "unknown" if unknown else "sent"
             row.sent_at = now
             row.last_error = _("The answer was lost: it may have been sent, so it is not sent again.") \
@@ -379,11 +407,11 @@ def _finish_channel(db: Database, message: OutgoingMessage, station: str, sender
         return "retry"
 
 
-def _deliver(sender: ChannelSender, message: OutgoingMessage, context: SendContext) -> list[Delivery]:
+def _deliver(sender: ChannelSender, message: OutgoingMessage, context: Any) -> Sequence[Answer]:
     try:
         return sender.deliver(message, context)
     except Exception as exc:  # a sender's bug must not stop the outbox: logged as that attempt's error
-        return [Delivery(message.recipient, "error", type(exc).__name__, str(exc)[:500])]
+        return [sender.failed(message, exc)]
 
 
 def drain(db: Database, senders: Mapping[str, Sender | ChannelSender], station: str, *, limit: int = 100,
@@ -406,7 +434,7 @@ def drain(db: Database, senders: Mapping[str, Sender | ChannelSender], station: 
         sender = senders.get(message.channel)
         if _is_channel(sender):
             channel: ChannelSender = sender  # type: ignore[assignment]
-            deliveries = _deliver(channel, message, _context(db, message, clock))
+            deliveries = _deliver(channel, message, _context(db, message, channel, clock))
             counts[_finish_channel(db, message, station, channel, deliveries, current, clock)] += 1
             continue
         error: str | None = None

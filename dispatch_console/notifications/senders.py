@@ -14,6 +14,7 @@ are named and configured in ``resources/policies/notify.toml`` (``[senders.NAME]
 from __future__ import annotations
 
 import json
+import logging
 import os
 import smtplib
 import ssl
@@ -25,6 +26,10 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
+
+from dispatch_console.kernel.config import Resources
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,7 @@ def _smtp(config: Mapping[str, Any], base_dir: Path) -> Sender:
         password = os.environ.get(str(config["password_env"]), password)
     ref = (config.get("secrets") or {}).get("password")
     if ref:
-        from dispatch_console.channels import secrets
-
-        password = secrets.lookup(str(ref)) or password
+        password = lookup_secret(str(ref)) or password
     tls = config.get("tls")
     return SmtpSender(
         host=str(config["host"]), port=int(config.get("port", 465 if tls == "ssl" else 25)),
@@ -145,3 +148,57 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"log_file": (), "smtp": ("host", "f
 def build_senders(configs: Mapping[str, Mapping[str, Any]], base_dir: Path) -> dict[str, Sender]:
     """Senders by name from their (validated) configuration; relative paths under ``base_dir``."""
     return {name: SENDER_TYPES[str(cfg["type"])](cfg, base_dir) for name, cfg in configs.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets of senders (SMTP passwords, robot keys, gateway keys): keyring, then the config folder.
+#
+# notify.toml never holds a secret, only its name (``secrets = { key = "wecom-duty" }``). The
+# value is looked up in the system keyring (service ``dispatch-console``, key ``channel:NAME``)
+# and then in ``secrets.toml`` in the site's config folder (``[channels]`` table, ``NAME =
+# "value"``), a file IT keeps readable by the console's account only. Values are never logged.
+
+SECRETS_FILE = "secrets.toml"
+
+
+def secret_keyring_key(name: str) -> str:
+    return f"channel:{name}"
+
+
+def _secret_from_keyring(name: str) -> str | None:
+    try:
+        import keyring
+
+        from dispatch_console.kernel.secrets import KEYRING_SERVICE
+
+        return keyring.get_password(KEYRING_SERVICE, secret_keyring_key(name))
+    except Exception as exc:  # no backend on a headless server: the config folder is asked next
+        log.debug("keyring unavailable for sender secrets (%s)", type(exc).__name__)
+        return None
+
+
+def _secret_from_file(name: str, config_dir: Path | None) -> str | None:
+    import tomllib
+
+    if config_dir is None:
+        return None
+    path = config_dir / SECRETS_FILE
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh).get("channels", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        log.warning("%s could not be read (%s)", path, type(exc).__name__)
+        return None
+    value = table.get(name) if isinstance(table, dict) else None
+    return str(value) if value else None
+
+
+def lookup_secret(name: str, resources: Resources | None = None) -> str | None:
+    """The secret called ``name``, or None when neither the keyring nor secrets.toml has it."""
+    value = _secret_from_keyring(name)
+    if value:
+        return value
+    res = resources or Resources.from_env()
+    return _secret_from_file(name, res.config_dir)
