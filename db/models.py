@@ -488,6 +488,40 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # The row of a channel that kept failing, whose message this row carries on the next channel.
+    fallback_of: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChannelAttempt(Base):
+    """One try of a channel (WeCom, DingTalk, SMS) for one recipient, with the provider's answer."""
+
+    __tablename__ = "channel_attempt"
+    __table_args__ = (Index("ix_channel_attempt_channel_at", "channel", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | sms_aliyun | sms_tencent
+    recipient: Mapped[str] = mapped_column(String(200))  # a phone, or the group of a robot
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | error | rate_limited | unknown
+    code: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+
+
+class ChannelState(Base):
+    """Per channel: its recent requests (rate limit), its run of failures and whether it is down."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recent_sends: Mapped[list[Any] | None] = mapped_column(JSONType)  # ISO times within the window
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # ---------------------------------------------------------------------------------------------

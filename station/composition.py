@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from dispatch_console import channels
+from dispatch_console.channels import callout
 from dispatch_console.checklists import service as checklists
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
@@ -73,6 +75,7 @@ TIMER_EFFECTS: dict[str, timers.Effect] = {
     "checklist": checklists.on_deadline,
     "handover_reminder": handover.on_timer,
     "handover_accept": handover.on_timer,
+    "call": callout.on_timer,           # an unanswered call moves to the next person in the chain
 }
 
 ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
@@ -93,10 +96,12 @@ def install() -> None:
     """Put the reactions and the timer effects in place (once per process; again is harmless)."""
     followups.install(FOLLOW_UPS)
     timers.install(TIMER_EFFECTS, ENGINE_COMPANIONS)
+    channels.install()  # notify.toml may name WeCom, DingTalk and SMS gateways
 
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.channels.status import channel_down_label
     from ui.checklists.panel import ChecklistPanel
     from ui.drills.panel import DrillPanel
     from ui.handover.panel import HandoverPanel
@@ -119,4 +124,6 @@ def panels() -> Panels:
         HandoverPanel,
         DrillPanel,
         NotificationCentre,
+    ), status=(
+        channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))

@@ -56,6 +56,8 @@ _SEVERITY_KEYS = {"level", "ack", "dispatch", "arrive", "resolve", "repage", "re
 class Step:
     after: timedelta
     role: str
+    call: bool = False  # also call the role's on-duty people by phone (channels.callout)
+    call_wait: timedelta | None = None  # before the next person of the call chain
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,13 @@ def parse_policy(data: Mapping[str, Any], source: str) -> EscalationPolicy:
             where = f"{key}.steps[{i}]"
             if not isinstance(item, dict):
                 raise fail(where, _("a list of steps, each with after and role"))
+            call = item.get("call", False)
+            if not isinstance(call, bool):
+                raise fail(f"{where}.call", _("true or false"))
+            call_wait = policy_duration(item["call_wait"], source, f"{where}.call_wait") if "call_wait" in item \
+                else None
             steps.append(Step(policy_duration(item.get("after", 0), source, f"{where}.after"),
-                              role(item.get("role"), f"{where}.role")))
+                              role(item.get("role"), f"{where}.role"), call, call_wait))
         repeat_every = duration("repeat_every") if "repeat_every" in merged else (
             steps[-1].after if steps[-1].after > timedelta(0) else timedelta(minutes=5))
         repage_after = duration("repage") if "repage" in merged else None
@@ -295,6 +302,13 @@ def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> No
     notify(session, kind="escalation", title=_title(timer.kind, incident.number, bool(timer.is_drill)),
            body=body, level=sp.level, target_role=timer.target_role, incident_id=incident.id,
            timer_id=timer.id, is_drill=bool(timer.is_drill), actor=Actor.system(fired_by), at=now)
+    if timer.kind != "repage" and timer.step < len(sp.steps) and sp.steps[timer.step].call:
+        from dispatch_console.channels import callout
+
+        callout.start_for_step(session, incident_id=incident.id, role=str(timer.target_role),
+                               reason=_title(timer.kind, incident.number, bool(timer.is_drill)),
+                               wait=sp.steps[timer.step].call_wait, is_drill=bool(timer.is_drill),
+                               actor=Actor.system(fired_by), now=now)
     nxt = timer.step + 1
     if nxt >= total:
         return

@@ -1,5 +1,11 @@
 """Ways a notification leaves the console: a log file (the default) and e-mail over SMTP.
 
+SMTP mail cannot be read or altered on the way: ``tls = "starttls"`` (port 587) upgrades the
+connection and ``tls = "ssl"`` (SMTPS, port 465) starts encrypted; either way the server's
+certificate and name are verified against the system's CAs (or ``ca_file``, a site's own CA).
+A password is only sent over such a connection. ``tls = "none"`` is for a relay on the same host.
+The group robots and SMS gateways are in ``dispatch_console.channels``.
+
 A sender has one method, ``send(message)``, which raises on failure; the outbox retries. Senders
 are named and configured in ``resources/policies/notify.toml`` (``[senders.NAME]`` with a
 ``type``); :data:`SENDER_TYPES` is the explicit list of types.
@@ -8,8 +14,10 @@ are named and configured in ``resources/policies/notify.toml`` (``[senders.NAME]
 from __future__ import annotations
 
 import json
+import logging
 import os
 import smtplib
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +26,10 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
+
+from dispatch_console.kernel.config import Resources
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,17 +66,28 @@ class LogFileSender:
 
 
 class SmtpSender:
-    """E-mail through an SMTP relay (STARTTLS and login when configured)."""
+    """E-mail through an SMTP relay: STARTTLS or SMTPS with the certificate verified, login when configured."""
+
+    TLS_MODES = ("starttls", "ssl", "none")
 
     def __init__(self, host: str, port: int, from_addr: str, starttls: bool = False,
-                 username: str | None = None, password: str | None = None, timeout: float = 30.0) -> None:
+                 username: str | None = None, password: str | None = None, timeout: float = 30.0,
+                 tls: str | None = None, ca_file: str | None = None) -> None:
         self.host = host
         self.port = port
         self.from_addr = from_addr
-        self.starttls = starttls
+        self.tls = tls or ("starttls" if starttls else "none")
+        if self.tls not in self.TLS_MODES:
+            raise ValueError(f"unknown SMTP tls mode {self.tls!r}")
+        self.starttls = self.tls == "starttls"
         self.username = username
         self.password = password
         self.timeout = timeout
+        self.ca_file = ca_file
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate chain and host name (the system's CAs, or ``ca_file``)."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         mail = EmailMessage()
@@ -77,11 +100,18 @@ class SmtpSender:
         mail.set_content(message.body)
         return mail
 
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "ssl":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context())
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
     def send(self, message: OutgoingMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
+        with self._connect() as smtp:
+            if self.tls == "starttls":
+                smtp.starttls(context=self.tls_context())
             if self.username:
+                if self.tls == "none":
+                    raise PermissionError("SMTP login refused without TLS: the password would travel in clear")
                 smtp.login(self.username, self.password or "")
             smtp.send_message(self.build(message))
 
@@ -95,10 +125,15 @@ def _smtp(config: Mapping[str, Any], base_dir: Path) -> Sender:
     password = config.get("password")
     if config.get("password_env"):
         password = os.environ.get(str(config["password_env"]), password)
+    ref = (config.get("secrets") or {}).get("password")
+    if ref:
+        password = lookup_secret(str(ref)) or password
+    tls = config.get("tls")
     return SmtpSender(
-        host=str(config["host"]), port=int(config.get("port", 25)), from_addr=str(config["from"]),
-        starttls=bool(config.get("starttls", False)), username=config.get("username") or None,
-        password=password, timeout=float(config.get("timeout", 30)),
+        host=str(config["host"]), port=int(config.get("port", 465 if tls == "ssl" else 25)),
+        from_addr=str(config["from"]), starttls=bool(config.get("starttls", False)),
+        username=config.get("username") or None, password=password, timeout=float(config.get("timeout", 30)),
+        tls=str(tls) if tls else None, ca_file=config.get("ca_file") or None,
     )
 
 
@@ -113,3 +148,57 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"log_file": (), "smtp": ("host", "f
 def build_senders(configs: Mapping[str, Mapping[str, Any]], base_dir: Path) -> dict[str, Sender]:
     """Senders by name from their (validated) configuration; relative paths under ``base_dir``."""
     return {name: SENDER_TYPES[str(cfg["type"])](cfg, base_dir) for name, cfg in configs.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets of senders (SMTP passwords, robot keys, gateway keys): keyring, then the config folder.
+#
+# notify.toml never holds a secret, only its name (``secrets = { key = "wecom-duty" }``). The
+# value is looked up in the system keyring (service ``dispatch-console``, key ``channel:NAME``)
+# and then in ``secrets.toml`` in the site's config folder (``[channels]`` table, ``NAME =
+# "value"``), a file IT keeps readable by the console's account only. Values are never logged.
+
+SECRETS_FILE = "secrets.toml"
+
+
+def secret_keyring_key(name: str) -> str:
+    return f"channel:{name}"
+
+
+def _secret_from_keyring(name: str) -> str | None:
+    try:
+        import keyring
+
+        from dispatch_console.kernel.secrets import KEYRING_SERVICE
+
+        return keyring.get_password(KEYRING_SERVICE, secret_keyring_key(name))
+    except Exception as exc:  # no backend on a headless server: the config folder is asked next
+        log.debug("keyring unavailable for sender secrets (%s)", type(exc).__name__)
+        return None
+
+
+def _secret_from_file(name: str, config_dir: Path | None) -> str | None:
+    import tomllib
+
+    if config_dir is None:
+        return None
+    path = config_dir / SECRETS_FILE
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh).get("channels", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        log.warning("%s could not be read (%s)", path, type(exc).__name__)
+        return None
+    value = table.get(name) if isinstance(table, dict) else None
+    return str(value) if value else None
+
+
+def lookup_secret(name: str, resources: Resources | None = None) -> str | None:
+    """The secret called ``name``, or None when neither the keyring nor secrets.toml has it."""
+    value = _secret_from_keyring(name)
+    if value:
+        return value
+    res = resources or Resources.from_env()
+    return _secret_from_file(name, res.config_dir)

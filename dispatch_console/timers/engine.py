@@ -82,6 +82,7 @@ KIND_LABELS: dict[str, str] = {
     "checklist": N_("checklist step"),
     "handover_reminder": N_("handover reminder"),
     "handover_accept": N_("handover acceptance"),
+    "call": N_("leader call-out"),
 }
 
 # Lateness beyond this is written into the timeline ("late by …"); below it is ordinary jitter.

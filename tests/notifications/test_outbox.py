@@ -26,7 +26,7 @@ from dispatch_console.kernel.policies import PolicyError
 from dispatch_console.notifications import outbox
 from dispatch_console.notifications import service as notifications
 from dispatch_console.notifications.outbox import NotifySettings, Recipient, parse_settings
-from dispatch_console.notifications.senders import LogFileSender, OutgoingMessage, SmtpSender
+from dispatch_console.notifications.senders import LogFileSender, OutgoingMessage, SmtpSender, build_senders
 
 
 def _settings(**overrides: Any) -> NotifySettings:
@@ -59,6 +59,10 @@ def _notify(db: Database, role: str = "shift_leader", level: str = "warning", is
 def _messages(db: Database) -> list[OutboxMessage]:
     with db.read() as s:
         return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def counts(sent: int = 0, retry: int = 0, failed: int = 0, unknown: int = 0, fallback: int = 0) -> dict[str, int]:
+    return {"sent": sent, "retry": retry, "failed": failed, "unknown": unknown, "fallback": fallback}
 
 
 def _free_port() -> int:
@@ -100,7 +104,7 @@ def test_smtp_delivers_and_log_file_writes_lines(db: Database, settings: NotifyS
         _notify(db, "director")
         senders = {"mail": SmtpSender("127.0.0.1", port, "zhiban@example.org"),
                    "log": LogFileSender(tmp_path / "logs" / "out.jsonl")}
-        assert outbox.drain(db, senders, "agent-1") == {"sent": 2, "retry": 0, "failed": 0}
+        assert outbox.drain(db, senders, "agent-1") == counts(sent=2, retry=0)
     finally:
         server.stop()
     assert len(inbox.messages) == 1
@@ -111,18 +115,18 @@ def test_smtp_delivers_and_log_file_writes_lines(db: Database, settings: NotifyS
     lines = [json.loads(x) for x in (tmp_path / "logs" / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(x["to"], x["subject"]) for x in lines] == [("主任", "TY-20261127-0001 超时未受理")]
     assert {m.status for m in _messages(db)} == {"sent"}
-    assert outbox.drain(db, senders, "agent-2") == {"sent": 0, "retry": 0, "failed": 0}
+    assert outbox.drain(db, senders, "agent-2") == counts(sent=0, retry=0)
 
 
 def test_server_down_is_retried_with_backoff_then_delivered_once(db: Database, settings: NotifySettings) -> None:
     port, inbox = _free_port(), Inbox()
     senders = {"mail": SmtpSender("127.0.0.1", port, "zhiban@example.org", timeout=5)}
     _notify(db, "shift_leader")
-    assert outbox.drain(db, senders, "agent-1") == {"sent": 0, "retry": 1, "failed": 0}
+    assert outbox.drain(db, senders, "agent-1") == counts(sent=0, retry=1)
     (msg,) = _messages(db)
     assert msg.status == "pending" and msg.attempts == 1 and msg.last_error
     assert msg.next_attempt_at > msg.created_at
-    assert outbox.drain(db, senders, "agent-1") == {"sent": 0, "retry": 0, "failed": 0}  # still backing off
+    assert outbox.drain(db, senders, "agent-1") == counts(sent=0, retry=0)  # still backing off
     server = _smtp_server(port, inbox)
     try:
         assert wait_until(lambda: outbox.drain(db, senders, "agent-1")["sent"] == 1, 20)
@@ -216,3 +220,131 @@ def test_acknowledge_a_notification_once(db: Database, settings: NotifySettings,
     with pytest.raises((ConcurrentChange, ValidationError)):
         notifications.acknowledge(db, other, note_id, row.version)
     assert notifications.list_notifications(db, unacknowledged_only=True) == []
+
+
+# --- Mail that cannot be intercepted: STARTTLS and SMTPS with the server's certificate verified ---
+
+
+def _make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
+    """A self-signed CA made here, and a certificate it signs for 127.0.0.1 (PEM files)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test duty-room CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+          .not_valid_after(now + dt.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return ca_file, cert_file, key_file
+
+
+class TlsInbox(Inbox):
+    def __init__(self) -> None:
+        super().__init__()
+        self.logins: list[tuple[str, bool]] = []
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult
+
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        self.logins.append((auth_data.login.decode(), encrypted))
+        return AuthResult(success=auth_data.password == b"s3cret-mail")
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> tuple[Path, Path, Path]:
+    return _make_ca_and_server_cert(tmp_path)
+
+
+def _tls_server(inbox: TlsInbox, cert: Path, key: Path, *, implicit: bool) -> tuple[Controller, int]:
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = _free_port()
+    kwargs: dict[str, Any] = {"authenticator": inbox.authenticate, "auth_require_tls": True}
+    if implicit:  # the whole connection is TLS (aiosmtpd cannot tell, so it must not ask for STARTTLS)
+        kwargs.update(ssl_context=context, auth_require_tls=False)
+    else:
+        kwargs.update(tls_context=context, require_starttls=True)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    return controller, port
+
+
+def _mail(n: int = 1) -> OutgoingMessage:
+    return OutgoingMessage(n, "mail", "leader@example.org", "TY-20261203-0001 超时未受理", "请立即处置", None, 1)
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls-587", "smtps-465"])
+def test_smtp_verifies_the_servers_certificate(certificates: tuple[Path, Path, Path], implicit: bool) -> None:
+    import ssl
+
+    ca_file, cert, key = certificates
+    inbox = TlsInbox()
+    server, port = _tls_server(inbox, cert, key, implicit=implicit)
+    tls = "ssl" if implicit else "starttls"
+    try:
+        trusted = SmtpSender("127.0.0.1", port, "zhiban@example.org", tls=tls, ca_file=str(ca_file),
+                             username="zhiban", password="s3cret-mail", timeout=10)
+        trusted.send(_mail())
+        # the same server, but the sender does not know its CA: refused before any word of the mail
+        stranger = SmtpSender("127.0.0.1", port, "zhiban@example.org", tls=tls,
+                              username="zhiban", password="s3cret-mail", timeout=10)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            stranger.send(_mail(2))
+    finally:
+        server.stop()
+    assert len(inbox.messages) == 1 and inbox.messages[0]["X-Dispatch-Outbox-Id"] == "1"
+    assert inbox.logins == [("zhiban", True)]  # the one login was over TLS
+
+
+def test_smtp_settings_choose_smtps_and_the_ca(certificates: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    ca_file, _cert, _key = certificates
+    cfg = {"type": "smtp", "host": "mail.example.org", "from": "zhiban@example.org", "tls": "ssl",
+           "ca_file": str(ca_file), "username": "zhiban", "password_env": "NO_SUCH_VARIABLE_SET"}
+    sender = build_senders({"mail": cfg}, tmp_path)["mail"]
+    assert isinstance(sender, SmtpSender)
+    assert (sender.tls, sender.port) == ("ssl", 465)
+    context = sender.tls_context()
+    assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
+    legacy = build_senders({"mail": {"type": "smtp", "host": "h", "from": "f", "starttls": True}}, tmp_path)
+    assert legacy["mail"].tls == "starttls"  # type: ignore[attr-defined]
+
+
+def test_smtp_never_logs_in_without_tls() -> None:
+    sender = SmtpSender("127.0.0.1", _free_port(), "zhiban@example.org", username="zhiban", password="pw")
+    port, inbox = sender.port, Inbox()
+    server = _smtp_server(port, inbox)
+    try:
+        with pytest.raises(PermissionError):
+            sender.send(_mail())
+    finally:
+        server.stop()
+    assert inbox.messages == []

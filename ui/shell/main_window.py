@@ -49,6 +49,7 @@ class Panels:
 
     central: ViewFactory
     docks: Sequence[ViewFactory] = ()
+    status: Sequence[ViewFactory] = ()  # the rooms' warnings in the status bar (a channel down, …)
 
 
 # The default arrangement (a saved layout replaces it): per area, groups of docks stacked top to
@@ -79,6 +80,9 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_panels()
         self.status = ConsoleStatusBar(self.ui, self)
+        self.status_warnings = [factory(self.ui, self.status) for factory in panels.status]
+        for n, widget in enumerate(self.status_warnings):
+            self.status.insertPermanentWidget(4 + n, widget)  # after station, officer, database, connection
         self.setStatusBar(self.status)
         theme.style_panels(self)  # the theme's style sheet on docks and the status bar, not the queue
         self._build_menus()

@@ -1,0 +1,1 @@
+"""Views of the channels (WeCom, DingTalk, SMS): the "channel down" warning."""
