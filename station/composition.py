@@ -101,6 +101,7 @@ def install() -> None:
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.channels.calls import CallTasksPanel
     from ui.channels.status import channel_down_label
     from ui.checklists.panel import ChecklistPanel
     from ui.drills.panel import DrillPanel
@@ -124,6 +125,7 @@ def panels() -> Panels:
         HandoverPanel,
         DrillPanel,
         NotificationCentre,
+        CallTasksPanel,
     ), status=(
         channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))
