@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from db.engine import Database
 from db.migrate import schema_status
-from dispatch_console.kernel import secrets
+from dispatch_console.kernel import secrets, transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources, default_db_url, demo_db_url
 from dispatch_console.kernel.errors import DispatchError, SchemaMismatch
@@ -137,7 +137,7 @@ class CliContext:
                 self._db.probe()
             except OperationalError as exc:
                 if not password_refused(exc) or not secrets.needs_password(self.db_url):
-                    raise DatabaseUnavailable(secrets.scrub(str(exc.orig or exc), self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(exc, self._db.url)) from None
                 password = self.ask_password(self._db.display_url)
                 if not password:
                     raise DatabaseUnavailable(_("The database needs a password.")) from None
@@ -146,7 +146,7 @@ class CliContext:
                 try:
                     self._db.probe()
                 except OperationalError as again:
-                    raise DatabaseUnavailable(secrets.scrub(str(again.orig or again), self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(again, self._db.url)) from None
         if check_schema:
             ensure_schema(self._db)
         return self._db
@@ -187,6 +187,18 @@ class UsageError(DispatchError):
 
 class DatabaseUnavailable(DispatchError):
     pass
+
+
+def database_error_line(exc: BaseException, ctx: CliContext) -> str:
+    """The one line a database error becomes: whether it is weather, and what the database said."""
+    try:
+        url: Any = secrets.resolve_db_url(ctx.db_url)
+    except Exception:  # the URL itself is what is wrong
+        url = None
+    reason = transient.describe(exc, url)
+    if transient.is_transient(exc):
+        return "dispatch-console: " + _("the database is unreachable or busy (try again): {reason}").format(reason=reason)
+    return "dispatch-console: " + _("database error: {reason}").format(reason=reason)
 
 
 def password_refused(exc: OperationalError) -> bool:
@@ -271,6 +283,13 @@ def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
         return EXIT_USAGE
     except DispatchError as exc:
         print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except Exception as exc:
+        if not transient.is_database_error(exc):
+            raise
+        # a database error no command turned into a DispatchError: one line, never a traceback
+        log.debug("database error in %s", args.command, exc_info=True)
+        print(database_error_line(exc, ctx), file=sys.stderr)
         return EXIT_REJECTED
     finally:
         ctx.close()
