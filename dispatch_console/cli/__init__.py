@@ -197,7 +197,8 @@ def database_error_line(exc: BaseException, ctx: CliContext) -> str:
         url = None
     reason = transient.describe(exc, url)
     if transient.is_transient(exc):
-        return "dispatch-console: " + _("the database is unreachable or busy (try again): {reason}").format(reason=reason)
+        return "dispatch-console: " + _("the database is unreachable or busy (try again): {reason}").format(
+            reason=reason)
     return "dispatch-console: " + _("database error: {reason}").format(reason=reason)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.models import ChangeLog
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.changes import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class ChangeFeed:
         self.backend_pid: int | None = None
         self.reconnects = 0
         self.on_state: Callable[[bool], None] | None = None
+        # a lost connection is told once, and its return once (with how long), not at every retry
+        self._outage = transient.Outage(log, name)
 
     @property
     def last_seq(self) -> int:
@@ -128,6 +131,7 @@ class ChangeFeed:
 
     def _set_connected(self, up: bool) -> None:
         if up:
+            self._outage.back()
             self.connected.set()
         else:
             self.connected.clear()
@@ -149,7 +153,10 @@ class ChangeFeed:
             except Exception as exc:  # connection lost: reconnect, then catch up by seq
                 if self._stop.is_set():
                     break
-                log.warning("change feed lost its connection (%s); reconnecting", exc)
+                if transient.is_transient(exc):
+                    self._outage.lost(exc)
+                else:
+                    log.warning("change feed failed (%s); reconnecting", transient.describe(exc))
                 self._set_connected(False)
                 self.reconnects += 1
                 self._stop.wait(backoff)

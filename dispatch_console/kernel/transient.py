@@ -138,21 +138,20 @@ def is_transient(exc: BaseException) -> bool:
     if any(t in text for t in _PERMANENT_TEXTS):
         return False
     code = sqlstate(exc)
-    if code is not None:
-        if code in TRANSIENT_SQLSTATES or code[:2] in TRANSIENT_SQLSTATE_CLASSES:
-            return True
-        return False  # the server answered with a real error (a constraint, a syntax …)
+    if code is not None:  # the server answered: weather only for these (not a constraint, a syntax …)
+        return code in TRANSIENT_SQLSTATES or code[:2] in TRANSIENT_SQLSTATE_CLASSES
     for item in _chain(exc):
         if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
             return True
         if isinstance(item, sa_exc.DisconnectionError):
             return True
-        if isinstance(item, sqlite3.OperationalError) and any(t in str(item).lower() for t in _SQLITE_TEXTS):
-            return True
-        if isinstance(item, (psycopg.OperationalError, psycopg.InterfaceError)):
-            return any(t in text for t in _CONNECTION_TEXTS) or isinstance(item, psycopg.OperationalError)
-    return any(t in text for t in _CONNECTION_TEXTS + _SQLITE_TEXTS) and (
-        "operationalerror" in text or any(isinstance(i, sa_exc.OperationalError) for i in _chain(exc)))
+        if isinstance(item, sqlite3.OperationalError):
+            return any(t in str(item).lower() for t in _SQLITE_TEXTS)
+        if isinstance(item, psycopg.OperationalError):
+            return True  # no SQLSTATE: the connection failed or was lost
+        if isinstance(item, psycopg.InterfaceError):
+            return any(t in text for t in _CONNECTION_TEXTS)
+    return False
 
 
 _PASSWORDS = re.compile(r"(password\s*=\s*)\S+|(://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
@@ -244,21 +243,19 @@ def retry(
             if outage is not None:
                 outage.lost(exc)
             delay = next(delays)
-            last = attempt >= policy.attempts or waited + delay > policy.within or (stop is not None and stop.is_set())
-            if last:
+            if attempt >= policy.attempts or waited + delay > policy.within:
                 raise DatabaseGone(
                     _("{what} was not confirmed after {attempts} attempts in {seconds:.0f} s: {reason}").format(
                         what=what, attempts=attempt, seconds=waited, reason=describe(exc)),
                     attempt, waited, exc) from None
             log.debug("%s: attempt %s failed (%s); again in %.2f s", what, attempt, describe(exc), delay)
-            if stop is not None:
-                if stop.wait(delay):
-                    raise DatabaseGone(
-                        _("{what} was not confirmed (stopped while the database was away): {reason}").format(
-                            what=what, reason=describe(exc)),
-                        attempt, time.monotonic() - started, exc) from None
-            else:
+            if stop is None:
                 (sleep or time.sleep)(delay)
+            elif stop.is_set() or stop.wait(delay):
+                raise DatabaseGone(
+                    _("{what} was not confirmed (stopped while the database was away): {reason}").format(
+                        what=what, reason=describe(exc)),
+                    attempt, time.monotonic() - started, exc) from None
             continue
         if outage is not None:
             outage.back()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Notification, OutboxMessage
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.config import Resources, data_dir
 from dispatch_console.kernel.i18n import _
 from dispatch_console.notifications.senders import REQUIRED_KEYS, SENDER_TYPES, OutgoingMessage, Sender, build_senders
@@ -241,5 +242,13 @@ def drain(db: Database, senders: Mapping[str, Sender], station: str, *, limit: i
             error = f"{type(exc).__name__}: {exc}"
             log.warning("outbox message %s to %s failed (attempt %s): %s", message.id, message.recipient,
                         message.attempt, error)
-        counts[_finish(db, message, station, error, current)] += 1
+        try:
+            counts[_finish(db, message, station, error, current)] += 1
+        except Exception as exc:
+            if transient.is_transient(exc):
+                # one line that matters more than the outage's: this message may go out twice
+                log.warning("outbox message %s %s, but the database went away before that was recorded; "
+                            "it is tried again after its lease", message.id,
+                            "was sent" if error is None else "failed")
+            raise
     return counts
