@@ -137,7 +137,7 @@ class CliContext:
                 self._db.probe()
             except OperationalError as exc:
                 if not password_refused(exc) or not secrets.needs_password(self.db_url):
-                    raise DatabaseUnavailable(transient.describe(exc, self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(exc, self._db.url)) from exc
                 password = self.ask_password(self._db.display_url)
                 if not password:
                     raise DatabaseUnavailable(_("The database needs a password.")) from None
@@ -146,7 +146,7 @@ class CliContext:
                 try:
                     self._db.probe()
                 except OperationalError as again:
-                    raise DatabaseUnavailable(transient.describe(again, self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(again, self._db.url)) from again
         if check_schema:
             ensure_schema(self._db)
         return self._db

@@ -130,8 +130,6 @@ def _report(outcome: LineOutcome, acks: bool) -> None:
 def cmd_intake(ctx: CliContext) -> int:
     if not ctx.args.wait > 0:
         raise UsageError(_("--wait must be more than 0 seconds."))
-    actor = ctx.actor()
-    db = ctx.database()
     catalog = load_catalog(ctx.resources)
     acks = bool(ctx.args.ack or ctx.args.json)
     summary = IntakeSummary()
@@ -145,6 +143,9 @@ def cmd_intake(ctx: CliContext) -> int:
     last_line = 0
     try:
         with _Signals(reader.on_signal):
+            # a database away when intake starts is waited for too (signing in is safe to repeat)
+            actor, db = transient.retry(lambda: (ctx.actor(), ctx.database()), what=_("Signing in"),
+                                        policy=weather.policy, stop=weather.stop, outage=weather.outage)
             for outcome in intake_lines(db, actor, reader, catalog, weather):
                 summary.add(outcome)
                 last_line = outcome.line

@@ -96,7 +96,11 @@ _SQLITE_TEXTS = ("database is locked", "database is busy", "database table is lo
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, the DBAPI error SQLAlchemy wraps, and their causes (each once)."""
+    """The exception, the DBAPI error SQLAlchemy wraps, and their causes (each once).
+
+    Only explicit causes (``raise … from exc``) count, not the exception being handled when
+    another was raised: a bug in an ``except`` block is a bug, not a database error.
+    """
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -109,7 +113,6 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         if isinstance(orig, BaseException):
             todo.append(orig)
         todo.append(item.__cause__)
-        todo.append(item.__context__)
 
 
 def sqlstate(exc: BaseException) -> str | None:
