@@ -202,33 +202,58 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stored_per_writer(db: Database) -> dict[str, int]:
+    with db.read() as s:
+        descriptions = s.execute(select(Incident.description)).scalars().all()
+    counts: dict[str, int] = {}
+    for d in descriptions:
+        counts[d.split(" ", 1)[0]] = counts.get(d.split(" ", 1)[0], 0) + 1
+    return counts
+
+
+ROUNDS = 5  # of terminating every backend, each once the writers have made progress since the last
+
+
 def test_terminating_every_backend_loses_and_repeats_nothing(pg_db: Database, tmp_path: Path) -> None:
     url = pg_db.url.render_as_string(hide_password=False)
     run = Recording.start(pg_db, url, tmp_path)
     name = pg_db.url.database
-    stop = threading.Event()
     terminated: list[int] = []
+    failure: list[BaseException] = []
 
-    def terminate_all() -> None:  # only this test's database: other tests share the server
-        with psycopg.connect(libpq_url(pg_db), autocommit=True) as admin:
-            while not stop.wait(0.4):
-                rows = admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall()
-                terminated.append(sum(1 for (done,) in rows if done))
+    def progressed(since: int, by: int) -> Callable[[], bool]:
+        return lambda: sum(stored_per_writer(pg_db).values()) >= since + by or run.writers_done()
 
-    killer = threading.Thread(target=terminate_all, daemon=True)
+    def wait(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 300  # a bound against a hung run, not a measurement
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def terminate_rounds() -> None:  # only this test's database: other tests share the server
+        try:
+            # everyone signed in and writing: then cut every connection, again after each bit of progress
+            wait(lambda: len(stored_per_writer(pg_db)) == WRITERS + 1 or run.writers_done())
+            with psycopg.connect(libpq_url(pg_db), autocommit=True) as admin:
+                for _round in range(ROUNDS):
+                    if run.writers_done():
+                        break
+                    before = sum(stored_per_writer(pg_db).values())
+                    rows = admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall()
+                    terminated.append(sum(1 for (done,) in rows if done))
+                    wait(progressed(before, 10))
+        except BaseException as exc:  # pragma: no cover - reported below
+            failure.append(exc)
+
+    killer = threading.Thread(target=terminate_rounds, daemon=True)
     killer.start()
-    try:
-        run.feed(lambda: run.writers_done() and sum(terminated) > 0)
-        while not run.writers_done():
-            time.sleep(0.2)
-    finally:
-        stop.set()
-        killer.join(30)
+    run.feed(lambda: not killer.is_alive())
+    killer.join(300)
+    assert not failure, failure
     errors = run.finish_and_check()
-    assert sum(terminated) > 0
-    print(f"\nterminated {sum(terminated)} backends in {len(terminated)} rounds; outages told: "
+    assert len(terminated) == ROUNDS and all(terminated), terminated
+    print(f"\nterminated {terminated} backends in {len(terminated)} rounds; outages told: "
           f"{ {n: e.count('unreachable') for n, e in errors.items()} }")
 
 
