@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from db.engine import Database
+from db.engine import Database, normalise_url
 from db.migrate import schema_status
 from dispatch_console.kernel import secrets, transient
 from dispatch_console.kernel.actor import Actor
@@ -115,10 +115,11 @@ class CliContext:
 
     @property
     def db_url(self) -> str:
+        """The URL given (a libpq multi-host URI becomes SQLAlchemy's form of the same)."""
         if self.args.db:
-            return str(self.args.db)
+            return str(normalise_url(str(self.args.db)))
         if os.environ.get("DISPATCH_DB_URL"):
-            return os.environ["DISPATCH_DB_URL"]
+            return str(normalise_url(os.environ["DISPATCH_DB_URL"]))
         return demo_db_url() if self.args.demo else default_db_url()
 
     @property

@@ -59,8 +59,15 @@ def changes_after(db: Database, seq: int, limit: int = 5000) -> list[Change]:
 
 
 def libpq_url(db: Database) -> str:
-    """The SQLAlchemy URL as a plain libpq URI for a raw psycopg connection."""
-    return db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The SQLAlchemy URL as a libpq connection string for a raw psycopg connection.
+
+    Made by the engine's own dialect, so a URL naming several servers (a primary and its
+    standby, with ``target_session_attrs``) reaches the same server the pool would.
+    """
+    _args, opts = db.engine.dialect.create_connect_args(db.url)
+    # the psycopg dialect adds Python objects (its adapters' ``context``): not libpq options
+    options = {k: v for k, v in opts.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+    return psycopg.conninfo.make_conninfo(**options)
 
 
 class ChangeFeed:
