@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -23,6 +24,52 @@ from db.bigrams import register_sqlite as _register_search_function
 log = logging.getLogger(__name__)
 
 _WRITE_OPTION = "dispatch_write"
+
+
+def normalise_url(url: str | URL) -> str | URL:
+    """A database URL as SQLAlchemy takes it, also when written the libpq way.
+
+    libpq names several servers in one URI (``postgresql://u@db1:5432,db2:5432/duty?
+    target_session_attrs=read-write``: the first that accepts writes is used, so after a failover
+    the promoted standby is found). SQLAlchemy writes the same as repeated ``host`` parameters;
+    this turns the one into the other, and a driverless ``postgresql://`` into psycopg's.
+    """
+    if not isinstance(url, str):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        return url
+    scheme = "postgresql+psycopg"
+    authority, _slash, tail = rest.partition("/")
+    userinfo, at, hostlist = authority.rpartition("@")
+    if "," not in hostlist:
+        return f"{scheme}://{rest}"
+    path, _q, query = tail.partition("?")
+    hosts = [h for h in hostlist.split(",") if h]
+    params = "&".join(f"host={quote(h, safe=':[]')}" for h in hosts)
+    query = f"{params}&{query}" if query else params
+    return f"{scheme}://{userinfo}{at}/{path}?{query}"
+
+
+def server_list(url: URL) -> list[str]:
+    """The servers a PostgreSQL URL names (``host:port``), in the order libpq tries them."""
+    hosts = url.query.get("host")
+    if hosts:
+        return list(hosts) if isinstance(hosts, tuple) else str(hosts).split(",")
+    return [f"{url.host or 'localhost'}:{url.port or 5432}"]
+
+
+# SQLSTATEs after which a pooled connection is of no more use: the server is shutting down or
+# crashed, or it is (now) a read-only standby — the next connection finds the primary.
+_DROP_CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03", "25006"}
+
+
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        code = getattr(context.original_exception, "sqlstate", None)
+        if code in _DROP_CONNECTION_SQLSTATES and not context.is_disconnect:
+            context.is_disconnect = True  # invalidate it (and the pool's older ones), not reuse it
 
 
 def redact_url(url: str | URL) -> str:
@@ -54,7 +101,7 @@ class Database:
     """One database: its engine, read and write sessions, and the clock."""
 
     def __init__(self, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> None:
-        self.url = make_url(url)
+        self.url = make_url(normalise_url(url))
         self.backend = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.backend == "sqlite":
@@ -70,6 +117,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             _sqlite_setup(self.engine)
+        elif self.backend == "postgresql":
+            _postgres_setup(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=self._write_engine, expire_on_commit=False)

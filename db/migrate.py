@@ -20,7 +20,8 @@ def alembic_config(db: Database | None = None) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     if db is not None:
-        cfg.set_main_option("sqlalchemy.url", db.url.render_as_string(hide_password=False))
+        # %-escaped: a URL may hold %-encoded characters (a password, a multi-host list's "host:port")
+        cfg.set_main_option("sqlalchemy.url", db.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 

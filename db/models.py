@@ -203,6 +203,8 @@ class Incident(Base):
         # the open queue in its order, holding open incidents only (migration 0004)
         Index("ix_incident_open_order", "severity", "created_at", "id",
               postgresql_where=text(OPEN_STATUS_SQL), sqlite_where=text(OPEN_STATUS_SQL)),
+        # the idempotency key of the request that recorded it (migration 0008)
+        Index("ix_incident_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,6 +224,8 @@ class Incident(Base):
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     drill_run_id: Mapped[int | None] = mapped_column(ForeignKey("drill_run.id"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # set by the writer (an intake line, a form): a write tried again after a lost commit finds it
+    request_id: Mapped[str | None] = mapped_column(String(64))
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
     checklist_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from db.engine import Database
+from db.engine import Database, normalise_url
 from db.migrate import schema_status
-from dispatch_console.kernel import secrets
+from dispatch_console.kernel import secrets, transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources, default_db_url, demo_db_url
 from dispatch_console.kernel.errors import DispatchError, SchemaMismatch
@@ -97,10 +97,11 @@ class CliContext:
 
     @property
     def db_url(self) -> str:
+        """The URL given (a libpq multi-host URI becomes SQLAlchemy's form of the same)."""
         if self.args.db:
-            return str(self.args.db)
+            return str(normalise_url(str(self.args.db)))
         if os.environ.get("DISPATCH_DB_URL"):
-            return os.environ["DISPATCH_DB_URL"]
+            return str(normalise_url(os.environ["DISPATCH_DB_URL"]))
         return demo_db_url() if self.args.demo else default_db_url()
 
     @property
@@ -119,7 +120,7 @@ class CliContext:
                 self._db.probe()
             except OperationalError as exc:
                 if not password_refused(exc) or not secrets.needs_password(self.db_url):
-                    raise DatabaseUnavailable(secrets.scrub(str(exc.orig or exc), self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(exc, self._db.url)) from exc
                 password = self.ask_password(self._db.display_url)
                 if not password:
                     raise DatabaseUnavailable(_("The database needs a password.")) from None
@@ -128,7 +129,7 @@ class CliContext:
                 try:
                     self._db.probe()
                 except OperationalError as again:
-                    raise DatabaseUnavailable(secrets.scrub(str(again.orig or again), self._db.url)) from None
+                    raise DatabaseUnavailable(transient.describe(again, self._db.url)) from again
         if check_schema:
             ensure_schema(self._db)
         return self._db
@@ -169,6 +170,19 @@ class UsageError(DispatchError):
 
 class DatabaseUnavailable(DispatchError):
     pass
+
+
+def database_error_line(exc: BaseException, ctx: CliContext) -> str:
+    """The one line a database error becomes: whether it is weather, and what the database said."""
+    try:
+        url: Any = secrets.resolve_db_url(ctx.db_url)
+    except Exception:  # the URL itself is what is wrong
+        url = None
+    reason = transient.describe(exc, url)
+    if transient.is_transient(exc):
+        return "dispatch-console: " + _("the database is unreachable or busy (try again): {reason}").format(
+            reason=reason)
+    return "dispatch-console: " + _("database error: {reason}").format(reason=reason)
 
 
 def password_refused(exc: OperationalError) -> bool:
@@ -257,6 +271,13 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         return EXIT_USAGE
     except DispatchError as exc:
         print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except Exception as exc:
+        if not transient.is_database_error(exc):
+            raise
+        # a database error no command turned into a DispatchError: one line, never a traceback
+        log.debug("database error in %s", args.command, exc_info=True)
+        print(database_error_line(exc, ctx), file=sys.stderr)
         return EXIT_REJECTED
     finally:
         ctx.close()

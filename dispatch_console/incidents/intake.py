@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from db.engine import Database
 from dispatch_console.incidents.draft import IncidentDraft, draft_problems
-from dispatch_console.incidents.service import create_incident
+from dispatch_console.incidents.service import CreateResult, create_incident
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.categories import Catalog, shipped_catalog
 from dispatch_console.kernel.errors import ValidationError
@@ -41,6 +46,11 @@ class LineOutcome:
     number: str | None = None
     incident_id: int | None = None
     reason: str | None = None
+    gave_up: bool = False  # the database stayed away: this line is not confirmed, none after it read
+
+    def ack(self) -> dict[str, Any]:
+        """The acknowledgement a sender reads: ``{"line", "status", "number", "reason"}``."""
+        return {"line": self.line, "status": self.outcome, "number": self.number, "reason": self.reason}
 
 
 @dataclass
@@ -125,18 +135,65 @@ def lines_of(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+# How long one line waits for a database that went away before intake gives up (a restart or a
+# failover takes seconds; a longer outage is told, and the lines not yet read stay unread).
+INTAKE_RETRY = transient.RetryPolicy(attempts=10_000, within=300.0, first=0.1, cap=2.0)
+
+
+@dataclass
+class IntakeWeather:
+    """How the store loop rides out a database that goes away: its bound, stop signal and log."""
+
+    policy: transient.RetryPolicy = INTAKE_RETRY
+    stop: threading.Event | None = None
+    outage: transient.Outage | None = None
+
+
+def store_line(db: Database, actor: Actor, number: int, draft: IncidentDraft, catalog: Catalog,
+               weather: IntakeWeather) -> CreateResult:
+    """Store one parsed line, tried again while the database is away.
+
+    The line's request id is made once, here, so a try whose commit went through but whose answer
+    was lost is found by the next try instead of being stored twice.
+    """
+    request_id = uuid.uuid4().hex
+    return transient.retry(
+        lambda: create_incident(db, actor, draft, catalog, request_id=request_id),
+        what=_("line {line}").format(line=number), policy=weather.policy, stop=weather.stop,
+        outage=weather.outage)
+
+
+def intake_line(db: Database, actor: Actor, number: int, line: bytes, catalog: Catalog,
+                weather: IntakeWeather) -> LineOutcome:
+    """What became of one line: stored, duplicate, rejected — or given up on (database away)."""
+    try:
+        draft = parse_line(line, catalog)
+        result = store_line(db, actor, number, draft, catalog, weather)
+    except ValidationError as exc:
+        return LineOutcome(number, "rejected", reason=str(exc))
+    except transient.DatabaseGone as exc:
+        return LineOutcome(number, "rejected", reason=str(exc), gave_up=True)
+    except SQLAlchemyError as exc:  # the database refused this line (not weather): say why, go on
+        return LineOutcome(number, "rejected", reason=_("The database refused the line: {reason}").format(
+            reason=transient.describe(exc, db.url)))
+    return LineOutcome(number, "duplicate" if result.duplicate else "stored", result.row.number,
+                       result.row.id)
+
+
 def intake_lines(
-    db: Database, actor: Actor, stream: Iterable[bytes], catalog: Catalog | None = None
+    db: Database, actor: Actor, stream: Iterable[bytes], catalog: Catalog | None = None,
+    weather: IntakeWeather | None = None,
 ) -> Iterator[LineOutcome]:
-    """Store every good line (each in its own transaction) and say what became of each line."""
+    """Store every good line (each in its own transaction) and say what became of each line.
+
+    A lost connection is waited out (``weather``); if the database stays away beyond its bound,
+    the line in hand is given up on (``gave_up``) and nothing more is read.
+    """
     require(actor, "incident.create")
     catalog = catalog or shipped_catalog()
+    weather = weather or IntakeWeather(outage=transient.Outage(log, "intake"))
     for number, line in lines_of(stream):
-        try:
-            draft = parse_line(line, catalog)
-            result = create_incident(db, actor, draft, catalog)
-        except ValidationError as exc:
-            yield LineOutcome(number, "rejected", reason=str(exc))
-            continue
-        yield LineOutcome(number, "duplicate" if result.duplicate else "stored", result.row.number,
-                          result.row.id)
+        outcome = intake_line(db, actor, number, line, catalog, weather)
+        yield outcome
+        if outcome.gave_up:
+            return

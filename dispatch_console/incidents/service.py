@@ -82,6 +82,7 @@ __all__ = [
 class CreateResult:
     row: IncidentRow
     duplicate: bool  # True: the external_id was known; ``row`` is the incident stored earlier
+    replayed: bool = False  # True: this request (its request_id) had already stored ``row``
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,10 +121,22 @@ def _optional(value: str | None) -> str | None:
     return value if value else None
 
 
+def stored_by_request(session: Session, request_id: str | None) -> Incident | None:
+    """The incident this request already stored (its first try committed), if any."""
+    if not request_id:
+        return None
+    return session.execute(select(Incident).where(Incident.request_id == request_id)).scalar_one_or_none()
+
+
 def add_incident(
-    session: Session, actor: Actor, draft: IncidentDraft, catalog: Catalog | None = None
+    session: Session, actor: Actor, draft: IncidentDraft, catalog: Catalog | None = None,
+    *, request_id: str | None = None,
 ) -> tuple[Incident, bool]:
-    """Record the draft inside the caller's write transaction; (incident, was it a duplicate)."""
+    """Record the draft inside the caller's write transaction; (incident, was it a duplicate).
+
+    ``request_id`` is the write's idempotency key: the incident stored under it is stored once,
+    however often the request is tried (see :func:`create_incident`).
+    """
     require(actor, "incident.create")
     validate_draft(draft, catalog)
     serialise_writers(session)
@@ -143,7 +156,7 @@ def add_incident(
         description=draft.description, people_count=draft.people_count, is_drill=draft.is_drill,
         drill_run_id=draft.drill_run_id, external_id=_optional(draft.external_id),
         created_by=actor.user_id, station=actor.station, version=1, reported_at=draft.reported_at,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, request_id=request_id or None,
     )
     session.add(incident)
     session.flush()
@@ -157,12 +170,22 @@ def add_incident(
 
 
 def create_incident(
-    db: Database, actor: Actor, draft: IncidentDraft, catalog: Catalog | None = None
+    db: Database, actor: Actor, draft: IncidentDraft, catalog: Catalog | None = None,
+    *, request_id: str | None = None,
 ) -> CreateResult:
-    """Record a new incident in its own transaction. A known external_id returns the earlier one."""
+    """Record a new incident in its own transaction. A known external_id returns the earlier one.
+
+    With a ``request_id`` the call may be repeated after a lost connection: if an earlier try
+    committed, its incident is returned (``replayed``), stored once.
+    """
     try:
         with db.write() as s:
-            incident, duplicate = add_incident(s, actor, draft, catalog)
+            if request_id:
+                require(actor, "incident.create")
+                mine = stored_by_request(s, request_id)
+                if mine is not None:
+                    return CreateResult(row_in(s, mine.id), False, replayed=True)
+            incident, duplicate = add_incident(s, actor, draft, catalog, request_id=request_id)
             return CreateResult(row_in(s, incident.id), duplicate)
     except IntegrityError:
         # Another writer stored the same external_id between our check and our insert.

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.models import ChangeLog
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.changes import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,15 @@ def changes_after(db: Database, seq: int, limit: int = 5000) -> list[Change]:
 
 
 def libpq_url(db: Database) -> str:
-    """The SQLAlchemy URL as a plain libpq URI for a raw psycopg connection."""
-    return db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The SQLAlchemy URL as a libpq connection string for a raw psycopg connection.
+
+    Made by the engine's own dialect, so a URL naming several servers (a primary and its
+    standby, with ``target_session_attrs``) reaches the same server the pool would.
+    """
+    _args, opts = db.engine.dialect.create_connect_args(db.url)
+    # the psycopg dialect adds Python objects (its adapters' ``context``): not libpq options
+    options = {k: v for k, v in opts.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+    return psycopg.conninfo.make_conninfo(**options)
 
 
 class ChangeFeed:
@@ -89,6 +97,8 @@ class ChangeFeed:
         self.backend_pid: int | None = None
         self.reconnects = 0
         self.on_state: Callable[[bool], None] | None = None
+        # a lost connection is told once, and its return once (with how long), not at every retry
+        self._outage = transient.Outage(log, name)
 
     @property
     def last_seq(self) -> int:
@@ -128,6 +138,7 @@ class ChangeFeed:
 
     def _set_connected(self, up: bool) -> None:
         if up:
+            self._outage.back()
             self.connected.set()
         else:
             self.connected.clear()
@@ -149,7 +160,10 @@ class ChangeFeed:
             except Exception as exc:  # connection lost: reconnect, then catch up by seq
                 if self._stop.is_set():
                     break
-                log.warning("change feed lost its connection (%s); reconnecting", exc)
+                if transient.is_transient(exc):
+                    self._outage.lost(exc)
+                else:
+                    log.warning("change feed failed (%s); reconnecting", transient.describe(exc))
                 self._set_connected(False)
                 self.reconnects += 1
                 self._stop.wait(backoff)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Notification, OutboxMessage
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.config import Resources, data_dir
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.policies import PolicyError, policy_duration
@@ -446,5 +447,13 @@ def drain(db: Database, senders: Mapping[str, Sender | ChannelSender], station: 
             error = f"{type(exc).__name__}: {exc}"
             log.warning("outbox message %s to %s failed (attempt %s): %s", message.id, message.recipient,
                         message.attempt, error)
-        counts[_finish(db, message, station, error, current, clock)] += 1
+        try:
+            counts[_finish(db, message, station, error, current, clock)] += 1
+        except Exception as exc:
+            if transient.is_transient(exc):
+                # one line that matters more than the outage's: this message may go out twice
+                log.warning("outbox message %s %s, but the database went away before that was recorded; "
+                            "it is tried again after its lease", message.id,
+                            "was sent" if error is None else "failed")
+            raise
     return counts

@@ -42,6 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.engine import Database, db_now
 from db.models import Incident, IncidentEvent, Timer
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, serialise_writers, to_jsonable
 from dispatch_console.kernel.i18n import N_, _
@@ -553,6 +554,8 @@ class TimerEngine:
         self._in_flight = 0  # alarm and sweep jobs running now (stop() waits for them)
         self._in_flight_cv = threading.Condition()
         self._lead = ArmingLead(db, station_name)
+        # a database away is told once when it goes and once when it is back, not at every sweep
+        self._outage = transient.Outage(log, f"station {station_name}: timers")
 
     @property
     def leading(self) -> bool:
@@ -728,8 +731,17 @@ class TimerEngine:
             # Nothing claimable although something was due: another station holds it. Look again
             # shortly instead of spinning.
             self.rearm(0.0 if fired else self.min_rearm)
-        except Exception:
-            log.exception("timer alarm failed on %s", self.station)
+        except Exception as exc:
+            self._failed("timer alarm", exc)
+        else:
+            self._outage.back()
+
+    def _failed(self, job: str, exc: Exception) -> None:
+        """A job failed: a database gone away is weather (told once), anything else a fault."""
+        if transient.is_transient(exc):
+            self._outage.lost(exc)
+        else:
+            log.exception("%s failed on %s", job, self.station)
 
     def _sweep(self) -> None:
         with self._job():
@@ -747,8 +759,10 @@ class TimerEngine:
             if self.outbox_senders:
                 self.drain_outbox()
             self.rearm(self.min_rearm)
-        except Exception:
-            log.exception("timer sweep failed on %s", self.station)
+        except Exception as exc:
+            self._failed("timer sweep", exc)
+        else:
+            self._outage.back()
         finally:
             scheduler = self._scheduler
             if scheduler is not None and not self._stopping.is_set():

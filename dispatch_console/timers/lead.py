@@ -26,6 +26,7 @@ import threading
 import psycopg
 
 from db.engine import Database
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.changefeed import libpq_url
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class ArmingLead:
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
         self.leading = not db.is_postgres
+        # told once when its connection goes and once when it is back, not at every sweep
+        self._outage = transient.Outage(log, f"station {station}: arming lead (sweeping only while away)")
 
     def hold(self) -> bool:
         """True while this engine arms. Re-checks its connection; takes the lock when it is free."""
@@ -61,9 +64,10 @@ class ArmingLead:
                     row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (ARMING_LOCK_KEY,)).fetchone()
                     self.leading = bool(row and row[0])
             except psycopg.Error as exc:
-                log.warning("station %s: arming lead connection lost (%s); sweeping only until it is back",
-                            self.station, exc)
+                self._outage.lost(exc)
                 self._drop()
+            else:
+                self._outage.back()
             if self.leading != was:
                 log.info("station %s %s the timer alarms", self.station,
                          "now arms" if self.leading else "no longer arms")

@@ -56,7 +56,8 @@ class Panels:
 # bottom; the docks of one group share a place as tabs, the first one in front.
 DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
     Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
-    Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"], ["checklist", "notifications", "calls", "drills"]],
+    Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"],
+                                            ["checklist", "notifications", "calls", "drills"]],
 }
 
 
