@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
+from db.engine import Database
 from db.migrate import schema_status, upgrade
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
 from dispatch_console.kernel.i18n import _
@@ -22,7 +25,19 @@ def cmd_upgrade(ctx: CliContext) -> int:
     after = schema_status(db)
     print(_("{url}: schema {before} → {after}").format(
         url=db.display_url, before=before.current or "-", after=after.current))
+    if before.current != after.current and roles_were_granted(db):
+        print(_("The schema changed: run db grant again (as a superuser) so the workstation and "
+                "administration roles get exactly their rights on the new tables."))
     return EXIT_OK
+
+
+def roles_were_granted(db: Database) -> bool:
+    """Whether ``db grant`` ever ran on this database (its guard function is there)."""
+    if not db.is_postgres:
+        return False
+    with db.read() as s:
+        return s.execute(text("SELECT 1 FROM pg_proc WHERE proname = 'dispatch_append_only_guard'")).first() \
+            is not None
 
 
 def cmd_status(ctx: CliContext) -> int:
