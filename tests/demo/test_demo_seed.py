@@ -232,6 +232,9 @@ def test_seeding_a_seeded_database_changes_nothing(db, system) -> None:
 
 
 def test_the_demo_reuses_an_imported_nanshan(db, system) -> None:
+    from dispatch_console.demo.database import mark_new_demo_database
+
+    mark_new_demo_database(db)  # created as a demo database, then the districts imported into it
     jurisdiction.import_geojson(db, system, resources_root() / "geo/shenzhen_districts.geojson", "district")
     seed_demo(db, system)
     with db.read() as s:
