@@ -21,7 +21,6 @@ from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel import audit
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.kernel.changes import record
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
 from dispatch_console.timers import engine as timers
 from dispatch_console.users import accounts as users
