@@ -256,6 +256,8 @@ def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # -v shows the statements, never the rows they return (password hashes, phones, ID numbers)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.lang:
         set_language(args.lang)
     handler = getattr(args, "handler", None)
