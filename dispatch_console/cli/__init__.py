@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db.engine import Database
 from db.migrate import schema_status
@@ -174,6 +174,7 @@ class CliContext:
         return self._actor
 
     def system_actor(self) -> Actor:
+        """The system itself (the timer engine and agent): never for a caller who has not signed in."""
         return Actor.system(self.station)
 
     def close(self) -> None:
@@ -187,6 +188,17 @@ class UsageError(DispatchError):
 
 class DatabaseUnavailable(DispatchError):
     pass
+
+
+def privilege_refusal(exc: DBAPIError) -> str | None:
+    """One line for a statement PostgreSQL refused to this connection's role (``db grant``), else None."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate != "42501":  # insufficient_privilege
+        return None
+    detail = str(getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "").strip()
+    return _("The database refused this to the role this connection uses ({detail}). Account "
+             "administration and maintenance need the administration role (see db grant).").format(
+                 detail=detail or "permission denied")
 
 
 def password_refused(exc: OperationalError) -> bool:
@@ -273,6 +285,12 @@ def main(argv: Sequence[str] | None = None, extra_modules: Sequence[str] = (),
         return EXIT_USAGE
     except DispatchError as exc:
         print(f"dispatch-console: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except DBAPIError as exc:
+        refusal = privilege_refusal(exc)
+        if refusal is None:
+            raise
+        print(f"dispatch-console: {refusal}", file=sys.stderr)
         return EXIT_REJECTED
     finally:
         ctx.close()

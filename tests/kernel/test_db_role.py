@@ -247,3 +247,50 @@ def test_cli_grant_on_sqlite_says_why(sqlite_db: Database, system: Actor,
     url = sqlite_db.url.render_as_string(hide_password=False)
     assert cli_main(["--db", url, "--user", "root", "--password", "pw", "db", "grant"]) == 1
     assert "PostgreSQL only" in capsys.readouterr().err
+
+
+def test_the_agent_signs_checkpoints_through_the_workstation_role_but_cannot_forge_one(
+        pg_db: Database, app_db: Database, tmp_path: Any) -> None:
+    key = audit.create_key(tmp_path / "agent" / "audit-checkpoint.key")  # on the agent's machine only
+    users.authenticate(app_db, "wang", "pass1", "ws-1")
+    audit.make_checkpoint(app_db, key, "agent")
+    assert audit.verify(app_db, key).ok
+    with pg_db.write() as s:  # history rewritten by someone with the owner's rights …
+        s.execute(text("UPDATE audit_log SET station = 'elsewhere' WHERE id = 1"))
+    forger = audit.create_key(tmp_path / "forger.key")
+    audit.make_checkpoint(app_db, forger, "ws-3")  # … and a workstation covering it with a checkpoint
+    result = audit.verify(app_db, key)
+    assert (result.ok, result.kind, result.checkpoint_id) == (False, "forged", 2)
+
+
+def test_a_refusal_by_postgresql_is_one_line_on_the_command_line(
+        pg_db: Database, app_db: Database, role_name: str, monkeypatch: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = app_db.url.render_as_string(hide_password=False)
+    signed_in = ["--db", url, "--user", "root", "--password", "pw"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass1\n"))
+    assert cli_main([*signed_in, "users", "add", "zhao", "--role", "admin", "--password-stdin"]) == 1
+    err = capsys.readouterr().err
+    assert "administration role" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert cli_main([*signed_in, "users", "set-role", "wang", "admin"]) == 1
+    assert "permission denied" in capsys.readouterr().err
+
+
+def test_db_upgrade_says_when_db_grant_must_run_again(pg_db: Database, app_db: Database, role_name: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    url = pg_db.url.render_as_string(hide_password=False)
+    assert cli_main(["--db", url, "db", "upgrade"]) == 0  # nothing to apply: nothing to say
+    assert "db grant" not in capsys.readouterr().out
+    with pg_db.write() as s:  # back to before 0006, as an older release left it
+        s.execute(text("DROP TABLE audit_checkpoint, site_setting CASCADE"))
+        s.execute(text("DROP FUNCTION dispatch_set_own_password(integer, text, text)"))
+        s.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    assert cli_main(["--db", url, "db", "upgrade"]) == 0
+    assert "run db grant again" in capsys.readouterr().out
+    with pytest.raises(DBAPIError, match="permission denied"), app_db.read() as s:
+        s.execute(text("SELECT count(*) FROM audit_checkpoint"))  # a new table: no rights yet
+    admin = users.authenticate(pg_db, "root", "pw", "server")
+    grant_app_role(pg_db, admin, role_name)  # re-run: the new tables get their rights
+    _work_a_shift(app_db, pg_db)
+    with app_db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM audit_checkpoint")).scalar_one() == 0
