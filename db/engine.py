@@ -103,7 +103,9 @@ class Database:
     def __init__(self, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> None:
         self.url = make_url(normalise_url(url))
         self.backend = self.url.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # hide_parameters: a statement logged (or in an error) never shows its values — password
+        # hashes, phones and ID numbers stay out of the logs
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
         if self.backend == "sqlite":
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             if self.url.database in (None, "", ":memory:"):

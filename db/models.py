@@ -603,3 +603,38 @@ class AuditLog(Base):
     after: Mapped[Any | None] = mapped_column(JSONType)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed witness of the audit chain: its head and the row counts of audit_log and change_log.
+
+    Made by the agent with an HMAC key kept on its own machine (never in the database), so a
+    workstation role that can append audit rows cannot make a checkpoint that verifies. Each
+    checkpoint's signature also covers the previous checkpoint's (a chain of its own).
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    station: Mapped[str | None] = mapped_column(String(100))
+    audit_rows: Mapped[int] = mapped_column(BigInteger)
+    audit_head_id: Mapped[int] = mapped_column(BigInteger)
+    audit_head_hash: Mapped[str] = mapped_column(String(64))
+    change_rows: Mapped[int] = mapped_column(BigInteger)
+    change_max_seq: Mapped[int] = mapped_column(BigInteger)
+    pruned_before_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    key_id: Mapped[str] = mapped_column(String(16))
+    prev_signature: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+
+
+class SiteSetting(Base):
+    """Facts about the database itself, e.g. ``database_kind = demo`` written when it is created so."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

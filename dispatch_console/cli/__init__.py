@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db.engine import Database, normalise_url
 from db.migrate import schema_status
@@ -157,6 +157,7 @@ class CliContext:
         return self._actor
 
     def system_actor(self) -> Actor:
+        """The system itself (the timer engine and agent): never for a caller who has not signed in."""
         return Actor.system(self.station)
 
     def close(self) -> None:
@@ -183,6 +184,17 @@ def database_error_line(exc: BaseException, ctx: CliContext) -> str:
         return "dispatch-console: " + _("the database is unreachable or busy (try again): {reason}").format(
             reason=reason)
     return "dispatch-console: " + _("database error: {reason}").format(reason=reason)
+
+
+def privilege_refusal(exc: DBAPIError) -> str | None:
+    """One line for a statement PostgreSQL refused to this connection's role (``db grant``), else None."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate != "42501":  # insufficient_privilege
+        return None
+    detail = str(getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "").strip()
+    return _("The database refused this to the role this connection uses ({detail}). Account "
+             "administration and maintenance need the administration role (see db grant).").format(
+                 detail=detail or "permission denied")
 
 
 def password_refused(exc: OperationalError) -> bool:
@@ -256,6 +268,8 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # -v shows the statements, never the rows they return (password hashes, phones, ID numbers)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.lang:
         set_language(args.lang)
     handler = getattr(args, "handler", None)
@@ -273,6 +287,10 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         print(f"dispatch-console: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except Exception as exc:
+        refusal = privilege_refusal(exc) if isinstance(exc, DBAPIError) else None
+        if refusal is not None:  # PostgreSQL refused it to this connection's role (db grant)
+            print(f"dispatch-console: {refusal}", file=sys.stderr)
+            return EXIT_REJECTED
         if not transient.is_database_error(exc):
             raise
         # a database error no command turned into a DispatchError: one line, never a traceback

@@ -1,4 +1,7 @@
-"""``db seed-demo``: write the demo jurisdiction 桃源街道 into an empty database.
+"""``db seed-demo``: write the demo jurisdiction 桃源街道 into an empty (or demo) database.
+
+Only a demo database takes demo data (:mod:`dispatch_console.demo.marking`): an empty one is
+marked demo in the same transaction, any database holding a site's real data is refused.
 
 The data comes from :mod:`dispatch_console.demo.plan` (deterministic; only timestamps follow the database
 clock). Seeding twice is harmless: a database that already holds 桃源街道 is left as it is.
@@ -99,6 +102,14 @@ def _existing_summary(s: Session) -> SeedSummary:
     )
 
 
+def existing_summary(db: Database) -> SeedSummary | None:
+    """What a seeded demo database holds (None when the demo street is not there yet)."""
+    with db.read() as s:
+        if not s.execute(select(Area.id).where(Area.level == "street", Area.code == STREET_CODE)).first():
+            return None
+        return _existing_summary(s)
+
+
 def _district_feature() -> dict[str, Any]:
     data = json.loads((resources_root() / DISTRICTS_FILE).read_text(encoding="utf-8"))
     for feature in data["features"]:
@@ -114,8 +125,11 @@ def _seeded(s: Session, actor: Actor, kind: str, count: int, now: datetime) -> N
 
 def seed_demo(db: Database, actor: Actor) -> SeedSummary:
     """Fill the database with the demo street, people, units, accounts, rosters and incidents."""
+    from dispatch_console.demo.marking import claim_for_demo
+
     require(actor, "db.admin")
     with db.write() as s:
+        claim_for_demo(s, db.display_url)  # a demo database only: never beside a site's real data
         if s.execute(select(Area.id).where(Area.level == "street", Area.code == STREET_CODE)).first():
             return _existing_summary(s)
         now = db_now(s)

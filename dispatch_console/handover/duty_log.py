@@ -18,6 +18,7 @@ from db.engine import Database, db_now
 from db.models import AuditLog, Handover, Incident, IncidentEvent, Notification
 from dispatch_console.handover.content import shift_or_current
 from dispatch_console.incidents.timeline import event_label
+from dispatch_console.kernel.audit import ChainHead, chain_head
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.rosters.service import ShiftRow
 
@@ -65,6 +66,7 @@ class DutyLog:
     shift: ShiftRow
     generated_at: datetime
     entries: tuple[LogEntry, ...]
+    audit_head: ChainHead | None = None  # the audit chain's end when printed: the paper anchors it
 
 
 def _event_category(kind: str) -> str:
@@ -134,4 +136,4 @@ def duty_log(db: Database, shift_id: int | None = None, *, include_drill: bool =
             entries.append((a.at, 2, a.id, LogEntry(a.at, category, number, _audit_text(a.action, a.after),
                                                     a.username, a.station)))
         entries.sort(key=lambda e: (e[0], e[1], e[2]))
-        return DutyLog(shift, now, tuple(e[3] for e in entries))
+        return DutyLog(shift, now, tuple(e[3] for e in entries), chain_head(s))

@@ -151,6 +151,10 @@ def signatures_html(record: HandoverRecord) -> str:
     out = table([_("Signature"), _("Rostered"), _("Signed by, time, station")], rows)
     if record.content_hash:
         out += f"<p>{esc(_('Content hash (SHA-256): {hash}').format(hash=record.content_hash))}</p>"
+    for label, sig in ((_("signed"), record.signed), (_("accepted"), record.accepted)):
+        if sig is not None and sig.audit_hash:
+            out += "<p class='meta'>" + esc(_("Audit chain when {what}: row {id}, hash {hash}").format(
+                what=label, id=sig.audit_id, hash=sig.audit_hash)) + "</p>"
     return out
 
 
@@ -185,6 +189,8 @@ def duty_log_html(log: DutyLog) -> str:
     meta = [_("Shift: {shift}").format(shift=describe_shift(log.shift)),
             _("Printed: {time} (database time)").format(time=fmt_local(log.generated_at, "%Y-%m-%d %H:%M")),
             _("{n} entries").format(n=len(log.entries))]
+    if log.audit_head is not None:
+        meta.append(log.audit_head.describe())
     return (f"<html><head><meta charset='utf-8'><style>{STYLE}</style></head><body>"
             f"<h1>{esc(_('Duty log'))}</h1><p class='meta'>" + "<br>".join(esc(m) for m in meta) + "</p>"
             + body + "</body></html>")

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Handover, HandoverAddendum, HandoverIncident, Incident, Timer, User
+from db.models import AuditLog, Handover, HandoverAddendum, HandoverIncident, Incident, Timer, User
 from dispatch_console.handover.content import (
     HandoverPolicy,
     Situation,
@@ -73,6 +73,9 @@ class Signature:
     name: str
     at: datetime
     station: str | None
+    # the audit row that recorded the signature: its hash anchors the paper to the audit chain
+    audit_id: int | None = None
+    audit_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,13 +171,21 @@ def _record(s: Session, h: Handover, policy: HandoverPolicy) -> HandoverRecord:
     names = _names(s, {h.signed_by, h.accepted_by, *(hi.accepted_by for hi, _i in his),
                        *(i.owner_user_id for _h, i in his), *(a.signed_by for a, _n in adds)})
 
-    def sig(user_id: int | None, at: datetime | None, station: str | None) -> Signature | None:
-        return Signature(names.get(user_id, "?"), at, station) if user_id is not None and at else None
+    def sig(user_id: int | None, at: datetime | None, station: str | None,
+            audit_row: tuple[int, str] | None = None) -> Signature | None:
+        if user_id is None or not at:
+            return None
+        return Signature(names.get(user_id, "?"), at, station, *(audit_row or (None, None)))
 
+    anchors = {str(r.action): (int(r.id), str(r.hash)) for r in s.execute(
+        select(AuditLog.action, AuditLog.id, AuditLog.hash)
+        .where(AuditLog.entity == "handover", AuditLog.entity_id == h.id,
+               AuditLog.action.in_(("handover.sign", "handover.accept")))
+        .order_by(AuditLog.id))}  # the last of each (a record signed again after a reopen)
     return HandoverRecord(
         h.id, shift, nxt, h.status, h.drafted_at, Situation.from_content(h.content or {}), h.notes or "",
-        _equipment(policy, h.equipment), sig(h.signed_by, h.signed_at, h.signed_station),
-        sig(h.accepted_by, h.accepted_at, h.accepted_station), h.content_hash,
+        _equipment(policy, h.equipment), sig(h.signed_by, h.signed_at, h.signed_station, anchors.get("handover.sign")),
+        sig(h.accepted_by, h.accepted_at, h.accepted_station, anchors.get("handover.accept")), h.content_hash,
         tuple(HandoverIncidentRow(i.id, i.number, i.severity, i.status, names.get(i.owner_user_id or 0),
                                   bool(hi.must_reacknowledge), hi.accepted_at, names.get(hi.accepted_by or 0))
               for hi, i in his),

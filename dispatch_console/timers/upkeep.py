@@ -22,7 +22,9 @@ FIRST_AFTER = timedelta(minutes=1)
 
 
 def attach(engine: TimerEngine) -> None:
-    """Timer engine companion: planner statistics a minute after start, then every six hours."""
+    """Timer engine companion: planner statistics a minute after start, then every six hours;
+    and, on the machine that holds the audit key (the agent's), a signed audit checkpoint."""
+    _attach_checkpoints(engine)
     if engine.db.is_postgres:
         return
 
@@ -34,3 +36,24 @@ def attach(engine: TimerEngine) -> None:
 
     engine.add_job(refresh, "interval", job_id="upkeep-statistics", seconds=STATISTICS_EVERY.total_seconds(),
                    next_run_time=datetime.now(UTC) + FIRST_AFTER)
+
+
+def _attach_checkpoints(engine: TimerEngine) -> None:
+    from dispatch_console.kernel import audit
+
+    try:
+        key = audit.load_key()
+    except Exception as exc:  # a broken key file disables the checkpoints, not the engine
+        log.error("audit checkpoints disabled on %s: %s", engine.station, exc)
+        return
+    if key is None:
+        return
+
+    def checkpoint() -> None:
+        try:
+            audit.checkpoint_if_due(engine.db, key, engine.station)
+        except Exception:
+            log.exception("audit checkpoint could not be made on %s", engine.station)
+
+    engine.add_job(checkpoint, "interval", job_id="upkeep-audit-checkpoint",
+                   seconds=audit.CHECKPOINT_EVERY.total_seconds() / 3, next_run_time=datetime.now(UTC) + FIRST_AFTER)

@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
@@ -229,6 +229,25 @@ def change_role(db: Database, actor: Actor, username: str, role: str) -> UserRow
     return _change(db, actor, username, "user.change_role", apply)
 
 
+def _store_own_hash(session: Session, user: User, new_hash: str) -> None:
+    """Replace the account's own password hash (the officer's new password, a rehash at sign-in).
+
+    On PostgreSQL through ``dispatch_set_own_password`` (migration 0006): the restricted
+    workstation role may not update ``password_hash``; the function swaps it only for the hash
+    the caller read, so it cannot be used to set a password that was changed meanwhile.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        user.password_hash = new_hash
+        user.version = (user.version or 1) + 1
+        return
+    session.flush()
+    swapped = session.execute(text("SELECT dispatch_set_own_password(:id, :current, :new)"),
+                              {"id": user.id, "current": user.password_hash, "new": new_hash}).scalar_one()
+    session.expire(user, ["password_hash", "version"])
+    if not swapped:
+        raise AuthenticationFailed(_("The current password is wrong."))
+
+
 def change_own_password(db: Database, actor: Actor, old_password: str, new_password: str) -> None:
     """Any signed-in officer may change their own password, knowing the current one."""
     validate_password(new_password)
@@ -240,8 +259,7 @@ def change_own_password(db: Database, actor: Actor, old_password: str, new_passw
             _hasher.verify(user.password_hash, old_password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             raise AuthenticationFailed(_("The current password is wrong.")) from None
-        user.password_hash = hash_password(new_password)
-        user.version = (user.version or 1) + 1
+        _store_own_hash(s, user, hash_password(new_password))
         record(s, actor, entity="user", entity_id=user.id, op="update", action="user.change_password")
 
 
@@ -281,7 +299,7 @@ def authenticate(db: Database, username: str, password: str, station: str) -> Ac
                 ) from None
             raise AuthenticationFailed(_("Wrong user name or password.")) from None
         if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            _store_own_hash(s, user, hash_password(password))
         user.failed_attempts = 0
         user.locked_until = None
         user.last_login_at = now

@@ -38,7 +38,8 @@ from db.models import (
     User,
 )
 from dispatch_console import jurisdiction
-from dispatch_console.demo.seed import UNIT_KINDS, seed_demo
+from dispatch_console.demo.seed import seed_demo
+from dispatch_console.kernel.categories import UNIT_KINDS
 from dispatch_console.kernel.config import resources_root
 from dispatch_console.kernel.timefmt import local
 from dispatch_console.users import accounts as users
@@ -232,6 +233,9 @@ def test_seeding_a_seeded_database_changes_nothing(db, system) -> None:
 
 
 def test_the_demo_reuses_an_imported_nanshan(db, system) -> None:
+    from dispatch_console.demo.database import mark_new_demo_database
+
+    mark_new_demo_database(db)  # created as a demo database, then the districts imported into it
     jurisdiction.import_geojson(db, system, resources_root() / "geo/shenzhen_districts.geojson", "district")
     seed_demo(db, system)
     with db.read() as s:

@@ -7,10 +7,11 @@ from typing import Any
 
 import support.world as support
 from PySide6.QtCore import Qt
+from sqlalchemy import select
 from support.world import Workstation, make_world
 
 from db.engine import Database
-from db.models import Unit
+from db.models import AuditLog, Unit
 from dispatch_console.incidents import service as incidents
 from ui.incidents import actions as incident_actions
 from ui.incidents.detail import IncidentDetailPanel
@@ -80,7 +81,13 @@ def test_details_show_fields_timeline_units_and_notes_as_plain_text(qtbot, db: D
     assert panel.values["description"].text() == "<b>不是粗体</b> 仓库漏水"
     assert panel.values["description"].textFormat() == Qt.TextFormat.PlainText
     assert panel.values["address"].text() == "<i>留仙大道</i>"
-    assert panel.values["reporter"].text() == "13900000000"
+    assert panel.values["reporter"].text() == "139****0000"  # in full only on request, audited
+    assert not panel.reveal_phone.isHidden()
+    qtbot.mouseClick(panel.reveal_phone, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.values["reporter"].text() == "13900000000", timeout=10000)
+    with db.read() as s:
+        seen = s.execute(select(AuditLog).where(AuditLog.action == "privacy.reveal")).scalar_one()
+    assert (seen.username, seen.entity_id) == (w.officers[0].username, row.id)
     assert panel.values["grid"].text() == "测试社区第1网格 (测试社区)"
     assert panel.values["status"].text() == "Dispatched"
     kinds = [panel.timeline.topLevelItem(i).text(3) for i in range(panel.timeline.topLevelItemCount())]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFormLayout,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QScrollArea,
     QTabWidget,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.queue import IncidentDetail, IncidentRow, TimelineEvent
 from dispatch_console.incidents.timeline import event_label
+from dispatch_console.kernel import audit
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import N_, _
@@ -157,10 +159,25 @@ class IncidentDetailPanel(QDockWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.values: dict[str, QLabel] = {}
+        self._revealed: tuple[int, str | None] | None = None  # (incident id, phone) shown in full
         for key, label in FIELDS:
             value = _plain()
             value.setObjectName(f"detail-{key}")
             self.values[key] = value
+            if key == "reporter":  # the phone shows masked; in full only on request, audited
+                row_widget = QWidget()
+                row_layout = QHBoxLayout(row_widget)
+                row_layout.setContentsMargins(0, 0, 0, 0)
+                row_layout.addWidget(value, 1)
+                self.reveal_phone = QToolButton()
+                self.reveal_phone.setObjectName("detail-reveal-phone")
+                self.reveal_phone.setText(_("Show in full"))
+                self.reveal_phone.setToolTip(_("Show the reporter's phone in full (recorded in the audit log)"))
+                self.reveal_phone.clicked.connect(self._reveal_phone)
+                self.reveal_phone.setVisible(False)
+                row_layout.addWidget(self.reveal_phone)
+                form.addRow(_plain(_(label), selectable=False), row_widget)
+                continue
             form.addRow(_plain(_(label), selectable=False), value)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -192,6 +209,7 @@ class IncidentDetailPanel(QDockWidget):
     def load(self, incident_id: int) -> None:
         if incident_id != self.incident_id:
             self.message.clear()
+            self._revealed = None
         self.incident_id = incident_id
         self._request += 1
         request = self._request
@@ -248,7 +266,10 @@ class IncidentDetailPanel(QDockWidget):
         grid = row.grid_name or ""
         if row.community_name:
             grid = f"{grid} ({row.community_name})" if grid else row.community_name
-        reporter = " ".join(x for x in (row.reporter_name, row.reporter_phone) if x)
+        revealed = self._revealed is not None and self._revealed[0] == row.id
+        phone = self._revealed[1] if self._revealed is not None and revealed else audit.mask_phone(row.reporter_phone)
+        reporter = " ".join(x for x in (row.reporter_name, phone) if x)
+        self.reveal_phone.setVisible(bool(row.reporter_phone) and not revealed)
         recorded = " · ".join(x for x in (fmt_local(row.created_at), detail.created_by_name, detail.station) if x)
         progress = [
             (c.status_label(status), at) for status, at in (
@@ -295,6 +316,22 @@ class IncidentDetailPanel(QDockWidget):
             for col in range(tree.columnCount() - 1):
                 tree.resizeColumnToContents(col)
         self.timeline.scrollToBottom()
+
+    def _reveal_phone(self) -> None:
+        """The reporter's phone in full: asked of the core, which writes who looked into the audit log."""
+        actor, row = self.ui.actor, self.current_row()
+        if actor is None or row is None:
+            return
+        db, incident_id, name = self.ui.console.db, row.id, row.reporter_name
+
+        def shown(phone: str | None) -> None:
+            if self.incident_id == incident_id:
+                self._revealed = (incident_id, phone)  # until another incident is selected
+                self.values["reporter"].setText(" ".join(x for x in (name, phone) if x))
+                self.reveal_phone.setVisible(False)
+
+        self.ui.runner.run(lambda: audit.reveal(db, actor, incident_id), on_success=shown,
+                           on_failure=lambda exc: self.show_message(str(exc), True))
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(("⚠ " if error else "") + text)

@@ -18,7 +18,7 @@ from alembic import op
 from db.base import JSONType, UTCDateTime
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
