@@ -198,12 +198,22 @@ def _search_objects(db: Database) -> set[str]:
         return {n for (n,) in names}
 
 
+def _create_at_0002(db: Database, description: str, number: str = "TY-20261127-9001") -> int:
+    """An incident as a release at schema 0002 wrote it (plain SQL: the columns it had)."""
+    with db.write() as s:
+        s.execute(text("INSERT INTO incident (number, category, severity, source, status, description, is_drill, "
+                       "version, created_at, reporter_name) VALUES (:n, 'fire', 2, "
+                       "'hotline_12345', 'new', :d, false, 1, CURRENT_TIMESTAMP, '陈欠薪')").bindparams(n=number),
+                  {"d": description})
+        return int(s.execute(text("SELECT id FROM incident WHERE number = :n"), {"n": number}).scalar_one())
+
+
 def test_an_existing_database_upgraded_from_0002_finds_its_incidents(db_url: str, system: Actor) -> None:
     db = Database(db_url)
     try:
         upgrade(db, "0002")
         assert _search_objects(db) == set()
-        old = _create(db, system, "仓库冒烟，疑似电线短路")
+        old = _create_at_0002(db, "仓库冒烟，疑似电线短路")  # today's models have columns 0002 had not
         upgrade(db)
         assert len(_search_objects(db)) >= 3  # the functions and index / the FTS5 table and triggers
         assert found(db, "冒烟") == found(db, "欠薪") == found(db, "电线短路") == {old}
@@ -212,7 +222,7 @@ def test_an_existing_database_upgraded_from_0002_finds_its_incidents(db_url: str
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0002")
         assert _search_objects(db) == set()
-        later = _create(db, system, "路灯不亮，夜间冒烟")  # nothing left behind calls what is gone
+        later = _create_at_0002(db, "路灯不亮，夜间冒烟", "TY-20261127-9002")  # nothing left behind calls what is gone
         upgrade(db)
         assert found(db, "冒烟") == {old, later}
     finally:
@@ -230,7 +240,7 @@ def test_the_restricted_role_writes_and_finds_incidents(pg_db: Database, system:
     grant_app_role(pg_db, users.authenticate(pg_db, "root", "pw", "server"), role, "app-secret")
     app = Database(pg_db.url.set(username=role, password="app-secret"))
     try:
-        with app.write() as s:
+        with pg_db.write() as s:  # accounts are made by the administration side, never the workstation role
             officer = actor_for(create_user(s, system, username="wang", password="pw", role="duty_officer"), "ws-1")
         row = incidents.create_incident(app, officer, IncidentDraft(
             category="labor", severity=2, source="hotline_12345", description="工地欠薪，工人聚集")).row
