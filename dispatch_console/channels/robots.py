@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+from abc import ABC, abstractmethod
 from datetime import datetime
 from urllib.parse import quote_plus
 
@@ -45,7 +46,7 @@ def _millis(now: datetime) -> int:
     return int(now.timestamp() * 1000)
 
 
-class _Robot(OutboxHooks):
+class _Robot(OutboxHooks, ABC):
     kind = "robot"
     too_fast: frozenset[int] = frozenset()
 
@@ -63,14 +64,17 @@ class _Robot(OutboxHooks):
         self.ca_file = ca_file
 
     # subclasses
+    @abstractmethod
     def _url(self, now: datetime) -> str:
-        raise NotImplementedError
+        """Each provider says this its own way."""
 
+    @abstractmethod
     def _payload(self, head: str, message: OutgoingMessage, mobiles: tuple[str, ...]) -> dict[str, object]:
-        raise NotImplementedError
+        """Each provider says this its own way."""
 
+    @abstractmethod
     def _secrets(self) -> tuple[str | None, ...]:
-        raise NotImplementedError
+        """Each provider says this its own way."""
 
     def head(self, message: OutgoingMessage, context: SendContext) -> str:
         mark = _(LEVEL_MARKS[context.level]) if context.level in LEVEL_MARKS else context.level

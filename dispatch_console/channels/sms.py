@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -84,7 +85,7 @@ def render(template: str, variables: Mapping[str, str], max_chars: int) -> str:
     return value if len(value) <= max_chars else value[:max(max_chars - 1, 0)] + "…"
 
 
-class _Sms(OutboxHooks):
+class _Sms(OutboxHooks, ABC):
     kind = "sms"
 
     def __init__(self, name: str, *, sign_name: str, template_id: str, template_params: Any,
@@ -112,14 +113,16 @@ class _Sms(OutboxHooks):
                 found.append(phone)
         return found
 
+    @abstractmethod
     def _secrets(self) -> tuple[str | None, ...]:
-        raise NotImplementedError
+        """Each provider says this its own way."""
 
     def _lost(self, phones: list[str], code: str, text: str) -> list[Delivery]:
         return [Delivery(p, "unknown", code, http.scrub(text, self._secrets())) for p in phones]
 
+    @abstractmethod
     def _send(self, message: OutgoingMessage, context: SendContext, phones: list[str]) -> list[Delivery]:
-        raise NotImplementedError
+        """Each provider says this its own way."""
 
     def deliver(self, message: OutgoingMessage, context: SendContext) -> list[Delivery]:
         phones = self.recipients(message, context)
