@@ -23,13 +23,14 @@ from typing import IO, Any, BinaryIO
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
 from dispatch_console.incidents.intake import (
+    INTAKE_LIMITS,
     INTAKE_RETRY,
     IntakeSummary,
     IntakeWeather,
     LineOutcome,
     intake_lines,
 )
-from dispatch_console.kernel import transient
+from dispatch_console.kernel import bounded_input, transient
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 
@@ -79,7 +80,7 @@ class StopReading:
         while not self.stopped.is_set():
             try:
                 self._reading = True
-                raw = self.stream.readline()
+                raw = bounded_input.read_line(self.stream, INTAKE_LIMITS)  # a 1 GB line is never held
                 self._reading = False
             except _Interrupted:
                 return
