@@ -412,6 +412,16 @@ def json_lines(raw_lines: Iterable[bytes], source: str | Path,
 
 _TOML_LINE = re.compile(r"line (\d+)")
 
+# A site file (policy, checklist, scenario, categories, secrets) is a few KB written by a person.
+SITE_FILE_LIMITS = Limits(file_bytes=1 * MIB, items=10_000)
+
+
+def check_toml_depth(text: str, where: Position, limits: Limits = Limits()) -> None:
+    """InputError (with the line) when the TOML text nests arrays or inline tables deeper than
+    ``limits.depth`` — checked before tomllib, which recurses, sees it. For callers that parse
+    themselves to keep tomllib's own syntax messages; :func:`decode_toml` does this and more."""
+    _scan_depth(text, _TOML_TOKENS, limits.depth, where)
+
 
 def decode_toml(text: str, where: Position, limits: Limits = Limits()) -> dict[str, Any]:
     """A TOML document as a dict, checked for depth before parsing and for values after."""
