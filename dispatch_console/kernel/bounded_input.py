@@ -40,10 +40,12 @@ import codecs
 import csv
 import io
 import json
+import lzma
 import math
 import re
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -695,7 +697,8 @@ def check_xlsx(path: str | Path, limits: Limits = Limits()) -> dict[str, SheetSc
                 if scan is not None:
                     _check_sheet_claims(scan, where, limits)
                     scans[name] = scan
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, RuntimeError,
+                NotImplementedError) as exc:  # a damaged member (found by make fuzz: "invalid distance")
             raise InputError(where, _("the archive is damaged: {reason}").format(reason=exc)) from None
     return scans
 
