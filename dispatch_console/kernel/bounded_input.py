@@ -672,6 +672,8 @@ def check_xlsx(path: str | Path, limits: Limits = Limits()) -> dict[str, SheetSc
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise InputError(where, _("not an Excel .xlsx file (it is not a zip archive)")) from None
+    except (NotImplementedError, RuntimeError) as exc:  # found by make fuzz: "zip file version 23.0"
+        raise InputError(where, _("the archive is damaged: {reason}").format(reason=exc)) from None
     scans: dict[str, SheetScan] = {}
     with archive:
         infos = archive.infolist()
