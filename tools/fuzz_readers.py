@@ -55,13 +55,16 @@ def _child(target: str, argv: list[str]) -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     with atheris.instrument_imports(include=["dispatch_console"]):
         # the readers themselves, so that the fuzzer sees their branches (the targets import lazily)
-        import dispatch_console.checklists.templates
-        import dispatch_console.drills.scenario
-        import dispatch_console.incidents.intake
-        import dispatch_console.jurisdiction.geojson_import
-        import dispatch_console.kernel.bounded_input
-        import dispatch_console.rosters.files  # noqa: F401
         from support.fuzz_targets import TARGETS
+
+        from dispatch_console.checklists import templates
+        from dispatch_console.drills import scenario
+        from dispatch_console.incidents import intake
+        from dispatch_console.jurisdiction import geojson_import
+        from dispatch_console.kernel import bounded_input
+        from dispatch_console.rosters import files
+    print("instrumented:", ", ".join(m.__name__ for m in (templates, scenario, intake, geojson_import,
+                                                          bounded_input, files)), flush=True)
     atheris.Setup([sys.argv[0], *argv], TARGETS[target])
     atheris.Fuzz()
 
