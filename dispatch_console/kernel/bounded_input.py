@@ -531,6 +531,7 @@ def _cells_problem(cells: Sequence[Any], at: Position, limits: Limits) -> InputE
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,10})\"")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,5})(\d{1,10})\"")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([^\"]{1,64})\"")
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\sref=\"([^\"]{1,64})\"")
@@ -598,6 +599,7 @@ class SheetScan:
     rows: int = 0  # <row> elements
     max_row: int = 0  # the furthest row any <row r> or <c r> names
     max_col: int = 0
+    unreferenced_cells: bool = False  # some <c> have no r="…": openpyxl places them by counting
 
     @property
     def extent_rows(self) -> int:
@@ -635,9 +637,13 @@ def _scan_sheet_bytes(scan: SheetScan, data: bytes, where: Position, limits: Lim
     scan.rows += len(_ROW_TAG.findall(data))
     for m in _ROW_NUMBER.finditer(data):
         scan.max_row = max(scan.max_row, int(m.group(1)))
+    referenced = 0
     for m in _CELL_REF.finditer(data):
+        referenced += 1
         scan.max_col = max(scan.max_col, column_number(m.group(1).decode("ascii")))
         scan.max_row = max(scan.max_row, int(m.group(2)))
+    if not scan.unreferenced_cells and len(_CELL_TAG.findall(data)) > referenced:
+        scan.unreferenced_cells = True
     if scan.dimension is None:
         dim = _DIMENSION.search(data)
         if dim:
@@ -758,6 +764,8 @@ def xlsx_rows(path: str | Path, limits: Limits = Limits(),
             raise InputError(where, _("the workbook has no worksheet to read"))
         max_row = min(scan.extent_rows, limits.xlsx_rows)
         max_col = min(max([scan.max_col] + [m.max_col for m in scan.merged] + [1]), limits.xlsx_columns)
+        if scan.unreferenced_cells:  # their columns are not in the XML: read up to the limit
+            max_col = limits.xlsx_columns
         if max_row == 0:
             return
         tops: dict[tuple[int, int], Any] = {}

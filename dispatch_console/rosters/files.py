@@ -77,7 +77,8 @@ EXPORT_ROLE = {"shift_leader": "带班领导", "duty_officer": "值班员"}
 _HEADER_SCAN_ROWS = 30
 # A year's roster is a few thousand rows of short cells.
 ROSTER_LIMITS = bounded_input.Limits(file_bytes=8 * bounded_input.MIB, field_chars=1024, items=100_000,
-                                     xlsx_rows=100_000, xlsx_columns=64)
+                                     xlsx_rows=100_000, xlsx_columns=64, zip_member_bytes=16 * bounded_input.MIB,
+                                     zip_total_bytes=32 * bounded_input.MIB)
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s.*)?$")
 
