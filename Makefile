@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts run test lint mypy-baseline pytest bench bench-quick clean
+.PHONY: install fonts run test lint mypy-baseline pytest bench bench-quick fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ pytest: $(STAMP) fonts
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# A short coverage-guided run (atheris) of every reader; a crash lands in tests/kernel/fuzz_crashes/.
+FUZZ_SECONDS ?= 20
+fuzz: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(PY) tools/fuzz_readers.py --seconds $(FUZZ_SECONDS)
 
 bench: $(STAMP)
 	$(PY) -m bench
