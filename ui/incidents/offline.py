@@ -44,7 +44,8 @@ from ui.shell.context import UiContext
 log = logging.getLogger(__name__)
 
 REPLAY_MS = 3000  # while reports wait: how often the database is tried again
-TOLD_MS = 60_000  # how long "recorded N offline reports" stays on screen
+TOLD_MS = 60_000
+PENDING_ROWS_SHOWN = 5  # how long "recorded N offline reports" stays on screen
 
 
 def _label(name: str) -> QLabel:
@@ -98,8 +99,8 @@ class OfflineIntake(QFrame):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab and the queue's keys are not taken
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(160)
+        for column in (4, 5):  # the description and the state (a refusal's reason) take the room
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)
         row = QHBoxLayout()
         self.told_label = _label("offline-told")
@@ -140,14 +141,18 @@ class OfflineIntake(QFrame):
 
     def _replayed(self, outcome: ReplayOutcome) -> None:
         self.replaying = False
+        if outcome.reason is None:  # the round went through: the database answers again
+            self.database_up = True
+        told = []
         if outcome.stored:
             numbers = "、".join(e.number or "" for e in outcome.stored)
-            self._tell(_("The database is back: {count} offline reports recorded ({numbers}).").format(
-                count=len(outcome.stored), numbers=numbers), False)
+            told.append(_("The database is back: {count} offline reports recorded ({numbers}).").format(
+                count=len(outcome.stored), numbers=numbers))
         if outcome.refused:
-            self._tell(_("{count} offline reports were refused by the database; see the reasons above.").format(
-                count=len(outcome.refused)), True)
-        if outcome.stored or outcome.refused:
+            told.append(_("{count} offline reports were refused by the database; see the reasons above.").format(
+                count=len(outcome.refused)))
+        if told:
+            self._tell(" ".join(told), bool(outcome.refused))
             self.replayed.emit(outcome)
         self.refresh()
 
@@ -210,6 +215,9 @@ class OfflineIntake(QFrame):
                     item.setForeground(red)
                 self.table.setItem(n, column, item)
         self.table.setVisible(bool(entries))
+        shown = min(len(entries), PENDING_ROWS_SHOWN)  # as tall as its rows, then it scrolls
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + shown * self.table.verticalHeader().defaultSectionSize() + 4)
         self.dismiss.setVisible(any(e.state == "refused" for e in entries))
         self.setVisible(bool(text) or bool(entries) or not self.told_label.isHidden())
         if self.journal.count:
