@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import jurisdiction
+from dispatch_console.incidents.journal import JournalEntry
 from dispatch_console.incidents.live_queue import (
     PageLoad,
     PendingAlert,
@@ -49,6 +50,7 @@ from dispatch_console.incidents.queue import IncidentRow, QueueQuery
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from ui.incidents.actions import IncidentActions
+from ui.incidents.offline import OfflineIntake
 from ui.incidents.queue_model import Column, QueueModel
 from ui.shell import theme
 from ui.shell.alerts import AlertController
@@ -92,6 +94,10 @@ class QueueView(QWidget):
         self._pending_select: int | None = None
         self._locating = False
         self._build()
+        self.offline = OfflineIntake(ui, self)  # reports kept while the database is away, replayed
+        cast(QVBoxLayout, self.layout()).insertWidget(0, self.offline)
+        self.offline.told.connect(self.show_message)
+        self.offline.replayed.connect(lambda _outcome: self.reload())
         self.actions_ = IncidentActions(ui, self, self.current_row)
         self.actions_.make_actions(self.table)
         self.actions_.message.connect(self.show_message)
@@ -554,8 +560,9 @@ class QueueView(QWidget):
     def open_intake(self) -> None:
         from ui.incidents.intake_form import IntakeForm
 
-        form = IntakeForm(self.ui, self.window())
+        form = IntakeForm(self.ui, self.window(), offline=self.offline)
         form.created.connect(self._created)
+        form.kept.connect(self._kept)
         self.intake = form
         form.open()
 
@@ -563,6 +570,10 @@ class QueueView(QWidget):
         self.show_message(_("{number} recorded").format(number=row.number), False)
         self.ui.selection.select(row.id)
         self.select_id(row.id)
+        self.focus_table()
+
+    def _kept(self, entry: JournalEntry) -> None:
+        self.offline.kept(entry)  # shown above the queue as a pending row
         self.focus_table()
 
     def focus_search(self) -> None:
@@ -581,6 +592,7 @@ class QueueView(QWidget):
         self.model.rerender()
 
     def shutdown(self) -> None:
+        self.offline.shutdown()
         for timer in (self._tick, self._coalesce, self._search_timer):
             timer.stop()
         self.alerts.stop()
