@@ -63,6 +63,9 @@ FOLLOW_UPS = followups.FollowUps(
     before_close=(
         checklists.before_close,         # required steps open: may not close yet
     ),
+    before_resolve=(
+        checklists.before_resolve,       # required steps open: resolve with a reason, or not (policy)
+    ),
 )
 
 TIMER_EFFECTS: dict[str, timers.Effect] = {
