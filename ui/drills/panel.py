@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -232,6 +231,14 @@ class DrillPanel(QDockWidget):
         self.report_view.show()
 
     # -- following the run -------------------------------------------------------------------
+    def quit_concern(self) -> str | None:
+        """Quitting mid-drill leaves the drill without its director's console."""
+        run = self.run
+        if run is None or not run.active:
+            return None
+        return _("The drill {name} (run {id}) is {status}; quitting leaves it without this console.").format(
+            name=run.scenario_name, id=run.id, status=run.status_label)
+
     def drives(self) -> bool:
         actor = self.ui.console.actor
         return actor is not None and allowed(actor, "drill.run")
@@ -318,7 +325,7 @@ class DrillPanel(QDockWidget):
             if inject.fired_at is not None:
                 item.setForeground(0, colour)
             else:
-                item.setForeground(4, QColor("#757575"))
+                item.setForeground(4, theme.muted_colour())
             self.tree.addTopLevelItem(item)
 
     def _show_banner(self) -> None:
@@ -348,7 +355,7 @@ class DrillPanel(QDockWidget):
             w.setEnabled(director and not active)
 
     def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #c62828;" if error else "")
+        self.message.setStyleSheet(theme.warning_style() if error else "")
         self.message.setText(text)
 
     def is_ready(self) -> bool:

@@ -27,6 +27,7 @@ from dispatch_console.kernel.errors import AuthenticationFailed, DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed, role_label
 from dispatch_console.users import accounts as users
+from ui.shell import theme
 from ui.shell.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class _BackgroundDialog(QDialog):
         self.form = QFormLayout()
         self.error = plain_label("", self)
         self.error.setObjectName("sign-in-error")
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(theme.warning_style())
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.submit)
