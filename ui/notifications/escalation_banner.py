@@ -63,7 +63,8 @@ def pending_for(db: Any, actor: Actor | None) -> tuple[NotificationRow, ...]:
     (runs off the GUI thread)."""
     if actor is None:
         return ()
-    mine = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT, for_role=actor.role)
+    mine = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT, for_role=actor.role,
+                              threads=True)
     return tuple(sorted(mine, key=lambda r: URGENCY.get(r.level, len(URGENCY))))  # stable: newest first kept
 
 
