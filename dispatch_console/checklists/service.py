@@ -28,7 +28,7 @@ from db.engine import Database, db_now
 from db.models import ChecklistItem, ChecklistTemplate, Incident, IncidentEvent, Timer, User
 from dispatch_console.checklists import templates as ct
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.kernel.changes import changed_by, record
+from dispatch_console.kernel.changes import changed_by, person_at, record
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import ConcurrentChange, NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
@@ -416,7 +416,7 @@ def _conflict(session: Session, item: ChecklistItem) -> ConcurrentChange:
     ).scalars()
     for ev in events:
         if (ev.data or {}).get("item_id") == item.id:
-            return changed_by(f"{ev.username}@{ev.station}" if ev.station else ev.username, ev.at)
+            return changed_by(person_at(session, ev.username, ev.station), ev.at)
     return changed_by(None, None)
 
 

@@ -32,7 +32,14 @@ from ui.shell.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
 
-DEMO_HINT = "demo-admin / demo-leader / demo-officer"
+
+
+def demo_hint() -> str:
+    """Every demo account with its role (the demo plan's list, so none is left out)."""
+    from dispatch_console.demo.plan import ACCOUNTS
+
+    lines = [f"{username} — {role_label(role)}" for username, role, _key, _title in ACCOUNTS]
+    return _("Demo accounts (password demo):") + "\n" + "\n".join(lines)
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -142,8 +149,9 @@ class SignInDialog(_BackgroundDialog):
         self.form.addRow(_("Password"), self.password)
         self.form.addRow(_("Workstation"), self.station)
         if demo:
-            self.form.addRow(plain_label(
-                _("Demo accounts: {names}, password demo").format(names=DEMO_HINT), self))
+            hint = plain_label(demo_hint(), self)
+            hint.setObjectName("sign-in-demo-accounts")
+            self.form.addRow(hint)
         (self.password if username else self.user).setFocus()
 
     def operation(self) -> Callable[[], Actor] | None:
