@@ -198,6 +198,7 @@ def _follow_up_open_incidents(s: Session, actor: Actor) -> None:
 # escalations were handled; only the BREACHED most serious unacknowledged incidents stay overdue.
 LIVE_OFFSETS = tuple(timedelta(minutes=m) for m in (4, 9, 15, 22, 30, 40, 55, 70, 90, 120))
 BREACHED = 2
+JUST_BREACHED = timedelta(minutes=3)
 
 
 def _live_deadlines(s: Session, now: datetime) -> None:
@@ -208,15 +209,16 @@ def _live_deadlines(s: Session, now: datetime) -> None:
     breached = set(sorted(breached, key=[i.id for i in incidents].index)[:BREACHED])
     moved = 0
     for incident in incidents:
-        if incident.id in breached:
-            continue
         overdue = s.execute(select(Timer).where(
             Timer.incident_id == incident.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None),
             Timer.due_at <= now).order_by(Timer.due_at, Timer.id)).scalars().all()
         if not overdue:
             continue
-        shift = now + LIVE_OFFSETS[moved % len(LIVE_OFFSETS)] - overdue[0].due_at
-        moved += 1
+        if incident.id in breached:  # breached a few minutes ago: its first escalation is due now
+            shift = now - JUST_BREACHED - overdue[0].due_at
+        else:
+            shift = now + LIVE_OFFSETS[moved % len(LIVE_OFFSETS)] - overdue[0].due_at
+            moved += 1
         for timer in overdue:
             timer.due_at = timer.due_at + shift
             payload = dict(timer.payload or {})
