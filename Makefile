@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts run test lint mypy-baseline pytest bench bench-quick fuzz clean
+.PHONY: install fonts qt-libraries run test lint mypy-baseline pytest bench bench-quick fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ install: $(STAMP) fonts
 fonts:
 	@tools/chinese_font.sh
 
-run: $(STAMP) fonts
+# the libraries Qt's xcb plugin needs, named by Debian package when missing (tools/qt_libraries.sh)
+qt-libraries:
+	@tools/qt_libraries.sh
+
+run: $(STAMP) fonts qt-libraries
 	$(VENV)/bin/dispatch-console run --demo
 
 lint: $(STAMP)

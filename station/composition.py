@@ -71,6 +71,9 @@ def follow_ups() -> FollowUps:
         before_close=(
             checklists.before_close,         # required steps open: may not close yet
         ),
+        before_resolve=(
+            checklists.before_resolve,       # required steps open: resolve with a reason, or not (policy)
+        ),
     )
 
 

@@ -120,6 +120,7 @@ class CliContext:
         from sqlalchemy.exc import OperationalError
 
         from db.engine import Database
+        from db.migrate import schema_status
         from dispatch_console.kernel import secrets, transient
 
         if self._db is None:
@@ -139,8 +140,24 @@ class CliContext:
                 except OperationalError as again:
                     raise DatabaseUnavailable(transient.describe(again, self._db.url)) from again
         if check_schema:
-            ensure_schema(self._db)
+            try:
+                ensure_schema(self._db)
+            except SchemaMismatch as exc:
+                if not self.implicit_default() or schema_status(self._db).state != "empty":
+                    raise
+                # the first thing a new user tries after `make run`: the console opened the demo
+                # database, this command the (still empty) default one — say which, and the way there
+                raise SchemaMismatch(_(
+                    "{url} is the command line's default database and has no schema yet. The console "
+                    "started by `make run` uses the demo database {demo}: add --demo "
+                    "(dispatch-console --demo incidents list), or give --db URL; to set this one up "
+                    "run dispatch-console db upgrade.").format(
+                        url=self._db.display_url, demo=demo_db_url().removeprefix("sqlite:///"))) from exc
         return self._db
+
+    def implicit_default(self) -> bool:
+        """No --db, no DISPATCH_DB_URL and no --demo: the default database file was opened."""
+        return not self.args.db and not os.environ.get("DISPATCH_DB_URL") and not self.args.demo
 
     def ask_password(self, display_url: str) -> str | None:
         if not sys.stdin or not sys.stdin.isatty():

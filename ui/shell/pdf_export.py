@@ -3,7 +3,11 @@
 QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with a CJK font
 (Noto Sans CJK SC or another installed one, see ``ui.shell.app.CJK_FAMILIES``) for Chinese; each page
 is drawn with a footer that carries the document's title and "page N of M". QPdfWriter embeds
-the glyphs it uses, so the file reads the same on a machine without the fonts."""
+the glyphs it uses, so the file reads the same on a machine without the fonts.
+
+Paper is white whatever the screen theme: the document is drawn with :func:`paper_palette` (black
+ink on white), never the application's palette — under the night theme the application's text
+colour is near-white, and QTextDocument takes its default ink from the palette it is painted with."""
 
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
     QFont,
     QFontDatabase,
     QPageLayout,
     QPageSize,
     QPainter,
+    QPalette,
     QPdfWriter,
     QTextDocument,
 )
@@ -30,6 +37,31 @@ MARGINS_MM = QMarginsF(15, 15, 15, 12)
 # Latin letters and digits come from a Latin font: Noto Sans CJK shapes digits in Latin runs into
 # glyphs that the PDF's text layer cannot map back (search, copy and pypdf would lose them).
 LATIN_FAMILIES = ["Noto Sans", "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"]
+
+
+PAPER = "#ffffff"
+INK = "#000000"
+
+
+def paper_palette() -> QPalette:
+    """Black ink on white paper, the same for every theme (text, links and table headers)."""
+    palette = QPalette(QColor(PAPER))
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled):
+        for role, colour in ((QPalette.ColorRole.Text, INK), (QPalette.ColorRole.WindowText, INK),
+                             (QPalette.ColorRole.ButtonText, INK), (QPalette.ColorRole.Base, PAPER),
+                             (QPalette.ColorRole.Window, PAPER), (QPalette.ColorRole.Link, "#0b3d91"),
+                             (QPalette.ColorRole.Highlight, PAPER), (QPalette.ColorRole.HighlightedText, INK)):
+            palette.setColor(group, role, QColor(colour))
+    return palette
+
+
+def draw_on_paper(doc: QTextDocument, painter: QPainter, clip: QRectF) -> None:
+    """``doc.drawContents`` with the paper palette instead of the application's."""
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette = paper_palette()
+    context.clip = clip
+    painter.setClipRect(clip)
+    doc.documentLayout().draw(painter, context)
 
 
 def cjk_family() -> str:
@@ -80,9 +112,10 @@ def export_pdf(html: str, out: str | Path, *, title: str) -> int:
                 writer.newPage()
             painter.save()
             painter.translate(0, -page * body_h)
-            doc.drawContents(painter, QRectF(0, page * body_h, area.width(), body_h))
+            draw_on_paper(doc, painter, QRectF(0, page * body_h, area.width(), body_h))
             painter.restore()
             painter.setFont(footer_font)
+            painter.setPen(QColor(INK))
             painter.drawLine(0, int(body_h + footer_h * 0.2), area.width(), int(body_h + footer_h * 0.2))
             box = QRectF(0, body_h + footer_h * 0.25, area.width(), footer_h * 0.75)
             painter.drawText(box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
