@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SHIPPED_FILE = "fonts/NotoSansCJKsc-DispatchSubset.otf"
 SHIPPED_FAMILY = "Dispatch Noto Sans CJK SC"
+SHIPPED_POSTSCRIPT = "NotoSansCJKsc-DispatchSubset"  # the name a PDF gives the embedded font
 
 _loaded: list[str] = []
 
