@@ -283,6 +283,20 @@ def prepare_output(*, json_output: bool) -> None:
             log.debug("could not reconfigure %r", stream, exc_info=True)
 
 
+def _log_to_file(*, verbose: bool, command: str) -> None:
+    """The console shows warnings (everything with -v); the rotating log file keeps INFO and up."""
+    from dispatch_console import __version__
+    from dispatch_console.kernel import logfile
+
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if type(handler) is logging.StreamHandler and handler.level == logging.NOTSET:
+            handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if logfile.install(logging.DEBUG if verbose else logging.INFO) is not None:
+        logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)  # every sweep
+        log.info("dispatch-console %s: %s (pid %d)", __version__, command, os.getpid())
+
+
 def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command: str | None = None) -> int:
     """Run one command. The command groups come from the composition root (station/composition.py)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -296,6 +310,7 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _log_to_file(verbose=bool(args.verbose), command=str(args.command))
     # -v shows the statements, never the rows they return (password hashes, phones, ID numbers)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.lang:

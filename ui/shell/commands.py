@@ -31,11 +31,14 @@ def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
 
 
 def cmd_run(ctx: CliContext, panels: Panels) -> int:
-    from PySide6.QtWidgets import QMessageBox
+    from PySide6.QtWidgets import QMessageBox, QWidget
 
+    from ui.shell import crash
     from ui.shell.app import application
 
     app = application()
+    opened: list[QWidget] = []
+    crash.install(lambda: opened[0] if opened else None)  # from here on no exception ends the shift
     ctx.ask_password = _ask_password  # type: ignore[method-assign]
     try:
         console = _console(ctx, demo_default=False)
@@ -55,6 +58,7 @@ def cmd_run(ctx: CliContext, panels: Panels) -> int:
     from ui.shell.main_window import MainWindow
 
     window = MainWindow(console, panels=panels)
+    opened.append(window)
     window.show()
     collector = GarbageCollector(parent=window)  # from now on collections run between events
     collector.start()
