@@ -33,7 +33,6 @@ def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
 
 
 def cmd_run(ctx: CliContext, panels: Panels) -> int:
-    from PySide6.QtWidgets import QWidget
 
     from ui.shell import crash
     from ui.shell.app import application
