@@ -45,7 +45,7 @@ def cmd_run(ctx: CliContext, panels: Panels) -> int:
             station=ctx.station), file=sys.stderr)
         return EXIT_OK
     opened: list[QWidget] = []
-    instance.activated.connect(lambda: [bring_forward(w) for w in opened])
+    instance.activated.connect(lambda: bring_forward(opened[-1]) if opened else None)
     reporter = crash.install(lambda: opened[0] if opened else None)  # no exception ends the shift
     try:
         return _run_console(ctx, panels, opened)
