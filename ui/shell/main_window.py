@@ -30,7 +30,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
-from ui.shell import settings, theme
+from ui.shell import about, settings, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext
 from ui.shell.dock_tabs import hide_stale_tab_bars
@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         keys.setShortcut(QKeySequence(Qt.Key.Key_F1))
         keys.triggered.connect(self.show_shortcuts)
         self.menu_help.addAction(keys)
+        about.add_to_menu(self, self.ui, self.menu_help)
         central_contribute = getattr(self.central, "contribute_actions", None)
         if central_contribute is not None:
             central_contribute(self)

@@ -1,7 +1,7 @@
 """HTML (the handover record, the duty log) to a paged PDF with Chinese text embedded.
 
-QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with a CJK font
-(Noto Sans CJK SC or another installed one, see ``ui.shell.app.CJK_FAMILIES``) for Chinese; each page
+QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with the Chinese font
+the project ships (``ui.shell.fonts``: never whatever the machine has) for Chinese; each page
 is drawn with a footer that carries the document's title and "page N of M". QPdfWriter embeds
 the glyphs it uses, so the file reads the same on a machine without the fonts.
 
@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 )
 
 from dispatch_console.kernel.i18n import _
-from ui.shell.app import CJK_FAMILIES
+from ui.shell.fonts import shipped_cjk_family
 
 RESOLUTION = 300
 MARGINS_MM = QMarginsF(15, 15, 15, 12)
@@ -65,9 +65,8 @@ def draw_on_paper(doc: QTextDocument, painter: QPainter, clip: QRectF) -> None:
 
 
 def cjk_family() -> str:
-    """The first installed family that has Chinese glyphs (Qt's default if there is none)."""
-    available = set(QFontDatabase.families())
-    return next((f for f in CJK_FAMILIES if f in available), QFont().family())
+    """The shipped Chinese font (the same record on every machine)."""
+    return shipped_cjk_family()
 
 
 def document_font(point_size: float) -> QFont:
@@ -138,3 +137,25 @@ def render_png(pdf: str | Path, page: int, out: str | Path, width: int = 1240) -
     image.save(str(out))
     document.close()
     return Path(out)
+
+
+def embedded_fonts(pdf: str | Path) -> set[str]:
+    """The base names of the fonts a PDF carries with it (``ABCDEF+NotoSansCJKsc-DispatchSubset`` …).
+
+    Only fonts whose program is embedded count: a name without a font file would print in whatever
+    the reading machine substitutes."""
+    import pypdf
+
+    names: set[str] = set()
+    for page in pypdf.PdfReader(str(pdf)).pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for ref in (fonts.get_object().values() if fonts is not None else ()):
+            font = ref.get_object()
+            descriptors = [font.get("/FontDescriptor")]
+            descriptors += [d.get_object().get("/FontDescriptor") for d in font.get("/DescendantFonts", [])]
+            for descriptor in filter(None, descriptors):
+                d = descriptor.get_object()
+                if any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    names.add(str(font["/BaseFont"]))
+    return names
