@@ -27,11 +27,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dispatch_console import channels
+from dispatch_console.cases import effects as cases
+from dispatch_console.cases.vocabulary import FOLLOW_UP_KIND, JUDICIAL_KIND, PETITION_WINDOW_KIND
 from dispatch_console.channels import callout
 from dispatch_console.checklists import service as checklists
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
 from dispatch_console.cli import audit as audit_cli
+from dispatch_console.cli import cases as cases_cli
 from dispatch_console.cli import checklists as checklists_cli
 from dispatch_console.cli import db_cmd as db_cli
 from dispatch_console.cli import drill as drill_cli
@@ -59,6 +62,7 @@ FOLLOW_UPS = followups.FollowUps(
         checklists.on_incident_change,   # start, re-plan or close the incident's checklist
         escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
         handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
+        cases.on_incident_change,        # a dispute, labour, petition or rental incident opens a case (cases.toml)
     ),
     before_close=(
         checklists.before_close,         # required steps open: may not close yet
@@ -76,6 +80,13 @@ TIMER_EFFECTS: dict[str, timers.Effect] = {
     "handover_reminder": handover.on_timer,
     "handover_accept": handover.on_timer,
     "call": callout.on_timer,           # an unanswered call moves to the next person in the chain
+    FOLLOW_UP_KIND: cases.on_follow_up_due,          # a follow-up visit (回访) not recorded in time
+    JUDICIAL_KIND: cases.on_judicial_due,            # the 30-day judicial-confirmation window closing
+    "petition_accept": cases.on_petition_deadline,   # 信访: accept within 15 days
+    "petition_conclude": cases.on_petition_deadline,  # conclude within 60 (+ one extension ≤ 30)
+    "petition_review": cases.on_petition_deadline,   # 复查 within 30
+    "petition_re_review": cases.on_petition_deadline,  # 复核 within 30
+    PETITION_WINDOW_KIND: cases.on_petition_window,  # no review asked for in time: the reply stands
 }
 
 ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
@@ -86,7 +97,7 @@ ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
-    checklists_cli.register, grids_cli.register, drill_cli.register,
+    checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
