@@ -112,6 +112,7 @@ def install() -> None:
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.cases.board import CaseBoard
     from ui.channels.calls import CallTasksPanel
     from ui.channels.status import channel_down_label
     from ui.checklists.panel import ChecklistPanel
@@ -134,6 +135,7 @@ def panels() -> Panels:
         DutyBoardPanel,
         RosterCalendarPanel,
         HandoverPanel,
+        CaseBoard,
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,

@@ -348,3 +348,23 @@ def owner_name(db: Database, user_id: int | None) -> str | None:
         return None
     with db.read() as s:
         return s.execute(select(User.display_name).where(User.id == user_id)).scalar()
+
+
+@dataclass(frozen=True)
+class BoardChoices:
+    """What the board's "by unit" and "by grid" views offer (units and grids that have open cases)."""
+
+    units: tuple[tuple[int, str], ...]
+    grids: tuple[tuple[int, str], ...]
+
+
+def board_choices(db: Database) -> BoardChoices:
+    with db.read() as s:
+        units = s.execute(select(Unit.id, Unit.name).join(Case, Case.responsible_unit_id == Unit.id)
+                          .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Unit.id, Unit.name)
+                          .order_by(Unit.name).limit(500)).all()
+        grids = s.execute(select(Area.id, Area.name).join(Case, Case.grid_id == Area.id)
+                          .where(Case.status.in_(OPEN_CASE_STATUSES)).group_by(Area.id, Area.name)
+                          .order_by(Area.name).limit(500)).all()
+        return BoardChoices(tuple((int(u.id), str(u.name)) for u in units),
+                            tuple((int(g.id), str(g.name)) for g in grids))
