@@ -25,10 +25,11 @@ from dispatch_console.cases.vocabulary import (
     SATISFACTION,
     STATUS_LABELS,
     VISIT_RESULTS,
+    VISIT_STATES,
     label,
 )
 from dispatch_console.kernel.audit import mask_phone
-from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import local
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,8 +46,9 @@ def safe_cell(value: Any) -> Any:
     return text
 
 
-HEADERS = ("number", "kind", "sub-type", "title", "grid", "parties", "risk", "may escalate", "responsible unit",
-           "responsible person", "status", "registered", "outcome", "agreement / referral", "follow-ups", "closed")
+HEADERS = (N_("Number"), N_("Kind"), N_("Sub-type"), N_("Title"), N_("Grid"), N_("Parties"), N_("Risk"),
+           N_("May escalate"), N_("Responsible unit"), N_("Responsible person"), N_("Status"), N_("Registered"),
+           N_("Outcome"), N_("Agreement / referral"), N_("Follow-ups"), N_("Closed"))
 
 
 def _when(value: Any) -> str:
@@ -75,8 +77,11 @@ def export_month(db: Database, year: int, month: int, path: str | Path) -> int:
                     " ".join(x for x in (p.name, mask_phone(p.phone), mask_id(p.id_number)) if x))
             for v in s.execute(select(CaseVisit).where(CaseVisit.case_id.in_(ids))
                                .order_by(CaseVisit.due_at)).scalars():
-                state = (label(VISIT_RESULTS, v.result) + (("/" + label(SATISFACTION, v.satisfaction))
-                                                            if v.satisfaction else "")) if v.result else _(v.state)
+                if v.result:
+                    state = label(VISIT_RESULTS, v.result) + (
+                        "/" + label(SATISFACTION, v.satisfaction) if v.satisfaction else "")
+                else:
+                    state = label(VISIT_STATES, v.state)
                 visits.setdefault(v.case_id, []).append(f"{v.days}d {state}")
             from db.models import Case
 

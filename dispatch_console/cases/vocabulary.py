@@ -41,6 +41,8 @@ VISIT_RESULTS: dict[str, str] = {
     "not_performed": N_("not performed"),
     "relapsed": N_("relapsed"),
 }
+VISIT_STATES: dict[str, str] = {"due": N_("due"), "done": N_("visited"), "cancelled": N_("cancelled")}
+TIMER_STATES: dict[str, str] = {"pending": N_("pending"), "fired": N_("passed"), "cancelled": N_("cancelled")}
 REOPENING_RESULTS = ("not_performed", "relapsed")
 SATISFACTION: dict[str, str] = {
     "satisfied": N_("satisfied"),

@@ -160,8 +160,16 @@ def _case_id(ctx: CliContext, number: str) -> int:
 
 
 def cmd_show(ctx: CliContext) -> int:
+    from dispatch_console.cases.parties import PARTY_ROLES
     from dispatch_console.cases.reads import get_case
-    from dispatch_console.cases.vocabulary import KIND_LABELS, STATUS_LABELS, VISIT_RESULTS, label
+    from dispatch_console.cases.vocabulary import (
+        KIND_LABELS,
+        STATUS_LABELS,
+        TIMER_STATES,
+        VISIT_RESULTS,
+        VISIT_STATES,
+        label,
+    )
     from dispatch_console.kernel.timefmt import fmt_local
 
     d = get_case(ctx.database(), _case_id(ctx, ctx.args.number))
@@ -172,12 +180,13 @@ def cmd_show(ctx: CliContext) -> int:
     print(f"{r.number}  {label(KIND_LABELS, r.kind)}  {label(STATUS_LABELS, r.status)}  {r.title}")
     for p in d.parties:
         again = _("  also in {cases}").format(cases=", ".join(p.repeat_cases)) if p.repeat_cases else ""
-        print(f"  {_(p.role)}: {p.name} {p.phone or ''} {p.id_number or ''}{again}")
+        print(f"  {label(PARTY_ROLES, p.role)}: {p.name} {p.phone or ''} {p.id_number or ''}{again}")
     for v in d.visits:
         print(_("  follow-up {days} d due {due}: {state}").format(
-            days=v.days, due=fmt_local(v.due_at), state=label(VISIT_RESULTS, v.result) if v.result else v.state))
+            days=v.days, due=fmt_local(v.due_at),
+            state=label(VISIT_RESULTS, v.result) if v.result else label(VISIT_STATES, v.state)))
     for t in d.deadlines:
-        print(f"  {t.label}: {fmt_local(t.due_at)} ({t.state})")
+        print(f"  {t.label}: {fmt_local(t.due_at)} ({label(TIMER_STATES, t.state)})")
     for e in d.timeline:
         print(f"  {fmt_local(e.at)} {e.who or ''}: {e.note or ''}")
     return EXIT_OK

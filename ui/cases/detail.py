@@ -21,6 +21,7 @@ from dispatch_console.cases.vocabulary import (
     RISK_LABELS,
     SATISFACTION,
     STATUS_LABELS,
+    TIMER_STATES,
     VISIT_RESULTS,
     label,
 )
@@ -77,7 +78,7 @@ def detail_text(d: CaseDetail) -> str:
                 days=v.days, due=_t(v.due_at), who=v.assignee or _("nobody assigned"), state=state))
     if d.deadlines:
         lines += ["", _("Deadlines")]
-        lines += [f"  {_t(t.due_at)} {t.label} ({_(t.state)})" for t in d.deadlines]
+        lines += [f"  {_t(t.due_at)} {t.label} ({label(TIMER_STATES, t.state)})" for t in d.deadlines]
     if d.incidents:
         lines += ["", _("Linked incidents: {numbers}").format(numbers=", ".join(i.number for i in d.incidents))]
     lines += ["", _("Timeline")]
