@@ -93,6 +93,9 @@ def on_judicial_due(session: Session, timer: Timer, now: datetime, fired_by: str
         timers.set_outcome(timer, _("No longer needed."))
         return
     ends = (timer.payload or {}).get("window_ends")
+    if isinstance(ends, str) and datetime.fromisoformat(ends) <= now:  # fired late: nothing to remind of
+        timers.set_outcome(timer, _("The window had closed already."))
+        return
     system = Actor.system(fired_by)
     notify(session, system, case, kind="case_judicial", level="info", role=timer.target_role or "duty_officer",
            timer_id=timer.id, at=now,

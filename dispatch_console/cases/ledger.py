@@ -46,7 +46,7 @@ def safe_cell(value: Any) -> Any:
     return text
 
 
-HEADERS = (N_("Number"), N_("Kind"), N_("Sub-type"), N_("Title"), N_("Grid"), N_("Parties"), N_("Risk"),
+HEADERS = (N_("Case number"), N_("Kind"), N_("Sub-type"), N_("Title"), N_("Grid"), N_("Parties"), N_("Risk"),
            N_("May escalate"), N_("Responsible unit"), N_("Responsible person"), N_("Status"), N_("Registered"),
            N_("Outcome"), N_("Agreement / referral"), N_("Follow-ups"), N_("Closed"))
 

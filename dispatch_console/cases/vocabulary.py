@@ -14,7 +14,7 @@ STATUS_LABELS: dict[str, str] = {
     "referred": N_("referred"),
     "closed": N_("closed"),
     "registered": N_("registered"),
-    "accepted": N_("accepted"),
+    "accepted": N_("accepted for handling"),
     "replied": N_("replied"),
     "review": N_("under review"),
     "reviewed": N_("reviewed"),

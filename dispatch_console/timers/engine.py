@@ -299,6 +299,7 @@ def _timeline(session: Session, timer: Timer, now: datetime, fired_by: str, late
     ))
 
 
+MAX_LATE_MS = 2**31 - 1  # timer.late_ms is an INTEGER
 BATCH_PER_TRANSACTION = 10  # timers claimed per write transaction when several are due at once
 
 
@@ -338,7 +339,8 @@ def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str
             query = query.with_for_update(skip_locked=True)
         fired: list[FiredTimer] = []
         for timer in s.execute(query).scalars().all():
-            late_ms = max(0, int((now - timer.due_at).total_seconds() * 1000))
+            # clamped to the INTEGER column: a deadline more than 24.8 days late must still fire
+            late_ms = min(MAX_LATE_MS, max(0, int((now - timer.due_at).total_seconds() * 1000)))
             claimed = s.execute(
                 update(Timer)
                 .where(Timer.id == timer.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))

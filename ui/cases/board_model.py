@@ -16,7 +16,7 @@ from ui.shell import theme
 from ui.shell.plain_text import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = (N_("Number"), N_("Kind"), N_("Status"), N_("Next due"), N_("Grid"), N_("Unit"), N_("Risk"), N_("Title"))
+COLUMNS = (N_("Case number"), N_("Kind"), N_("Status"), N_("Next due"), N_("Grid"), N_("Unit"), N_("Risk"), N_("Title"))
 NUMBER, KIND, STATUS, DUE, GRID, UNIT, RISK, TITLE = range(len(COLUMNS))
 
 

@@ -73,7 +73,7 @@ def detail_text(d: CaseDetail) -> str:
         for v in d.visits:
             state = (label(VISIT_RESULTS, v.result) + (" / " + label(SATISFACTION, v.satisfaction)
                                                          if v.satisfaction else "")) if v.result else (
-                _("missed") if v.missed else _("due") if v.state == "due" else _("cancelled"))
+                _("visit missed") if v.missed else _("due") if v.state == "due" else _("cancelled"))
             lines.append(_("  {days} days, due {due}, {who}: {state}").format(
                 days=v.days, due=_t(v.due_at), who=v.assignee or _("nobody assigned"), state=state))
     if d.deadlines:
