@@ -45,6 +45,7 @@ class CaseBoard(QDockWidget):
         self.ui = ui
         self._loading = False
         self._again = False
+        self._choices_stale = True  # the units and grids with open cases: read again after a case changed
         self.choices = BoardChoices((), ())
         body = QWidget(self)
         outer = QVBoxLayout(body)
@@ -132,13 +133,15 @@ class CaseBoard(QDockWidget):
             self._again = True
             return
         self._loading = True
-        db, query = self.ui.console.db, self.query()
-        self.ui.runner.run(lambda: (list_cases(db, query), board_choices(db)), on_success=self._loaded,
-                           on_failure=self._failed)
+        db, query, choices = self.ui.console.db, self.query(), self._choices_stale
+        self._choices_stale = False
+        self.ui.runner.run(lambda: (list_cases(db, query), board_choices(db) if choices else None),
+                           on_success=self._loaded, on_failure=self._failed)
 
-    def _loaded(self, result: tuple[list[CaseRow], BoardChoices]) -> None:
+    def _loaded(self, result: tuple[list[CaseRow], BoardChoices | None]) -> None:
         self._loading = False
-        rows, choices = result
+        rows, read = result
+        choices = read if read is not None else self.choices
         keep = self.current_case_id()
         refill = choices != self.choices and self.view() in ("unit", "grid")
         self.choices = choices
@@ -159,10 +162,12 @@ class CaseBoard(QDockWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
+        self._choices_stale = True
         self.count.setText(_("Could not load the cases: {error}").format(error=exc))
 
     def _on_changes(self, changes: list[Any]) -> None:
         if any(c.entity in ("case", "database") for c in changes):
+            self._choices_stale = True
             self.reload()
 
     def current_case_id(self) -> int:
