@@ -453,6 +453,8 @@ class Timer(Base):
     late_ms: Mapped[int | None] = mapped_column(Integer)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # a case's deadline (回访, 信访 steps); no foreign key, so SQLite adds the column in place (0009)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Notification(Base):
@@ -638,3 +640,156 @@ class SiteSetting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases (案件): disputes (矛盾纠纷) and petitions (信访事项), their parties, mediation, visits.
+# Nothing is deleted here either: a case closes and reopens, a visit is recorded or missed.
+
+CASE_STATUSES = ("open", "mediating", "agreed", "referred", "closed",          # disputes
+                 "registered", "accepted", "replied", "review", "reviewed",    # petitions
+                 "re_review", "re_reviewed")
+
+
+class Case(Base):
+    """A dispute or petition case, numbered like incidents (TYJ-20261203-0001 / TYX-…)."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dispute', 'petition')", name="kind"),
+        CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
+        CheckConstraint("extension_days BETWEEN 0 AND 30", name="extension_days"),
+        Index("ix_case_file_board", "status", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subtype: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    risk: Mapped[str] = mapped_column(String(8), default="low")
+    may_escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    responsible_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    opened_by: Mapped[str] = mapped_column(String(16), default="direct")  # policy | hand | direct
+    # dispute outcome: mediated (调解成功) / failed (调解不成, with a referral)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    referral: Mapped[str | None] = mapped_column(String(32))
+    agreement_text: Mapped[str | None] = mapped_column(Text)
+    agreement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judicial_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # petition steps (信访工作条例): registered → accepted → replied → review → reviewed → …
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the current step's deadline
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_approver: Mapped[str | None] = mapped_column(String(100))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseParty(Base):
+    """当事人: applicant, respondent or other; phone and ID number are shown masked."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (CheckConstraint("role IN ('applicant', 'respondent', 'other')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)
+
+
+class CaseIncident(Base):
+    """An incident the case came from or that belongs to it."""
+
+    __tablename__ = "case_incident"
+    __table_args__ = (UniqueConstraint("case_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseSession(Base):
+    """A mediation session (调解): when, where, who mediated, who came, what was said."""
+
+    __tablename__ = "case_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(200))
+    mediator: Mapped[str] = mapped_column(String(100))
+    mediator_org: Mapped[str] = mapped_column(String(32))  # judicial_office | people_committee | community
+    attendees: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseTerm(Base):
+    """One term of a mediation agreement with its due date (履行期限)."""
+
+    __tablename__ = "case_term"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseVisit(Base):
+    """A follow-up visit (回访) due after an agreement or a closure, assigned to the grid's staff."""
+
+    __tablename__ = "case_visit"
+    __table_args__ = (
+        CheckConstraint("state IN ('due', 'done', 'cancelled')", name="state"),
+        Index("ix_case_visit_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="due")
+    assignee_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    assignee_name: Mapped[str | None] = mapped_column(String(100))
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its deadline fired before the visit
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(16))  # performing | performed | not_performed | relapsed
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied | basically | dissatisfied
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseEvent(Base):
+    """The case's timeline: append-only like the incidents'."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -125,7 +125,19 @@ def _seeded(s: Session, actor: Actor, kind: str, count: int, now: datetime) -> N
 
 
 def seed_demo(db: Database, actor: Actor) -> SeedSummary:
-    """Fill the database with the demo street, people, units, accounts, rosters and incidents."""
+    """Fill the database with the demo street, people, units, accounts, rosters, incidents and cases.
+
+    The cases come after the street's one transaction, each worked through the cases room's
+    services (:mod:`dispatch_console.demo.cases`); a demo database without them gets them here.
+    """
+    from dispatch_console.demo.cases import seed_cases
+
+    summary = _seed_street(db, actor)
+    seed_cases(db, actor)
+    return summary
+
+
+def _seed_street(db: Database, actor: Actor) -> SeedSummary:
     from dispatch_console.demo.marking import claim_for_demo
 
     require(actor, "db.admin")

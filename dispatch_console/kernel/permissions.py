@@ -27,6 +27,12 @@ _OFFICER = {
     "checklist.tick",
     "notification.acknowledge",
     "roster.swap",
+    "case.create",
+    "case.edit",
+    "case.mediate",
+    "case.visit",
+    "case.petition",
+    "case.close",
 }
 _LEADER = _OFFICER | {
     "roster.edit",
@@ -37,6 +43,7 @@ _LEADER = _OFFICER | {
     "handover.accept",
     "handover.addendum",
     "checklist.untick_others",
+    "case.extend",
 }
 
 # Every person at a workstation may sign in there; integration accounts only call intake.
@@ -77,6 +84,13 @@ ACTION_LABELS: dict[str, str] = {
     "handover.sign": N_("sign a handover"),
     "handover.accept": N_("accept a handover"),
     "handover.addendum": N_("add a handover addendum"),
+    "case.create": N_("open a case"),
+    "case.edit": N_("edit a case"),
+    "case.mediate": N_("record a mediation"),
+    "case.visit": N_("record a follow-up visit"),
+    "case.petition": N_("handle a petition's steps"),
+    "case.close": N_("close a case"),
+    "case.extend": N_("extend a petition's deadline"),
     "drill.run": N_("run a drill"),
     "users.manage": N_("manage users"),
     "audit.verify": N_("verify the audit log"),
