@@ -32,6 +32,7 @@ from dispatch_console.checklists import service as checklists
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
 from dispatch_console.cli import audit as audit_cli
+from dispatch_console.cli import cap as cap_cli
 from dispatch_console.cli import checklists as checklists_cli
 from dispatch_console.cli import db_cmd as db_cli
 from dispatch_console.cli import drill as drill_cli
@@ -42,6 +43,7 @@ from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
+from dispatch_console.cli import warnings as warnings_cli
 from dispatch_console.escalation import service as escalation
 from dispatch_console.handover import schedule as handover_schedule
 from dispatch_console.handover import service as handover
@@ -49,6 +51,8 @@ from dispatch_console.incidents import followups
 from dispatch_console.notifications import service as notifications
 from dispatch_console.timers import engine as timers
 from dispatch_console.timers import upkeep
+from dispatch_console.warnings import evaluate as warning_rules
+from dispatch_console.warnings import official as official_warnings
 from station import commands as gui_commands
 
 if TYPE_CHECKING:
@@ -81,12 +85,14 @@ TIMER_EFFECTS: dict[str, timers.Effect] = {
 ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
     handover_schedule.attach,   # creates each shift's handover reminder rows
     upkeep.attach,              # planner statistics and other housekeeping
+    warning_rules.attach,       # the warning rules over the change feed, each episode raised once
+    official_warnings.attach,   # the CAP drop folder (policies/warning.toml, cap.drop_folder)
 )
 
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
-    checklists_cli.register, grids_cli.register, drill_cli.register,
+    checklists_cli.register, grids_cli.register, drill_cli.register, warnings_cli.register, cap_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
