@@ -196,7 +196,7 @@ def _repeat(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy
     days = round(rule.window / timedelta(days=1))
     if kind == "phone":
         title = _("Repeat caller: {phone} reported {n} times in {days} days").format(
-            phone=mask_phone(inc.reporter_phone) or key, n=len(ids), days=days)
+            phone=mask_phone(key) or key, n=len(ids), days=days)
     else:
         title = _("Repeat address: {address} reported {n} times in {days} days").format(
             address=inc.address or key, n=len(ids), days=days)
