@@ -12,7 +12,8 @@ The rules (each a frozen value of :mod:`dispatch_console.warnings.rules`):
 - repeat reports: the same phone (digits) or address (normalised) ``threshold`` times within
   ``window``; a later report while the episode's warning is younger than the window joins it;
 - grid surge and category surge: reports in the last ``window`` against the daily mean of the
-  ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count``;
+  ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count`` (judged
+  only once the street has recorded for about the whole baseline);
 - group incidents: people involved at or above each tier, once per incident and tier;
 - sensitive periods: an incident of the sensitive categories notifies one level higher.
 """
@@ -219,6 +220,11 @@ def _surge(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy,
     common = (where, Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
     k = int(session.execute(select(func.count()).select_from(Incident).where(*common, *recent)).scalar_one())
     if k < rule.min_count:
+        return []
+    # a mean needs its whole baseline: on a street recording for less than that (a new deployment),
+    # every third report would look like a surge against a mean of nothing
+    first = session.execute(select(func.min(Incident.created_at)).where(Incident.is_drill.is_(False))).scalar()
+    if first is None or first > t - rule.window - rule.baseline + timedelta(days=1):
         return []
     before = int(session.execute(select(func.count()).select_from(Incident).where(*common, *base)).scalar_one())
     expected = before / (rule.baseline / timedelta(days=1)) * (rule.window / timedelta(days=1))

@@ -100,6 +100,13 @@ def test_reports_older_than_the_window_and_drills_do_not_count(street: Street) -
     assert len(_warnings(street.db, "repeat_phone")) == 1
 
 
+def test_no_surge_is_judged_before_the_street_has_a_baseline(street: Street) -> None:
+    for n in range(10):  # a new deployment: ten reports on the first day are no surge against nothing
+        street.report(f"第一天{n}", grid="G1", category="city_management")
+    evaluate_pending(street.db, "agent")
+    assert _warnings(street.db, "grid_surge") == [] and _warnings(street.db, "category_surge") == []
+
+
 def test_a_drill_never_raises_a_group_warning(street: Street) -> None:
     street.report("演练：50人聚集", category="mass_gathering", people=50, drill=True)
     evaluate_pending(street.db, "agent")
