@@ -120,6 +120,7 @@ def panels() -> Panels:
     from ui.rosters.calendar import RosterCalendarPanel
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
+    from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
         JurisdictionPanel,
@@ -132,6 +133,7 @@ def panels() -> Panels:
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,
+        WarningBoard,
     ), status=(
         channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))
