@@ -73,14 +73,14 @@ def cmd_list(ctx: CliContext) -> int:
         if w.cap is not None:
             c = w.cap
             print("    " + _("CAP {identifier} from {sender}: {state}; covers {areas}").format(
-                identifier=c.identifier, sender=c.sender, state=c.state, areas="、".join(c.areas) or "-"))
+                identifier=c.identifier, sender=c.sender, state=c.state_label, areas="、".join(c.areas) or "-"))
         if w.incident_numbers:
             print("    " + _("Incidents: {numbers}").format(numbers=", ".join(w.incident_numbers[:20])))
         if w.note:
             print("    " + _("Note: {note}").format(note=w.note))
     for c in others:
         where = _("covers the street") if c.covers_street else _("elsewhere")
-        print(f"CAP {c.identifier} ({c.sender}) [{c.state}] {where}: {c.headline or c.event or ''}")
+        print(f"CAP {c.identifier} ({c.sender}) [{c.state_label}] {where}: {c.headline or c.event or ''}")
     if not rows and not others:
         print(_("No warnings."))
     return EXIT_OK

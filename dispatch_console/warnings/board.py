@@ -40,6 +40,12 @@ RULES: dict[str, str] = {
     "group_incident": N_("Group incident"),
     "cap": N_("Official warning (CAP)"),
 }
+CAP_STATES: dict[str, str] = {
+    "active": N_("in force"),
+    "updated": N_("replaced by an update"),
+    "cancelled": N_("lifted (cancelled)"),
+    "expired": N_("expired"),
+}
 NOTE_LIMIT = 2000
 
 
@@ -125,6 +131,10 @@ class CapSummary:
     state: str  # active | updated | cancelled | expired
     expires: datetime | None
     messages: int
+
+    @property
+    def state_label(self) -> str:
+        return _(CAP_STATES[self.state])
 
 
 @dataclass(frozen=True)

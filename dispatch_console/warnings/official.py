@@ -127,7 +127,11 @@ def coverage(session: Session, msg: CapMessageData, policy: WarningPolicy) -> tu
     names: list[str] = []
     geom = message_shape(msg)
     if geom is not None and not geom.is_empty:
-        names.extend(a.name for a in areas_intersecting(session, geom))
+        hits = areas_intersecting(session, geom)
+        # named as a duty officer reads it: the street and its communities; grids only when the
+        # warning reaches no whole community's name (a small polygon inside one grid)
+        broad = [a.name for a in hits if a.level != "grid"]
+        names.extend(broad if broad else [a.name for a in hits])
     codes = {v.strip() for a in msg.areas for _n, v in a.geocodes if v.strip()}
     if codes:
         if codes & set(policy.cap.geocodes):

@@ -60,7 +60,7 @@ def describe(row: WarningRow) -> str:
     if row.cap is not None:
         c = row.cap
         lines.append(_("Official warning {identifier} from {sender}: {state}").format(
-            identifier=c.identifier, sender=c.sender, state=c.state))
+            identifier=c.identifier, sender=c.sender, state=c.state_label))
         if c.colour:
             lines.append(_("Colour: {colour}").format(colour=COLOUR_NAMES[c.colour]))
         if c.areas:
