@@ -43,7 +43,7 @@ from dispatch_console.warnings.rules import (
     RepeatRule,
     SurgeRule,
     WarningPolicy,
-    load_policy,
+    current_policy,
     poisson_upper_tail,
 )
 
@@ -104,7 +104,7 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         latest = int(s.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one())
         if cursor is not None and cursor.seq >= latest:
             return []  # the usual case: nothing new, no write transaction
-    policy = policy or load_policy()
+    policy = policy or current_policy()
     actor = Actor.system(station)
     raised: list[int] = []
     with db.write() as s:

@@ -47,7 +47,7 @@ from dispatch_console.kernel.permissions import require
 from dispatch_console.warnings import cap as cap_format
 from dispatch_console.warnings.board import link_incidents, raise_warning
 from dispatch_console.warnings.cap import CapMessageData, CapRefused
-from dispatch_console.warnings.rules import WarningPolicy, load_policy
+from dispatch_console.warnings.rules import WarningPolicy, current_policy
 
 if TYPE_CHECKING:
     from dispatch_console.timers.engine import TimerEngine
@@ -307,7 +307,7 @@ def import_paths(db: Database, actor: Actor, paths: Iterable[str | os.PathLike[s
                  policy: WarningPolicy | None = None) -> ImportReport:
     """``cap import FILE|DIR``: every file on its own; the refused ones named with their reason."""
     require(actor, "warning.import")
-    policy = policy or load_policy()
+    policy = policy or current_policy()
     report = ImportReport()
     for p in paths:
         if not Path(p).exists():
@@ -362,7 +362,7 @@ class DropFolder:
         self.seen: dict[str, tuple[float, int]] = {}
 
     def scan(self, policy: WarningPolicy | None = None) -> ImportReport:
-        policy = policy or load_policy()
+        policy = policy or current_policy()
         report = ImportReport()
         folder = Path(policy.cap.drop_folder) if policy.cap.drop_folder else None
         if folder is None:
@@ -388,7 +388,7 @@ class DropFolder:
 
 def attach(engine: TimerEngine) -> None:
     """Timer engine companion: read the CAP drop folder every ``cap.scan_every`` (nothing when unset)."""
-    policy = load_policy()
+    policy = current_policy()
     if not policy.cap.drop_folder:
         return
     folder = DropFolder(engine.db, engine.station)

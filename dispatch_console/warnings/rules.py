@@ -216,6 +216,30 @@ def load_policy(resources: Resources | None = None) -> WarningPolicy:
     )
 
 
+_cache: dict[tuple[Any, ...], WarningPolicy] = {}
+
+
+def current_policy(resources: Resources | None = None) -> WarningPolicy:
+    """:func:`load_policy`, read again only when one of its files changed (the rules run every few
+    seconds; parsing three TOML files each time was most of an evaluation's cost)."""
+    res = resources or Resources.from_env()
+    stamps: list[Any] = [str(res.config_dir)]
+    for name in (POLICY_FILE, CALENDAR_FILE, "categories.toml"):
+        path = res.path(name)
+        try:
+            st = path.stat()
+            stamps.append((str(path), st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((str(path), None))
+    key = tuple(stamps)
+    found = _cache.get(key)
+    if found is None:
+        found = load_policy(res)
+        _cache.clear()
+        _cache[key] = found
+    return found
+
+
 def poisson_upper_tail(k: int, mean: float) -> float:
     """P(X ≥ k) for X ~ Poisson(mean): how surprising ``k`` reports are against the usual ``mean``."""
     if k <= 0:
