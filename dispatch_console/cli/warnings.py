@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ def _row_json(w: WarningRow) -> dict[str, Any]:
 
 def cmd_list(ctx: CliContext) -> int:
     from dispatch_console import warnings
+    from dispatch_console.kernel.changes import to_jsonable
     from dispatch_console.kernel.roles import role_label
     from dispatch_console.kernel.timefmt import fmt_local
 

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.queue import IncidentRow, row_in
 from dispatch_console.incidents.service import add_incident
 from dispatch_console.jurisdiction import areas_intersecting
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, serialise_writers
 from dispatch_console.kernel.errors import NotFound, ValidationError
@@ -267,17 +268,11 @@ def _warn(session: Session, actor: Actor, msg: CapMessageData, row: CapMessage, 
 
 
 def read_bounded(path: Path, limit: int = cap_format.MAX_BYTES) -> bytes:
-    """At most ``limit`` bytes of the file, or CapRefused (a file that grows while read included)."""
+    """At most ``limit`` bytes of the file (the kernel's bounded reader), or CapRefused with why."""
     try:
-        if path.stat().st_size > limit:
-            raise CapRefused(_("larger than {n} kB: not a CAP message").format(n=limit // 1000))
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise CapRefused(_("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
-    if len(data) > limit:
-        raise CapRefused(_("larger than {n} kB: not a CAP message").format(n=limit // 1000))
-    return data
+        return bounded_input.read_bytes(path, replace(bounded_input.Limits(), file_bytes=limit))
+    except bounded_input.InputError as exc:
+        raise CapRefused(exc.reason) from None
 
 
 def files_in(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
