@@ -209,6 +209,21 @@ def test_an_observer_may_not_handle_a_warning(street: Street, make_actor) -> Non
         warnings.handle(street.db, make_actor("observer"), w.id, "看到了")
 
 
+def test_reports_from_before_the_first_run_count_but_raise_nothing_themselves(db: Database) -> None:
+    street = make_street(db)
+    street.report("第1次", phone="13700001234", grid=None)
+    street.report("第2次", phone="13700001234", grid=None)
+    assert evaluate_pending(db, "agent") == []  # the first run: the cursor starts here, history is counted
+    assert _warnings(db) == []
+    street.report("第3次", phone="13700001234", grid=None)
+    evaluate_pending(db, "agent")
+    (w,) = _warnings(db, "repeat_phone")
+    with db.read() as s:
+        linked = set(s.execute(select(WarningIncident.incident_id).where(WarningIncident.warning_id == w.id))
+                     .scalars())
+    assert linked == set(street.made)
+
+
 def test_phone_and_address_keys() -> None:
     assert phone_key("+86 138-0013-8000") == phone_key("13800138000") == "13800138000"
     assert phone_key("0755-2661 2345") == "075526612345"
