@@ -130,6 +130,7 @@ def install() -> None:
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.assessment.situation import SituationPanel
     from ui.channels.calls import CallTasksPanel
     from ui.channels.status import channel_down_label
     from ui.checklists.panel import ChecklistPanel
@@ -157,6 +158,7 @@ def panels() -> Panels:
         NotificationCentre,
         CallTasksPanel,
         WarningBoard,
+        SituationPanel,
     ), status=(
         channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))
