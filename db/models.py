@@ -793,3 +793,127 @@ class CaseEvent(Base):
     station: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+# Early warning (预警): official CAP messages and the warnings the rules raise (migration 0010).
+
+
+class CapMessage(Base):
+    """One OASIS CAP 1.2 message as received, stored once per (identifier, sender, sent).
+
+    ``thread_key`` is the identifier of the first Alert of the chain the message belongs to
+    (an Update or Cancel names it in ``references``), so every message of one warning shares it.
+    ``state`` is active / updated (a later message replaced it) / cancelled; expired is read from
+    ``expires`` against the database clock.
+    """
+
+    __tablename__ = "cap_message"
+    __table_args__ = (UniqueConstraint("identifier", "sender", "sent_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255))
+    sent_text: Mapped[str] = mapped_column(String(40))  # exactly as in the message
+    sent: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    msg_type: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    refs: Mapped[str | None] = mapped_column(Text)  # the message's <references>, as sent
+    thread_key: Mapped[str] = mapped_column(String(520), index=True)
+    event: Mapped[str | None] = mapped_column(String(255))
+    headline: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    sender_name: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(32))
+    categories: Mapped[list[str] | None] = mapped_column(JSONType)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    certainty: Mapped[str | None] = mapped_column(String(16))
+    colour: Mapped[str | None] = mapped_column(String(8))  # blue | yellow | orange | red
+    effective: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    onset: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    areas: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    covers_street: Mapped[bool] = mapped_column(Boolean, default=False)
+    covered_areas: Mapped[list[str] | None] = mapped_column(JSONType)  # names of our areas it covers
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(100))
+    xml: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class EarlyWarning(Base):
+    """A warning raised once per episode: by a rule over the incidents, or by an official CAP message.
+
+    ``episode_key`` is unique: however many workstations evaluate the rules at once, the second
+    insert of an episode is refused by the database, so each episode raises one warning and one
+    notification. Lifecycle: raised → seen → handled (with a note) or dismissed (with a reason).
+    """
+
+    __tablename__ = "warning"
+    __table_args__ = (
+        CheckConstraint("state IN ('raised', 'seen', 'handled', 'dismissed')", name="state"),
+        Index("ix_warning_state_raised_at", "state", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    episode_key: Mapped[str] = mapped_column(String(600), unique=True)
+    level: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    unit_kind: Mapped[str | None] = mapped_column(String(32))  # e.g. stability_office (维稳办) to inform
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sensitive_period: Mapped[str | None] = mapped_column(String(100))
+    checklist_code: Mapped[str | None] = mapped_column(String(64))  # the checklist it offers to start
+    cap_thread_key: Mapped[str | None] = mapped_column(String(520), index=True)
+    response_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    state: Mapped[str] = mapped_column(String(16), default="raised")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WarningIncident(Base):
+    """The incidents that raised a warning (a repeat caller's three reports, a grid's surge …)."""
+
+    __tablename__ = "warning_incident"
+
+    warning_id: Mapped[int] = mapped_column(ForeignKey("warning.id"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), primary_key=True, index=True)
+
+
+class WarningCursor(Base):
+    """How far the rules have read the change feed (one row): the next evaluation starts after it."""
+
+    __tablename__ = "warning_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WarningSubject(Base):
+    """What the repeat rules count: an incident's normalised phone and address, written as it is evaluated.
+
+    Normalised once here (digits of a phone; an address in NFKC without spaces or punctuation),
+    so "three reports from one phone in 30 days" is one indexed count, not a scan of the month.
+    Drills are never written.
+    """
+
+    __tablename__ = "warning_subject"
+    __table_args__ = (Index("ix_warning_subject_kind_key_at", "kind", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # phone | address
+    key: Mapped[str] = mapped_column(String(500))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

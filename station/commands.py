@@ -57,6 +57,20 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
         p.add_argument("--shift", type=int, default=None, metavar="ID", help=_("the shift's id"))
         p.add_argument("--pdf", type=Path, required=True, metavar="OUT.pdf", help=_("the PDF file to write"))
 
+    commands.group("report", _("reports: the monthly assessment (考核)"))
+    p = commands.add_sub("report", "assess", _assess,
+                         _("on-time rates, 90th percentiles and breached deadlines of a month"))
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help=_("the month (local time)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.add_argument("--xlsx", type=Path, default=None, metavar="OUT.xlsx", help=_("write a workbook"))
+    p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))
+
+
+def _assess(ctx: CliContext) -> int:
+    from ui.assessment.commands import cmd_assess
+
+    return cmd_assess(ctx)
+
 
 def _handover_report(ctx: CliContext) -> int:
     from ui.handover.commands import cmd_report

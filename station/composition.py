@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
 from dispatch_console.cli import audit as audit_cli
+from dispatch_console.cli import cap as cap_cli
 from dispatch_console.cli import cases as cases_cli
 from dispatch_console.cli import checklists as checklists_cli
 from dispatch_console.cli import db_cmd as db_cli
@@ -40,6 +41,7 @@ from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
+from dispatch_console.cli import warnings as warnings_cli
 from station import commands as gui_commands
 
 if TYPE_CHECKING:
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
-    checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register,
+    checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register, warnings_cli.register,
+    cap_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
@@ -115,10 +118,14 @@ def engine_companions() -> tuple[Companion, ...]:
     """The jobs every timer engine carries."""
     from dispatch_console.handover import schedule as handover_schedule
     from dispatch_console.timers import upkeep
+    from dispatch_console.warnings import evaluate as warning_rules
+    from dispatch_console.warnings import official as official_warnings
 
     return (
         handover_schedule.attach,   # creates each shift's handover reminder rows
         upkeep.attach,              # planner statistics and other housekeeping
+        warning_rules.attach,       # the warning rules over the change feed, each episode raised once
+        official_warnings.attach,   # the CAP drop folder (policies/warning.toml, cap.drop_folder)
     )
 
 
@@ -139,6 +146,7 @@ def install() -> None:
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.assessment.situation import SituationPanel
     from ui.cases.board import CaseBoard
     from ui.channels.calls import CallTasksPanel
     from ui.channels.status import channel_down_label
@@ -153,6 +161,7 @@ def panels() -> Panels:
     from ui.rosters.calendar import RosterCalendarPanel
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
+    from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
         JurisdictionPanel,
@@ -166,6 +175,8 @@ def panels() -> Panels:
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,
+        WarningBoard,
+        SituationPanel,
     ), status=(
         channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))

@@ -33,6 +33,7 @@ _OFFICER = {
     "case.visit",
     "case.petition",
     "case.close",
+    "warning.handle",
 }
 _LEADER = _OFFICER | {
     "roster.edit",
@@ -44,6 +45,7 @@ _LEADER = _OFFICER | {
     "handover.addendum",
     "checklist.untick_others",
     "case.extend",
+    "warning.import",
 }
 
 # Every person at a workstation may sign in there; integration accounts only call intake.
@@ -77,6 +79,8 @@ ACTION_LABELS: dict[str, str] = {
     "checklist.untick_others": N_("untick another officer's step"),
     "notification.acknowledge": N_("acknowledge an escalation"),
     "roster.swap": N_("swap a shift"),
+    "warning.handle": N_("handle or dismiss a warning"),
+    "warning.import": N_("import official CAP warnings"),
     "roster.edit": N_("edit the roster"),
     "roster.publish": N_("publish the roster"),
     "roster.override": N_("override a roster conflict"),
