@@ -38,6 +38,7 @@ from dispatch_console.cli import drill as drill_cli
 from dispatch_console.cli import grids as grids_cli
 from dispatch_console.cli import incidents as incidents_cli
 from dispatch_console.cli import intake as intake_cli
+from dispatch_console.cli import protocols as protocols_cli
 from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import timers as timers_cli
@@ -86,7 +87,7 @@ ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
-    checklists_cli.register, grids_cli.register, drill_cli.register,
+    checklists_cli.register, grids_cli.register, drill_cli.register, protocols_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )

@@ -27,6 +27,8 @@ _OFFICER = {
     "checklist.tick",
     "notification.acknowledge",
     "roster.swap",
+    "supplies.move",
+    "shelter.update",
 }
 _LEADER = _OFFICER | {
     "roster.edit",
@@ -37,6 +39,7 @@ _LEADER = _OFFICER | {
     "handover.accept",
     "handover.addendum",
     "checklist.untick_others",
+    "supplies.manage",
 }
 
 # Every person at a workstation may sign in there; integration accounts only call intake.
@@ -70,6 +73,9 @@ ACTION_LABELS: dict[str, str] = {
     "checklist.untick_others": N_("untick another officer's step"),
     "notification.acknowledge": N_("acknowledge an escalation"),
     "roster.swap": N_("swap a shift"),
+    "supplies.move": N_("record a stock movement"),
+    "supplies.manage": N_("manage depots and import stock"),
+    "shelter.update": N_("open a shelter and record arrivals"),
     "roster.edit": N_("edit the roster"),
     "roster.publish": N_("publish the roster"),
     "roster.override": N_("override a roster conflict"),
