@@ -316,7 +316,7 @@ def dispatch(db: Database, actor: Actor, proposal: Proposal, version: int, *, un
         add_event(s, actor, incident, "forces_proposed", now,
                   note=_("{card}: proposed {proposed}; {verdict}").format(
                       card=proposal.card, proposed="、".join(proposed_names) or "—",
-                      verdict=_("accepted") if accepted else _("changed by the officer")),
+                      verdict=_("sent as proposed") if accepted else _("changed by the officer")),
                   data={"card": proposal.card, "proposed_unit_ids": list(proposal.unit_ids), "sent_unit_ids": sent,
                         "accepted": accepted, "short": short})
         record(s, actor, entity="incident", entity_id=incident.id, op="update", action="incident.proposal",

@@ -42,6 +42,7 @@ from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.protocols.questions import QuestionPanel
 from ui.shell import theme
 from ui.shell.context import UiContext
 
@@ -237,6 +238,7 @@ class IntakeForm(QDialog):
             label.setBuddy(widget)
             form.addRow(label, cell)
         outer.addLayout(form)
+        self._build_questions(outer)
         self.general_error = _plain_label()
         self.general_error.setObjectName("error-general")
         self.general_error.hide()
@@ -267,6 +269,26 @@ class IntakeForm(QDialog):
         self.lon.textChanged.connect(lambda _t: self._locate_timer.start())
         self.lat.textChanged.connect(lambda _t: self._locate_timer.start())
         self.category.setFocus()
+
+    def _build_questions(self, outer: QVBoxLayout) -> None:
+        """The call-taking questions of the category chosen (ui/protocols); Alt+Q jumps to them."""
+        self.questions = QuestionPanel(self.ui, self)
+        outer.addWidget(self.questions)
+        context = lambda *_a: self.questions.set_context(self.category.code(), self.source.code())  # noqa: E731
+        for combo in (self.category, self.source):
+            combo.currentIndexChanged.connect(context)
+            combo.editTextChanged.connect(context)
+        self.questions.suggested.connect(self._suggest_severity)
+        self._suggested_severity: str | None = None
+
+    def _suggest_severity(self, severity: int) -> None:
+        """Fill the severity the answers suggest, unless the officer chose one of their own."""
+        typed = self.severity.code()
+        if typed is None or typed == self._suggested_severity:
+            index = self.severity.findData(str(severity))
+            self.severity.setCurrentIndex(index)
+            self.severity.setEditText(self.severity.itemText(index))
+            self._suggested_severity = str(severity)
 
     def _debounce(self, msecs: int, fn: Any) -> QTimer:
         timer = QTimer(self)
@@ -457,6 +479,12 @@ class IntakeForm(QDialog):
             self.show_problems(problems)
             return
         self.show_problems([])
+        reason_problem = self.questions.check_reason(draft.severity)
+        self.questions.show_reason_problem(reason_problem)
+        if reason_problem:
+            return
+        answers = self.questions.snapshot()
+        console = self.ui.console
         self.submitting = True
         self.ok_button.setEnabled(False)
         db, actor = self.ui.console.db, self.ui.actor
@@ -466,7 +494,13 @@ class IntakeForm(QDialog):
                 from dispatch_console.kernel.errors import AuthenticationFailed
 
                 raise AuthenticationFailed(_("Nobody is signed in at this workstation."))
-            return incidents.create_incident(db, actor, draft, self.catalog)
+            result = incidents.create_incident(db, actor, draft, self.catalog)
+            if answers is not None and not result.duplicate and not result.replayed:
+                try:
+                    answers.store(console, actor, result.row.id)
+                except DispatchError:  # the incident is recorded: do not record it twice over its answers
+                    log.exception("the call-taking answers of %s were not stored", result.row.number)
+            return result
 
         self.ui.runner.run(create, on_success=self._created, on_failure=self._failed)
 
