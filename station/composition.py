@@ -41,6 +41,7 @@ from dispatch_console.cli import intake as intake_cli
 from dispatch_console.cli import protocols as protocols_cli
 from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
+from dispatch_console.cli import supplies as supplies_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
 from dispatch_console.escalation import service as escalation
@@ -88,6 +89,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
     checklists_cli.register, grids_cli.register, drill_cli.register, protocols_cli.register,
+    supplies_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )

@@ -357,3 +357,13 @@ def stock_in(session: Session, catalogue: Catalogue, *, depot_ids: Iterable[int]
         for code in sorted(held - {i.code for i in catalogue.items}):  # an item the site removed from its file
             rows.append(StockRow(depot.id, depot.name, community, code, code, "", sums[(depot.id, code)], 0))
     return rows
+
+
+def community_id(db: Database, key: str) -> int:
+    """A community by code or name (for a depot or a shelter given on the command line)."""
+    with db.read() as s:
+        found = s.execute(select(Area.id).where(Area.level == "community",
+                                                (Area.code == key.strip()) | (Area.name == key.strip()))).scalar()
+        if found is None:
+            raise NotFound(_("No community {key}.").format(key=key))
+        return int(found)
