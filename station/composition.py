@@ -89,7 +89,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
     checklists_cli.register, grids_cli.register, drill_cli.register, protocols_cli.register,
-    supplies_cli.register,
+    supplies_cli.register, supplies_cli.register_shelters,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )

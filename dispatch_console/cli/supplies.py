@@ -171,3 +171,109 @@ def cmd_add_depot(ctx: CliContext) -> int:
                       address=args.address, lon=args.lon, lat=args.lat, contact_name=args.contact, phone=args.phone)
     print(_("Depot {name} ({code}) added.").format(name=depot.name, code=depot.code))
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# Shelters.
+
+
+def register_shelters(commands: Commands) -> None:
+    commands.group("shelters", _("emergency shelters: capacity, status and the people in them"))
+    p = commands.add_sub("shelters", "list", cmd_shelters, _("the shelters with occupancy and free places"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p = commands.add_sub("shelters", "add", cmd_add_shelter, _("add a shelter"))
+    p.add_argument("code")
+    p.add_argument("name")
+    p.add_argument("capacity", type=int)
+    p.add_argument("--community", help=_("the community it belongs to (code or name)"))
+    p.add_argument("--address")
+    p.add_argument("--lon", type=float)
+    p.add_argument("--lat", type=float)
+    p.add_argument("--contact")
+    p.add_argument("--phone")
+    for name, help_text in (("open", _("open a shelter")), ("close", _("close an empty shelter"))):
+        p = commands.add_sub("shelters", name, cmd_shelter_status, help_text)
+        p.add_argument("shelter", help=_("code or name"))
+        p.set_defaults(status="open" if name == "open" else "closed")
+    for name, help_text in (("arrive", _("record people arriving")), ("leave", _("record people leaving"))):
+        p = commands.add_sub("shelters", name, cmd_shelter_people, help_text)
+        p.add_argument("shelter", help=_("code or name"))
+        p.add_argument("people", type=int)
+        p.add_argument("--incident", help=_("the incident they come from"))
+        p.add_argument("--note")
+        p.set_defaults(sign=1 if name == "arrive" else -1)
+    p = commands.add_sub("shelters", "nearest", cmd_nearest, _("the nearest open shelters with free places"))
+    p.add_argument("number", help=_("the incident's number"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+
+
+def _shelter_json(r: Any) -> dict[str, Any]:
+    return {"code": r.code, "name": r.name, "community": r.community, "address": r.address, "lon": r.lon,
+            "lat": r.lat, "capacity": r.capacity, "occupancy": r.occupancy, "free": r.free, "status": r.status,
+            "contact": r.contact_name, "phone": r.phone}
+
+
+def _shelter_line(r: Any) -> str:
+    return _("{code:10} {name:20} {status:4} {occupancy}/{capacity} ({free} free)  {contact} {phone}").format(
+        code=r.code, name=r.name, status=r.status_label, occupancy=r.occupancy, capacity=r.capacity, free=r.free,
+        contact=r.contact_name or "", phone=r.phone or "")
+
+
+def cmd_shelters(ctx: CliContext) -> int:
+    from dispatch_console.supplies.shelters import list_shelters
+
+    rows = list_shelters(ctx.database())
+    if ctx.args.json:
+        print(json.dumps([_shelter_json(r) for r in rows], ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            print(_shelter_line(r))
+    return EXIT_OK
+
+
+def cmd_add_shelter(ctx: CliContext) -> int:
+    from dispatch_console.supplies.shelters import add_shelter
+    from dispatch_console.supplies.stock import community_id
+
+    actor = ctx.actor()
+    db = ctx.database()
+    a = ctx.args
+    row = add_shelter(db, actor, code=a.code, name=a.name, capacity=a.capacity,
+                      community_id=community_id(db, a.community) if a.community else None, address=a.address,
+                      lon=a.lon, lat=a.lat, contact_name=a.contact, phone=a.phone)
+    print(_shelter_line(row))
+    return EXIT_OK
+
+
+def cmd_shelter_status(ctx: CliContext) -> int:
+    from dispatch_console.supplies.shelters import set_status
+
+    actor = ctx.actor()
+    print(_shelter_line(set_status(ctx.database(), actor, ctx.args.shelter, ctx.args.status)))
+    return EXIT_OK
+
+
+def cmd_shelter_people(ctx: CliContext) -> int:
+    from dispatch_console.supplies.shelters import record_people
+
+    actor = ctx.actor()
+    row = record_people(ctx.database(), actor, ctx.args.shelter, ctx.args.sign * abs(ctx.args.people),
+                        incident=ctx.args.incident, note=ctx.args.note)
+    print(_shelter_line(row))
+    return EXIT_OK
+
+
+def cmd_nearest(ctx: CliContext) -> int:
+    from dispatch_console.supplies.shelters import nearest_open
+
+    near = nearest_open(ctx.database(), ctx.args.number)
+    if ctx.args.json:
+        print(json.dumps([{**_shelter_json(n.shelter), "distance_m": round(n.distance_m)} for n in near],
+                         ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not near:
+        print(_("No open shelter has free places."), file=sys.stderr)
+        return EXIT_REJECTED
+    for n in near:
+        print(f"{n.distance_m / 1000:5.1f} km  " + _shelter_line(n.shelter))
+    return EXIT_OK

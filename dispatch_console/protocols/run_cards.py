@@ -11,7 +11,6 @@ what was sent (``dispatch_proposal``), for the after-action report to compare.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,9 @@ from dispatch_console.checklists.templates import (
 )
 from dispatch_console.incidents import units as incident_units
 from dispatch_console.incidents.lifecycle import add_event
+from dispatch_console.incidents.map_data import incident_position
 from dispatch_console.incidents.queue import IncidentRow
+from dispatch_console.jurisdiction.geometry import bbox_centre, distance_m
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.categories import UNIT_KINDS, unit_kind_label
 from dispatch_console.kernel.changes import record
@@ -211,26 +212,8 @@ def load_run_cards(resources: Resources, categories: frozenset[str] | None = Non
 # Ranking units.
 
 
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (straight line over a street: the haversine is plenty)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _centre(area: Area | None) -> tuple[float, float] | None:
-    if area is None or None in (area.min_lon, area.max_lon, area.min_lat, area.max_lat):
-        return None
-    assert area.min_lon is not None and area.max_lon is not None
-    assert area.min_lat is not None and area.max_lat is not None
-    return (area.min_lon + area.max_lon) / 2, (area.min_lat + area.max_lat) / 2
-
-
-def incident_position(session: Session, incident: Incident) -> tuple[float, float] | None:
-    if incident.lon is not None and incident.lat is not None:
-        return incident.lon, incident.lat
-    return _centre(session.get(Area, incident.grid_id)) if incident.grid_id else None
+    return bbox_centre(area.min_lon, area.min_lat, area.max_lon, area.max_lat) if area is not None else None
 
 
 def _busy_unit_ids(session: Session) -> set[int]:

@@ -11,10 +11,10 @@ from db.engine import Database
 from db.models import DispatchProposal, Unit
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
+from dispatch_console.jurisdiction.geometry import distance_m
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.config import Resources
 from dispatch_console.protocols import dispatch, load_run_cards, proposals_of, propose
-from dispatch_console.protocols.run_cards import distance_m
 
 
 def cards():  # type: ignore[no-untyped-def]
