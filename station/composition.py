@@ -6,9 +6,9 @@ rooms that schedule them, but one engine fires them all. Command groups and pane
 rooms, but one command line and one main window carry them. This file says all of that with real
 imports, so a reader (or PyInstaller, or import-linter) sees every wire:
 
-- :data:`FOLLOW_UPS` — what follows an incident change, in order;
-- :data:`TIMER_EFFECTS` — what firing each kind of timer does;
-- :data:`ENGINE_COMPANIONS` — the jobs every timer engine carries;
+- :func:`follow_ups` — what follows an incident change, in order;
+- :func:`timer_effects` — what firing each kind of timer does;
+- :func:`engine_companions` — the jobs every timer engine carries;
 - :data:`COMMANDS` — the command line's groups (each room's ``register``), in ``--help`` order;
 - :func:`panels` — the main window's central view and docks, in their default order.
 
@@ -26,9 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dispatch_console import channels
-from dispatch_console.channels import callout
-from dispatch_console.checklists import service as checklists
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
 from dispatch_console.cli import audit as audit_cli
@@ -44,46 +41,12 @@ from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import supplies as supplies_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
-from dispatch_console.escalation import service as escalation
-from dispatch_console.handover import schedule as handover_schedule
-from dispatch_console.handover import service as handover
-from dispatch_console.incidents import followups
-from dispatch_console.notifications import service as notifications
-from dispatch_console.timers import engine as timers
-from dispatch_console.timers import upkeep
 from station import commands as gui_commands
 
 if TYPE_CHECKING:
+    from dispatch_console.incidents.followups import FollowUps
+    from dispatch_console.timers.engine import Companion, Effect
     from ui.shell.main_window import Panels
-
-FOLLOW_UPS = followups.FollowUps(
-    after_change=(
-        checklists.on_incident_change,   # start, re-plan or close the incident's checklist
-        escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
-        handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
-    ),
-    before_close=(
-        checklists.before_close,         # required steps open: may not close yet
-    ),
-)
-
-TIMER_EFFECTS: dict[str, timers.Effect] = {
-    "ack": escalation.on_timer,
-    "dispatch": escalation.on_timer,
-    "arrive": escalation.on_timer,
-    "resolve": escalation.on_timer,
-    "repage": escalation.on_timer,
-    "reminder": notifications.on_timer,
-    "checklist": checklists.on_deadline,
-    "handover_reminder": handover.on_timer,
-    "handover_accept": handover.on_timer,
-    "call": callout.on_timer,           # an unanswered call moves to the next person in the chain
-}
-
-ENGINE_COMPANIONS: tuple[timers.Companion, ...] = (
-    handover_schedule.attach,   # creates each shift's handover reminder rows
-    upkeep.attach,              # planner statistics and other housekeeping
-)
 
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
@@ -95,10 +58,70 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
 )
 
 
+def follow_ups() -> FollowUps:
+    """What follows an incident change, in order."""
+    from dispatch_console.checklists import service as checklists
+    from dispatch_console.escalation import service as escalation
+    from dispatch_console.handover import service as handover
+    from dispatch_console.incidents import followups
+
+    return followups.FollowUps(
+        after_change=(
+            checklists.on_incident_change,   # start, re-plan or close the incident's checklist
+            escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
+            handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
+        ),
+        before_close=(
+            checklists.before_close,         # required steps open: may not close yet
+        ),
+    )
+
+
+def timer_effects() -> dict[str, Effect]:
+    """What firing each kind of timer does."""
+    from dispatch_console.channels import callout
+    from dispatch_console.checklists import service as checklists
+    from dispatch_console.escalation import service as escalation
+    from dispatch_console.handover import service as handover
+    from dispatch_console.notifications import service as notifications
+
+    return {
+        "ack": escalation.on_timer,
+        "dispatch": escalation.on_timer,
+        "arrive": escalation.on_timer,
+        "resolve": escalation.on_timer,
+        "repage": escalation.on_timer,
+        "reminder": notifications.on_timer,
+        "checklist": checklists.on_deadline,
+        "handover_reminder": handover.on_timer,
+        "handover_accept": handover.on_timer,
+        "call": callout.on_timer,           # an unanswered call moves to the next person in the chain
+    }
+
+
+def engine_companions() -> tuple[Companion, ...]:
+    """The jobs every timer engine carries."""
+    from dispatch_console.handover import schedule as handover_schedule
+    from dispatch_console.timers import upkeep
+
+    return (
+        handover_schedule.attach,   # creates each shift's handover reminder rows
+        upkeep.attach,              # planner statistics and other housekeeping
+    )
+
+
 def install() -> None:
-    """Put the reactions and the timer effects in place (once per process; again is harmless)."""
-    followups.install(FOLLOW_UPS)
-    timers.install(TIMER_EFFECTS, ENGINE_COMPANIONS)
+    """Put the reactions and the timer effects in place (once per process; again is harmless).
+
+    The rooms load here, not when this module is imported: the command line builds its parser (and
+    answers ``--help``) from :data:`COMMANDS` alone, and installs the rest only when a command runs.
+    """
+    from dispatch_console import channels
+    from dispatch_console.incidents import followups
+    from dispatch_console.timers import engine as timers
+
+    followups.install(follow_ups())
+    timers.install(timer_effects(), engine_companions())
     channels.install()  # notify.toml may name WeCom, DingTalk and SMS gateways
 
 

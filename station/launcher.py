@@ -14,8 +14,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dispatch_console.cli import main as cli_main
     from station import composition
 
-    composition.install()
-    return cli_main(argv, composition.COMMANDS, default_command="run")
+    # the rooms are installed when a command runs, not for --help or a usage error
+    return cli_main(argv, composition.COMMANDS, default_command="run", prepare=composition.install)
 
 
 if __name__ == "__main__":

@@ -17,17 +17,18 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
-from db.engine import Database, normalise_url
-from db.migrate import schema_status
-from dispatch_console.kernel import secrets, transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources, default_db_url, demo_db_url
 from dispatch_console.kernel.errors import DispatchError, SchemaMismatch
 from dispatch_console.kernel.i18n import _, set_language
+
+if TYPE_CHECKING:  # SQLAlchemy and the database layer load when a command opens the database,
+    # so that --help and the parser cost no more than argparse (bench/cli_start.py)
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class CliContext:
     @property
     def db_url(self) -> str:
         """The URL given (a libpq multi-host URI becomes SQLAlchemy's form of the same)."""
+        from db.engine import normalise_url
+
         if self.args.db:
             return str(normalise_url(str(self.args.db)))
         if os.environ.get("DISPATCH_DB_URL"):
@@ -114,6 +117,11 @@ class CliContext:
         The password comes from the system keyring when it has one; otherwise ``ask_password``
         (a terminal prompt here, a dialog in the console) asks, and nothing stores it in plain text.
         """
+        from sqlalchemy.exc import OperationalError
+
+        from db.engine import Database
+        from dispatch_console.kernel import secrets, transient
+
         if self._db is None:
             self._db = Database(secrets.resolve_db_url(self.db_url))
             try:
@@ -175,6 +183,8 @@ class DatabaseUnavailable(DispatchError):
 
 def database_error_line(exc: BaseException, ctx: CliContext) -> str:
     """The one line a database error becomes: whether it is weather, and what the database said."""
+    from dispatch_console.kernel import secrets, transient
+
     try:
         url: Any = secrets.resolve_db_url(ctx.db_url)
     except Exception:  # the URL itself is what is wrong
@@ -203,6 +213,8 @@ def password_refused(exc: OperationalError) -> bool:
 
 
 def ensure_schema(db: Database) -> None:
+    from db.migrate import schema_status
+
     status = schema_status(db)
     if status.ok:
         return
@@ -256,8 +268,10 @@ def _pre_language(argv: Sequence[str]) -> None:
         set_language("en")
 
 
-def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command: str | None = None) -> int:
-    """Run one command. The command groups come from the composition root (station/composition.py)."""
+def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command: str | None = None,
+         prepare: Callable[[], None] | None = None) -> int:
+    """Run one command. The command groups come from the composition root (station/composition.py),
+    and so does ``prepare``, which wires the rooms together once a command is about to run."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _pre_language(argv)
     parser = build_parser(groups)
@@ -276,6 +290,8 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    if prepare is not None:
+        prepare()
     saved_config_dir = os.environ.get("DISPATCH_CONFIG_DIR")
     ctx = CliContext(args)
     try:
@@ -287,6 +303,10 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         print(f"dispatch-console: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        from dispatch_console.kernel import transient
+
         refusal = privilege_refusal(exc) if isinstance(exc, DBAPIError) else None
         if refusal is not None:  # PostgreSQL refused it to this connection's role (db grant)
             print(f"dispatch-console: {refusal}", file=sys.stderr)

@@ -11,10 +11,7 @@ import threading
 from types import FrameType
 
 from dispatch_console.cli import EXIT_OK, EXIT_USAGE, CliContext, Commands
-from dispatch_console.escalation import service as escalation
 from dispatch_console.kernel.i18n import _
-from dispatch_console.notifications import outbox
-from dispatch_console.timers.engine import TimerEngine
 
 
 def register(commands: Commands) -> None:
@@ -25,6 +22,10 @@ def register(commands: Commands) -> None:
 
 
 def cmd_agent(ctx: CliContext) -> int:
+    from dispatch_console.escalation import service as escalation
+    from dispatch_console.notifications import outbox
+    from dispatch_console.timers.engine import TimerEngine
+
     if ctx.args.sweep <= 0:
         print(_("--sweep must be more than 0 seconds."))
         return EXIT_USAGE

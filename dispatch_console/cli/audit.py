@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
-from dispatch_console.kernel import audit
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
+from dispatch_console.kernel.policies import MIN_RETENTION_DAYS
 
 
 def register(commands: Commands) -> None:
@@ -32,7 +32,7 @@ def register(commands: Commands) -> None:
     _key_file(p)
     p = commands.add_sub("audit", "prune", cmd_prune,
                          _("delete audit and change rows older than the retention period (at least 180 days)"))
-    p.add_argument("--keep-days", type=int, default=audit.MIN_RETENTION_DAYS,
+    p.add_argument("--keep-days", type=int, default=MIN_RETENTION_DAYS,
                    help=_("keep this many days (at least 180)"))
 
 
@@ -43,6 +43,8 @@ def _key_file(p: object) -> None:
 
 
 def cmd_verify(ctx: CliContext) -> int:
+    from dispatch_console.kernel import audit
+
     key = audit.load_key(ctx.args.key_file)
     result = audit.verify_as(ctx.database(), ctx.actor(), key)
     if ctx.args.json:
@@ -58,6 +60,8 @@ def cmd_verify(ctx: CliContext) -> int:
 
 
 def cmd_checkpoint(ctx: CliContext) -> int:
+    from dispatch_console.kernel import audit
+
     actor = ctx.actor()
     require(actor, "audit.verify")
     key = audit.load_key(ctx.args.key_file)
@@ -76,6 +80,8 @@ def cmd_checkpoint(ctx: CliContext) -> int:
 
 
 def cmd_prune(ctx: CliContext) -> int:
+    from dispatch_console.kernel import audit
+
     result = audit.prune(ctx.database(), ctx.actor(), ctx.args.keep_days)
     print(_("Pruned {audit} audit rows and {changes} change rows older than {days} days.").format(
         audit=result.audit_rows, changes=result.change_rows, days=ctx.args.keep_days))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dispatch_console.checklists import templates as ct
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
 from dispatch_console.kernel.i18n import _
+
+if TYPE_CHECKING:
+    from dispatch_console.checklists import templates as ct
 
 
 def register(commands: Commands) -> None:
@@ -26,6 +28,8 @@ def register(commands: Commands) -> None:
 
 
 def _load(ctx: CliContext) -> tuple[list[ct.Template], ct.ReportingPolicy | None, list[ct.TemplateError]]:
+    from dispatch_console.checklists import templates as ct
+
     templates, errors = ct.load_templates(ctx.resources)
     policy, policy_errors = ct.load_reporting_policy(ctx.resources)
     return templates, policy, errors + policy_errors

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from typing import TYPE_CHECKING
 
-from db.engine import Database
-from db.migrate import schema_status, upgrade
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import _
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 
 def register(commands: Commands) -> None:
@@ -20,6 +21,8 @@ def register(commands: Commands) -> None:
 
 
 def cmd_upgrade(ctx: CliContext) -> int:
+    from db.migrate import schema_status, upgrade
+
     db = ctx.database(check_schema=False)
     before = schema_status(db)
     upgrade(db)
@@ -34,6 +37,8 @@ def cmd_upgrade(ctx: CliContext) -> int:
 
 def roles_were_granted(db: Database) -> bool:
     """Whether ``db grant`` ever ran on this database (its guard function is there)."""
+    from sqlalchemy import text
+
     if not db.is_postgres:
         return False
     with db.read() as s:
@@ -42,6 +47,8 @@ def roles_were_granted(db: Database) -> bool:
 
 
 def cmd_status(ctx: CliContext) -> int:
+    from db.migrate import schema_status
+
     db = ctx.database(check_schema=False)
     st = schema_status(db)
     print(f"{db.display_url}: {st.state} (current {st.current or '-'}, head {st.head})")
@@ -57,6 +64,7 @@ def cmd_seed_demo(ctx: CliContext) -> int:
     ``--user``/``--password`` of an administrator, and a database holding a site's real data is
     refused whoever asks.
     """
+    from db.migrate import upgrade
     from dispatch_console.demo.database import NotADemoDatabase, demo_state
     from dispatch_console.demo.seed import existing_summary, seed_demo
     from dispatch_console.users.accounts import count_users

@@ -12,13 +12,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
-from dispatch_console.drills import report as drill_report
-from dispatch_console.drills import service as drills
-from dispatch_console.drills.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
+
+if TYPE_CHECKING:
+    from dispatch_console.drills.scenario import Scenario
 
 
 def register(commands: Commands) -> None:
@@ -37,6 +38,8 @@ def register(commands: Commands) -> None:
 
 
 def find_scenario(ctx: CliContext, name: str) -> Scenario:
+    from dispatch_console.drills.scenario import load_scenario, shipped_scenarios
+
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return load_scenario(path, ctx.resources)
@@ -49,6 +52,9 @@ def find_scenario(ctx: CliContext, name: str) -> Scenario:
 
 
 def cmd_list(ctx: CliContext) -> int:
+    from dispatch_console.drills import service as drills
+    from dispatch_console.drills.scenario import ScenarioError, load_scenario, shipped_scenarios
+
     scenarios, broken = [], []
     for path in shipped_scenarios(ctx.resources):
         try:
@@ -78,6 +84,8 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_validate(ctx: CliContext) -> int:
+    from dispatch_console.drills.scenario import ScenarioError, load_scenario
+
     bad = 0
     for path in ctx.args.files:
         try:
@@ -93,6 +101,10 @@ def cmd_validate(ctx: CliContext) -> int:
 
 
 def cmd_run(ctx: CliContext) -> int:
+    from dispatch_console.drills import report as drill_report
+    from dispatch_console.drills import service as drills
+    from dispatch_console.drills.scenario import ScenarioError
+
     try:
         scenario = find_scenario(ctx, ctx.args.scenario)
     except ScenarioError as exc:
@@ -130,6 +142,8 @@ def cmd_run(ctx: CliContext) -> int:
 
 
 def cmd_report(ctx: CliContext) -> int:
+    from dispatch_console.drills import report as drill_report
+
     db = ctx.database()
     report = drill_report.build_report(db, ctx.args.run_id)
     runs = drill_report.compare_runs(db, report.scenario_code)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dispatch_console import jurisdiction
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.places import LEVELS
+
+if TYPE_CHECKING:
+    from dispatch_console import jurisdiction
 
 
 def register(commands: Commands) -> None:
@@ -18,7 +21,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true", help=_("print JSON"))
     p = commands.add_sub("grids", "import", cmd_import, _("import boundaries from a GeoJSON file"))
     p.add_argument("file", metavar="FILE.geojson", help=_("GeoJSON FeatureCollection of polygons"))
-    p.add_argument("--level", choices=jurisdiction.LEVELS, default="grid", help=_("what the features are"))
+    p.add_argument("--level", choices=LEVELS, default="grid", help=_("what the features are"))
     p.add_argument("--name-prop", default="name", metavar="PROP",
                    help=_("the feature property that holds the name (default: name)"))
     p.add_argument("--parent", metavar="NAME",
@@ -44,6 +47,8 @@ def _tree_json(rows: list[jurisdiction.CommunityRow]) -> list[dict[str, Any]]:
 
 
 def cmd_list(ctx: CliContext) -> int:
+    from dispatch_console import jurisdiction
+
     rows = jurisdiction.tree(ctx.database())
     if ctx.args.json:
         print(json.dumps(_tree_json(rows), ensure_ascii=False, indent=2))
@@ -61,6 +66,8 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_import(ctx: CliContext) -> int:
+    from dispatch_console import jurisdiction
+
     args = ctx.args
     report = jurisdiction.import_geojson(ctx.database(), ctx.actor(), args.file, args.level,
                                          name_prop=args.name_prop, parent_name=args.parent)
@@ -71,6 +78,8 @@ def cmd_import(ctx: CliContext) -> int:
 
 
 def cmd_locate(ctx: CliContext) -> int:
+    from dispatch_console import jurisdiction
+
     where = jurisdiction.locate(ctx.database(), ctx.args.lon, ctx.args.lat)
     if ctx.args.json:
         print(json.dumps(where.as_dict(), ensure_ascii=False, indent=2))

@@ -10,17 +10,17 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.incidents import service as incidents
-from dispatch_console.incidents.queue import IncidentDetail, IncidentRow
-from dispatch_console.kernel.categories import Catalog, load_catalog
-from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
+
+if TYPE_CHECKING:
+    from dispatch_console.incidents.queue import IncidentDetail, IncidentRow
+    from dispatch_console.kernel.categories import Catalog
 
 
 def register(commands: Commands) -> None:
@@ -58,6 +58,8 @@ def register(commands: Commands) -> None:
 
 
 def row_json(row: IncidentRow, catalog: Catalog) -> dict[str, Any]:
+    from dispatch_console.kernel.changes import to_jsonable
+
     data: dict[str, Any] = to_jsonable(dataclasses.asdict(row))
     data.update(category_label=catalog.category_label(row.category), source_label=catalog.source_label(row.source),
                 severity_label=catalog.severity_label(row.severity), status_label=catalog.status_label(row.status))
@@ -65,6 +67,8 @@ def row_json(row: IncidentRow, catalog: Catalog) -> dict[str, Any]:
 
 
 def detail_json(detail: IncidentDetail, catalog: Catalog) -> dict[str, Any]:
+    from dispatch_console.kernel.changes import to_jsonable
+
     data: dict[str, Any] = to_jsonable(dataclasses.asdict(detail))
     data["row"] = row_json(detail.row, catalog)
     data["timeline"] = data.pop("events")
@@ -76,6 +80,9 @@ def _one_line(text: str | None, width: int) -> str:
 
 
 def cmd_list(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+    from dispatch_console.kernel.categories import load_catalog
+
     catalog = load_catalog(ctx.resources)
     query = incidents.QueueQuery(open_only=ctx.args.open, limit=ctx.args.limit, offset=ctx.args.offset,
                                  text=ctx.args.search, statuses=tuple(ctx.args.status))
@@ -96,6 +103,9 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_show(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+    from dispatch_console.kernel.categories import load_catalog
+
     catalog = load_catalog(ctx.resources)
     d = incidents.get_incident(ctx.database(), ctx.args.number)
     if ctx.args.json:
@@ -132,6 +142,9 @@ def cmd_show(ctx: CliContext) -> int:
 
 
 def _act(ctx: CliContext, action: Callable[[Any, Any, int, int], IncidentRow]) -> int:
+    from dispatch_console.incidents import service as incidents
+    from dispatch_console.kernel.categories import load_catalog
+
     actor = ctx.actor()
     db = ctx.database()
     current = incidents.get_incident(db, ctx.args.number).row
@@ -142,30 +155,44 @@ def _act(ctx: CliContext, action: Callable[[Any, Any, int, int], IncidentRow]) -
 
 
 def cmd_ack(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, incidents.acknowledge)
 
 
 def cmd_on_scene(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, incidents.mark_on_scene)
 
 
 def cmd_resolve(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, lambda db, a, i, v: incidents.resolve(db, a, i, v, ctx.args.note))
 
 
 def cmd_close(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, lambda db, a, i, v: incidents.close(db, a, i, v, ctx.args.note))
 
 
 def cmd_reopen(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, lambda db, a, i, v: incidents.reopen(db, a, i, v, ctx.args.note))
 
 
 def cmd_merge(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     return _act(ctx, lambda db, a, i, v: incidents.merge_duplicate(db, a, i, v, ctx.args.into, ctx.args.note))
 
 
 def cmd_dispatch(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     by_code = {u.code: u.id for u in incidents.list_units(ctx.database())}
     missing = [c for c in ctx.args.unit if c not in by_code]
     if missing:
@@ -175,6 +202,8 @@ def cmd_dispatch(ctx: CliContext) -> int:
 
 
 def cmd_note(ctx: CliContext) -> int:
+    from dispatch_console.incidents import service as incidents
+
     actor = ctx.actor()
     db = ctx.database()
     current = incidents.get_incident(db, ctx.args.number).row

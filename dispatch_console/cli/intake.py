@@ -19,19 +19,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
-from dispatch_console.incidents.intake import (
-    INTAKE_RETRY,
-    IntakeSummary,
-    IntakeWeather,
-    LineOutcome,
-    intake_lines,
-)
-from dispatch_console.kernel import transient
-from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
+
+if TYPE_CHECKING:
+    from dispatch_console.incidents.intake import LineOutcome
 
 log = logging.getLogger("dispatch_console.intake")
 
@@ -45,9 +39,9 @@ def register(commands: Commands) -> None:
                    help=_("write one JSON acknowledgement per input line to standard output as it commits"))
     p.add_argument("--json", action="store_true",
                    help=_("JSON for machines: the acknowledgements, then the summary as JSON"))
-    p.add_argument("--wait", type=float, default=INTAKE_RETRY.within, metavar="SECONDS",
-                   help=_("how long a line waits for a database that went away (default {seconds:.0f})").format(
-                       seconds=INTAKE_RETRY.within))
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help=_("how long a line waits for a database that went away (default: the intake "
+                          "policy's, 300)"))
 
 
 def _open(name: str) -> BinaryIO:
@@ -128,7 +122,11 @@ def _report(outcome: LineOutcome, acks: bool) -> None:
 
 
 def cmd_intake(ctx: CliContext) -> int:
-    if not ctx.args.wait > 0:
+    from dispatch_console.incidents.intake import INTAKE_RETRY, IntakeSummary, IntakeWeather, intake_lines
+    from dispatch_console.kernel import transient
+    from dispatch_console.kernel.categories import load_catalog
+
+    if ctx.args.wait is not None and not ctx.args.wait > 0:
         raise UsageError(_("--wait must be more than 0 seconds."))
     catalog = load_catalog(ctx.resources)
     acks = bool(ctx.args.ack or ctx.args.json)
@@ -136,7 +134,8 @@ def cmd_intake(ctx: CliContext) -> int:
     stream = _open(ctx.args.file)
     reader = StopReading(stream)
     weather = IntakeWeather(
-        policy=transient.RetryPolicy(attempts=INTAKE_RETRY.attempts, within=ctx.args.wait,
+        policy=transient.RetryPolicy(attempts=INTAKE_RETRY.attempts,
+                                     within=INTAKE_RETRY.within if ctx.args.wait is None else ctx.args.wait,
                                      first=INTAKE_RETRY.first, cap=INTAKE_RETRY.cap),
         stop=reader.stopped, outage=transient.Outage(log, "intake"))
     gave_up = False

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local, local
-from dispatch_console.rosters import files as roster_io
-from dispatch_console.rosters import service as roster
+
+if TYPE_CHECKING:
+    from dispatch_console.rosters import service as roster
 
 
 def register(commands: Commands) -> None:
@@ -37,6 +38,8 @@ def _day_range(p: Any) -> None:
 
 
 def _days(ctx: CliContext) -> tuple[date, date]:
+    from dispatch_console.rosters import files as roster_io
+
     today = local(ctx.database().now()).date()
     try:
         first = roster_io.parse_day(ctx.args.from_day) if ctx.args.from_day else today - timedelta(
@@ -50,6 +53,8 @@ def _days(ctx: CliContext) -> tuple[date, date]:
 
 
 def cmd_import(ctx: CliContext) -> int:
+    from dispatch_console.rosters import files as roster_io
+
     result = roster_io.import_roster(ctx.database(), ctx.actor(), ctx.args.file)
     for err in result.rejected:
         print(_("row {row}: {reason}").format(row=err.row, reason=err.reason), file=sys.stderr)
@@ -59,6 +64,8 @@ def cmd_import(ctx: CliContext) -> int:
 
 
 def cmd_export(ctx: CliContext) -> int:
+    from dispatch_console.rosters import files as roster_io
+
     first, last = _days(ctx)
     n = roster_io.export_roster(ctx.database(), ctx.args.file, first, last)
     print(_("{n} roster rows from {first} to {last} written to {file}.").format(
@@ -67,6 +74,8 @@ def cmd_export(ctx: CliContext) -> int:
 
 
 def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
+    from dispatch_console.rosters import service as roster
+
     if on is None:
         return None
     sh = on.shift
@@ -79,6 +88,8 @@ def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
 
 
 def _shift_text(title: str, on: roster.ShiftOnDuty | None) -> list[str]:
+    from dispatch_console.rosters import service as roster
+
     if on is None:
         return [_("{when}: {shift}").format(when=title, shift=_("no shift on the roster"))]
     lines = [_("{when}: {shift}").format(when=title, shift=roster.describe_shift(on.shift))]
@@ -90,6 +101,8 @@ def _shift_text(title: str, on: roster.ShiftOnDuty | None) -> list[str]:
 
 
 def cmd_now(ctx: CliContext) -> int:
+    from dispatch_console.rosters import service as roster
+
     duty = roster.now_on_duty(ctx.database())
     if ctx.args.json:
         print(json.dumps({"at": duty.at.isoformat(), "current": _shift_json(duty.current),
@@ -101,6 +114,8 @@ def cmd_now(ctx: CliContext) -> int:
 
 
 def cmd_check(ctx: CliContext) -> int:
+    from dispatch_console.rosters import service as roster
+
     first, last = _days(ctx)
     found = roster.conflicts(ctx.database(), first, last, resources=ctx.resources)
     if ctx.args.json:

@@ -29,18 +29,19 @@ audited. Two triggers add that:
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from psycopg import sql
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
-from db.engine import Database
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.kernel.changes import record
 from dispatch_console.kernel.errors import PermissionDenied, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
+
+if TYPE_CHECKING:
+    from psycopg import sql
+    from sqlalchemy.orm import Session
+
+    from db.engine import Database
 
 # Tables a workstation may only append to (and the guard trigger protects from everyone).
 APPEND_ONLY_TABLES = ("audit_log", "change_log", "incident_event", "audit_checkpoint",
@@ -123,6 +124,8 @@ def register(commands: Commands) -> None:
 
 
 def _is_superuser(s: Session) -> bool:
+    from sqlalchemy import text
+
     return bool(s.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar())
 
 
@@ -143,6 +146,9 @@ def _check_role_name(role: str) -> None:
 
 
 def _login_role(s: Session, role: str, password: str | None) -> None:
+    from psycopg import sql
+    from sqlalchemy import text
+
     r = sql.Identifier(role)
     exists = s.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
     verb = "ALTER" if exists else "CREATE"
@@ -152,12 +158,17 @@ def _login_role(s: Session, role: str, password: str | None) -> None:
 
 
 def _tables(s: Session) -> list[str]:
+    from sqlalchemy import text
+
     return [str(t) for t in s.execute(text(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).scalars()]
 
 
 def _grant_working_rights(s: Session, role: str, database: str, *, accounts: bool) -> None:
     """The rights of a role (both roles share them; ``accounts`` adds account administration)."""
+    from psycopg import sql
+    from sqlalchemy import text
+
     r = sql.Identifier(role)
     for statement in (
         "GRANT CONNECT ON DATABASE {db} TO {r}",
@@ -198,6 +209,9 @@ def _grant_working_rights(s: Session, role: str, database: str, *, accounts: boo
 
 
 def _install_triggers(s: Session) -> None:
+    from psycopg import sql
+    from sqlalchemy import text
+
     s.execute(text(_GUARD_SQL))
     s.execute(text(_AUDIT_XACT_SQL))
     _execute(s, sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(sql.Identifier(_AUDIT_XACT_TABLE)))
@@ -227,6 +241,11 @@ def _install_triggers(s: Session) -> None:
 def grant_app_role(db: Database, actor: Actor, role: str, password: str | None = None, *,
                    admin_role: str | None = None, admin_password: str | None = None) -> str:
     """Create or update the workstation role ``role`` and the administration role; returns the latter's name."""
+    from psycopg import sql
+    from sqlalchemy import text
+
+    from dispatch_console.kernel.changes import record
+
     require(actor, "db.admin")
     if not db.is_postgres:
         raise ValidationError(_("Database roles exist on PostgreSQL only; a SQLite file has none."))

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 from dispatch_console.cli import EXIT_OK, CliContext, Commands
-from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
-from dispatch_console.timers.engine import kind_label, list_timers
 
 
 def register(commands: Commands) -> None:
@@ -22,6 +20,9 @@ def register(commands: Commands) -> None:
 
 
 def cmd_list(ctx: CliContext) -> int:
+    from dispatch_console.kernel.changes import to_jsonable
+    from dispatch_console.timers.engine import kind_label, list_timers
+
     state = "pending" if ctx.args.pending else "fired" if ctx.args.fired else None
     rows = list_timers(ctx.database(), state=state, limit=ctx.args.limit)
     if ctx.args.json:

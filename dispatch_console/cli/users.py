@@ -16,7 +16,6 @@ from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import ROLES, require
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.users import accounts as users
 
 
 def register(commands: Commands) -> None:
@@ -62,6 +61,8 @@ def read_new_password(args: Namespace, subject: str) -> str:
 
 
 def cmd_add(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     args = ctx.args
     db = ctx.database()
     if users.count_users(db) == 0:
@@ -83,6 +84,8 @@ def cmd_add(ctx: CliContext) -> int:
 
 
 def cmd_list(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     actor = ctx.actor()
     require(actor, "users.manage")
     rows = users.list_users(ctx.database())
@@ -103,18 +106,24 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_disable(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     row = users.disable_user(ctx.database(), ctx.actor(), ctx.args.username)
     print(_("{name} is disabled.").format(name=row.username))
     return EXIT_OK
 
 
 def cmd_enable(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     row = users.enable_user(ctx.database(), ctx.actor(), ctx.args.username)
     print(_("{name} is enabled.").format(name=row.username))
     return EXIT_OK
 
 
 def cmd_reset_password(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     actor = ctx.actor()
     require(actor, "users.manage")
     password = read_new_password(ctx.args, ctx.args.username)
@@ -124,6 +133,8 @@ def cmd_reset_password(ctx: CliContext) -> int:
 
 
 def cmd_set_role(ctx: CliContext) -> int:
+    from dispatch_console.users import accounts as users
+
     row = users.change_role(ctx.database(), ctx.actor(), ctx.args.username, ctx.args.role)
     print(_("{name} is now {role}.").format(name=row.username, role=_(ROLES[row.role])))
     return EXIT_OK

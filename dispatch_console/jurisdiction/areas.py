@@ -20,6 +20,7 @@ from db.models import OPEN_STATUSES, Area, GridStaff, Incident, Person
 from dispatch_console.jurisdiction.geometry import cached_shape, covers_point, prepared_shape
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
+from dispatch_console.kernel.places import LEVELS
 
 __all__ = [
     "COMMUNITY_KINDS", "LEVELS", "STAFF_ROLES", "AreaRef", "CommunityRow", "GridCard",
@@ -27,12 +28,6 @@ __all__ = [
     "find_grid", "grid_card", "locate", "search_staff", "tree",
 ]
 
-LEVELS: dict[str, str] = {
-    "district": N_("District"),
-    "street": N_("Street"),
-    "community": N_("Community"),
-    "grid": N_("Grid"),
-}
 COMMUNITY_KINDS: dict[str, str] = {
     "urbanised_village": N_("Urbanised-village community"),
     "residential": N_("Residential community"),

@@ -47,6 +47,7 @@ from dispatch_console.kernel.config import APP_NAME
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
+from dispatch_console.kernel.policies import MIN_RETENTION_DAYS
 from dispatch_console.kernel.timefmt import fmt_local
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ CHECKPOINT_EVERY = timedelta(minutes=15)
 # A transaction may take its time between reading the clock and appending: a row dated this much
 # before a checkpoint that does not hold it is still believed.
 BACKDATE_SLACK = timedelta(minutes=5)
-MIN_RETENTION_DAYS = 180  # 网络安全法 art. 21: logs kept at least six months
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,3 +45,8 @@ def policy_duration(value: Any, source: str, key: str) -> timedelta:
         return parse_duration(value)
     except ValueError as exc:
         raise PolicyError(_("{file}: {key}: {problem}").format(file=source, key=key, problem=exc)) from None
+
+
+MIN_RETENTION_DAYS = 180
+"""Audit and change rows are kept at least this long (网络安全法 art. 21: logs kept at least six
+months); ``audit prune`` refuses a shorter period."""
