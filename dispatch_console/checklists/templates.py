@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.config import Resources, resources_root
 from dispatch_console.kernel.i18n import N_, _
 
@@ -408,14 +409,23 @@ def _display(path: Path) -> str:
 
 def _load(path: Path, parse: Any) -> tuple[Any, TemplateError | None]:
     shown = _display(path)
+    # Bounded (kernel/bounded_input): the file's size, nesting, numbers; the question sets, run
+    # cards and supplies catalogue load through here too.
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, TemplateError(shown, 1, None, _("cannot read the file: {reason}").format(reason=exc))
+        text = bounded_input.read_text(path)
+    except bounded_input.InputError as exc:
+        return None, TemplateError(shown, exc.position.line or 1, None,
+                                   _("cannot read the file: {reason}").format(reason=exc.reason))
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return None, _syntax_error(shown, text, exc)
+        data = bounded_input.decode_toml(text, bounded_input.Position(shown))
+    except bounded_input.InputError as exc:
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as syntax:  # the parser's own line and column
+            return None, _syntax_error(shown, text, syntax)
+        except (RecursionError, ValueError, OverflowError):
+            pass
+        return None, TemplateError(shown, exc.position.line or 1, None, exc.reason)
     try:
         return parse(data, shown), None
     except _SchemaError as exc:

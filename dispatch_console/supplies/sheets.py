@@ -11,26 +11,25 @@ from the ledger is stored as a stock count (盘点) naming the file and row, so 
 only truth. A bad row (unknown depot or item, a negative or missing quantity) is named with its
 row number and reason; the good rows are stored together in one transaction.
 
-The reader is bounded: the file's size, the sheet's dimensions (read with openpyxl read-only) and
-every number.
+The reader is ``kernel/bounded_input``'s (the zip, the sheet's dimensions and merged ranges checked
+before a cell is read, openpyxl read-only), and every quantity is bounded.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 
 from db.engine import Database, db_now
 from db.models import Depot, StockMovement
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.bounded_input import Limits, xlsx_rows
 from dispatch_console.kernel.changes import record, serialise_writers
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
@@ -118,40 +117,21 @@ def _header_key(value: Any) -> str | None:
     return None
 
 
-def read_grid(path: str | Path) -> list[tuple[int, list[Any]]]:
-    """The first sheet's rows as (row number, values), refusing a file too large to be a stock list."""
+def read_grid(path: str | Path) -> list[tuple[int, list[Any] | None, str | None]]:
+    """The first sheet's rows as (row number, values or None, the reason a row cannot be read).
+
+    Read through ``kernel/bounded_input`` (zip, dimensions and merged ranges checked before a cell
+    is read; openpyxl read-only); a merged cell's value fills every cell it covers.
+    """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SheetError(_("Cannot read {file}: {reason}").format(file=path.name, reason=exc.strerror)) from exc
-    if size > MAX_BYTES:
-        raise SheetError(_("{file} is larger than {n} MB.").format(file=path.name, n=MAX_BYTES // 1024 // 1024))
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise SheetError(_("Give an .xlsx file, not {file}.").format(file=path.name))
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetError(_("{file} is not an Excel workbook.").format(file=path.name)) from exc
-    try:
-        ws = wb.worksheets[0] if wb.worksheets else None
-        if ws is None:
-            raise SheetError(_("{file} has no sheet.").format(file=path.name))
-        if (ws.max_row or 0) > MAX_ROWS or (ws.max_column or 0) > MAX_COLUMNS:
-            raise SheetError(_("{file}: at most {rows} rows and {cols} columns.").format(
-                file=path.name, rows=MAX_ROWS, cols=MAX_COLUMNS))
-        grid: list[tuple[int, list[Any]]] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
-            if number > MAX_ROWS:  # the dimension tag may lie: stop reading anyway
-                raise SheetError(_("{file}: at most {rows} rows and {cols} columns.").format(
-                    file=path.name, rows=MAX_ROWS, cols=MAX_COLUMNS))
-            grid.append((number, list(values)))
-        return grid
-    finally:
-        wb.close()
+    limits = replace(Limits(), file_bytes=MAX_BYTES, xlsx_rows=MAX_ROWS, xlsx_columns=MAX_COLUMNS)
+    return [(item.position.line or 0, item.value, item.error.reason if item.error else None)
+            for item in xlsx_rows(path, limits, fill_merged=True)]
 
 
-def find_header(grid: list[tuple[int, list[Any]]], file: str) -> tuple[int, dict[str, int]]:
+def find_header(grid: list[tuple[int, list[Any] | None, str | None]], file: str) -> tuple[int, dict[str, int]]:
     """The header row (the lowest of a header merged over rows) and the column of each field.
 
     A header cell merged over two rows is empty in the lower row when read row by row, so each
@@ -160,8 +140,8 @@ def find_header(grid: list[tuple[int, list[Any]]], file: str) -> tuple[int, dict
     names: dict[int, str] = {}
     found_at: int | None = None
     columns: dict[str, int] = {}
-    for number, cells in grid[:HEADER_SCAN_ROWS]:
-        row_names = {i: k for i, c in enumerate(cells) if (k := _header_key(c)) is not None}
+    for number, cells, _problem in grid[:HEADER_SCAN_ROWS]:
+        row_names = {i: k for i, c in enumerate(cells or []) if (k := _header_key(c)) is not None}
         if not row_names:
             if found_at is not None:
                 break
@@ -217,8 +197,14 @@ def import_stock(db: Database, actor: Actor, catalogue: Catalogue, path: str | P
     with db.read() as s:
         depots = {normalise(d.name): d.name for d in s.execute(select(Depot).where(Depot.active.is_(True))).scalars()}
         depots.update({normalise(d.code): d.name for d in s.execute(select(Depot)).scalars() if d.active})
-    for number, cells in grid:
-        if number <= header_at or not any(_cell_text(c) for c in cells):
+    for number, row_cells, problem in grid:
+        if number <= header_at:
+            continue
+        if problem is not None or row_cells is None:
+            errors.append(RowError(number, problem or _("the row cannot be read")))
+            continue
+        cells = row_cells
+        if not any(_cell_text(c) for c in cells):
             continue
 
         def cell(key: str, cells: list[Any] = cells) -> Any:
