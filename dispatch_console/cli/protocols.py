@@ -98,5 +98,5 @@ def cmd_propose(ctx: CliContext) -> int:
         short = _(" — {n} short").format(n=line.short) if line.short else ""
         print(f"  {line.label} ×{line.wanted}: {names or '—'}{short}")
     for p in proposal.staff:
-        print(f"  {p.role}: {p.name}")
+        print(f"  {p.role_label}: {p.name}")
     return EXIT_OK

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Area, Assignment, DispatchProposal, GridStaff, Incident, Person, Unit
 from dispatch_console.checklists.templates import (
+    ROLE_LABELS,
     SEVERITIES,
     TemplateError,
     _find_line,
@@ -112,6 +113,10 @@ class StaffCandidate:
     person_id: int
     name: str
     role: str
+
+    @property
+    def role_label(self) -> str:
+        return _(ROLE_LABELS[self.role]) if self.role in ROLE_LABELS else self.role
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ class ProposalDialog(QDialog):
             header.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.list.addItem(header)
             for p in proposal.staff:
-                item = QListWidgetItem(f"    {p.name}")
+                item = QListWidgetItem(f"    {p.name}  ·  {p.role_label}")
                 item.setData(_PERSON, p.person_id)
                 item.setFlags(_TICKABLE)
                 item.setCheckState(Qt.CheckState.Checked)
