@@ -69,11 +69,11 @@ def write_supplies(s: Session, communities: list[Area], now: datetime) -> tuple[
                                 reason=STOCK_REASON, username="system", station="demo"))
     shelters = 0
     for code, name, abbreviation, capacity, (dx, dy), contact, phone, people in SHELTERS:
-        area = where.get(abbreviation)
-        if area is None:
+        home = where.get(abbreviation)
+        if home is None:
             continue
-        centre = bbox_centre(area.min_lon, area.min_lat, area.max_lon, area.max_lat)
-        shelter = Shelter(code=code, name=name, community_id=area.id, address=f"{area.name}{name[:-6]}",
+        centre = bbox_centre(home.min_lon, home.min_lat, home.max_lon, home.max_lat)
+        shelter = Shelter(code=code, name=name, community_id=home.id, address=f"{home.name}{name[:-6]}",
                           lon=centre[0] + dx if centre else None, lat=centre[1] + dy if centre else None,
                           capacity=capacity, contact_name=contact, phone=phone,
                           status="open" if people else "closed", version=1, updated_at=now)
