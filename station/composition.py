@@ -140,6 +140,7 @@ def panels() -> Panels:
     from ui.rosters.calendar import RosterCalendarPanel
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
+    from ui.supplies.panel import SuppliesPanel
 
     return Panels(central=QueueView, docks=(
         JurisdictionPanel,
@@ -148,6 +149,7 @@ def panels() -> Panels:
         ChecklistPanel,
         DutyBoardPanel,
         RosterCalendarPanel,
+        SuppliesPanel,
         HandoverPanel,
         DrillPanel,
         NotificationCentre,
