@@ -253,8 +253,8 @@
   }
 
   // -- depots and shelters (their own layer; cards as tooltips) -----------------------------
-  function placeIcon(cls) {
-    return L.divIcon({ className: cls, html: el("span"), iconSize: [14, 14], iconAnchor: [7, 7] });
+  function placeIcon(cls, text) {  // a letter inside, so a shelter is never taken for an incident
+    return L.divIcon({ className: cls, html: el("span", null, text), iconSize: [18, 18], iconAnchor: [9, 9] });
   }
 
   function depotTip(d) {
@@ -285,12 +285,13 @@
     let low = 0;
     (op.depots || []).forEach((d) => {
       if (d.low.length) low += 1;
-      L.marker([d.lat, d.lon], { icon: placeIcon(d.low.length ? "dc-depot dc-depot-low" : "dc-depot"),
+      L.marker([d.lat, d.lon], { icon: placeIcon(d.low.length ? "dc-depot dc-depot-low" : "dc-depot", label("depot_mark", "S")),
                                  keyboard: false })
         .bindTooltip(() => depotTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
     });
     (op.shelters || []).forEach((d) => {
-      L.marker([d.lat, d.lon], { icon: placeIcon("dc-shelter dc-shelter-" + d.status), keyboard: false })
+      L.marker([d.lat, d.lon], { icon: placeIcon("dc-shelter dc-shelter-" + d.status, label("shelter_mark", "H")),
+                                 keyboard: false })
         .bindTooltip(() => shelterTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
     });
     S.places.addTo(S.map);
