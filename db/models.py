@@ -917,3 +917,126 @@ class WarningSubject(Base):
     key: Mapped[str] = mapped_column(String(500))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+# Dispatch assistance: call-taking answers, run-card proposals, supplies and shelters.
+
+
+class IncidentAnswers(Base):
+    """The call-taking questions asked for an incident and the answers; append-only (a re-ask adds a row)."""
+
+    __tablename__ = "incident_answers"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    set_code: Mapped[str] = mapped_column(String(64))
+    set_version: Mapped[str] = mapped_column(String(32))
+    set_hash: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    score: Mapped[int] = mapped_column(Integer)
+    suggested_severity: Mapped[int] = mapped_column(Integer)
+    chosen_severity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class DispatchProposal(Base):
+    """What the run card proposed for an incident and what the officer sent; append-only."""
+
+    __tablename__ = "dispatch_proposal"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    card: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer)
+    proposed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    short: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)  # kinds the card wants more of than are free
+    sent_unit_ids: Mapped[list[int]] = mapped_column(JSONType)
+    accepted: Mapped[bool] = mapped_column(Boolean)  # sent exactly what was proposed
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class Depot(Base):
+    """A store of emergency supplies (应急物资储备点): a community's or the street's."""
+
+    __tablename__ = "depot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StockMovement(Base):
+    """One line of the stock ledger; the balance of a depot's item is the sum of its quantities.
+
+    Append-only (triggers refuse UPDATE and DELETE on both backends): a mistake is corrected by a
+    new 盘点 (count) line with a reason, never by editing.
+    """
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        CheckConstraint("kind IN ('receive', 'issue', 'transfer_out', 'transfer_in', 'count')", name="kind"),
+        CheckConstraint("quantity <> 0", name="quantity"),
+        Index("ix_stock_movement_depot_item", "depot_id", "item"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)  # signed: + in, - out
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    other_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))  # a transfer's other end
+    reason: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+
+
+class Shelter(Base):
+    """An emergency shelter (应急避难场所): capacity, place, contact and whether it is open."""
+
+    __tablename__ = "shelter"
+    __table_args__ = (CheckConstraint("status IN ('closed', 'open', 'full')", name="status"),
+                      CheckConstraint("capacity > 0", name="capacity"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    capacity: Mapped[int] = mapped_column(Integer)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="closed")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShelterMovement(Base):
+    """People arriving at or leaving a shelter; occupancy is the sum. Append-only like the stock ledger."""
+
+    __tablename__ = "shelter_movement"
+    __table_args__ = (CheckConstraint("people <> 0", name="people"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelter.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    people: Mapped[int] = mapped_column(Integer)  # + arrivals, - departures
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))

@@ -37,8 +37,10 @@ from dispatch_console.cli import drill as drill_cli
 from dispatch_console.cli import grids as grids_cli
 from dispatch_console.cli import incidents as incidents_cli
 from dispatch_console.cli import intake as intake_cli
+from dispatch_console.cli import protocols as protocols_cli
 from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
+from dispatch_console.cli import supplies as supplies_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
 from dispatch_console.cli import warnings as warnings_cli
@@ -53,7 +55,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
     checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register, warnings_cli.register,
-    cap_cli.register,
+    cap_cli.register, protocols_cli.register, supplies_cli.register, supplies_cli.register_shelters,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
@@ -161,6 +163,7 @@ def panels() -> Panels:
     from ui.rosters.calendar import RosterCalendarPanel
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
+    from ui.supplies.panel import SuppliesPanel
     from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
@@ -170,6 +173,7 @@ def panels() -> Panels:
         ChecklistPanel,
         DutyBoardPanel,
         RosterCalendarPanel,
+        SuppliesPanel,
         HandoverPanel,
         CaseBoard,
         DrillPanel,

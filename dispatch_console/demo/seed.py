@@ -52,6 +52,7 @@ from dispatch_console.demo.plan import (
     IncidentSpec,
     build_plan,
 )
+from dispatch_console.demo.supplies_plan import write_supplies
 from dispatch_console.jurisdiction.geometry import bbox, to_shape
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record
@@ -170,6 +171,10 @@ def _seed_street(db: Database, actor: Actor) -> SeedSummary:
         for (prefix, day), last in plan.counters.items():
             s.merge(IncidentCounter(prefix=prefix, day=day, last_value=last))
         _set_unit_status(s, plan, unit_ids, now)
+        communities = list(s.execute(select(Area).where(Area.level == "community").order_by(Area.code)).scalars())
+        depots, shelters = write_supplies(s, communities, now)
+        _seeded(s, actor, "depot", depots, now)
+        _seeded(s, actor, "shelter", shelters, now)
         _follow_up_open_incidents(s, actor)
         _live_deadlines(s, now)
         _seeded(s, actor, "incident", len(plan.incidents), now)

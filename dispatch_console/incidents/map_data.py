@@ -361,3 +361,14 @@ def synthetic_snapshot(markers: int, polygons: int, *, seed: int = 0,
         ))
     grids = {"type": "FeatureCollection", "features": features}
     return MapSnapshot({"type": "FeatureCollection", "features": []}, grids, tuple(incidents), ())
+
+
+def incident_position(session: Any, incident: Incident) -> tuple[float, float] | None:
+    """Where the incident is: its coordinates, else the middle of its grid (None: not known)."""
+    from dispatch_console.jurisdiction.geometry import bbox_centre
+
+    if _valid(incident.lon, incident.lat):
+        assert incident.lon is not None and incident.lat is not None
+        return incident.lon, incident.lat
+    grid = session.get(Area, incident.grid_id) if incident.grid_id else None
+    return bbox_centre(grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat) if grid is not None else None

@@ -34,6 +34,8 @@ _OFFICER = {
     "case.petition",
     "case.close",
     "warning.handle",
+    "supplies.move",
+    "shelter.update",
 }
 _LEADER = _OFFICER | {
     "roster.edit",
@@ -46,6 +48,7 @@ _LEADER = _OFFICER | {
     "checklist.untick_others",
     "case.extend",
     "warning.import",
+    "supplies.manage",
 }
 
 # Every person at a workstation may sign in there; integration accounts only call intake.
@@ -81,6 +84,9 @@ ACTION_LABELS: dict[str, str] = {
     "roster.swap": N_("swap a shift"),
     "warning.handle": N_("handle or dismiss a warning"),
     "warning.import": N_("import official CAP warnings"),
+    "supplies.move": N_("record a stock movement"),
+    "supplies.manage": N_("manage depots and import stock"),
+    "shelter.update": N_("open a shelter and record arrivals"),
     "roster.edit": N_("edit the roster"),
     "roster.publish": N_("publish the roster"),
     "roster.override": N_("override a roster conflict"),

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import protocols
 from dispatch_console.checklists import service as checklists
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.queue import IncidentRow, UnitRow
@@ -52,6 +53,7 @@ from dispatch_console.kernel.errors import ConcurrentChange, DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.protocols import proposal as proposal_view
 from ui.shell.context import UiContext
 
 log = logging.getLogger(__name__)
@@ -368,6 +370,33 @@ class IncidentActions(QObject):
     def dispatch(self, row: IncidentRow) -> None:
         db = self.ui.console.db
         catalog_label = self._unit_status_label()
+        cards = proposal_view.run_cards(self.ui.console.resources)
+        if cards is not None:  # the run card's proposal (ui/protocols); the plain list when none fits
+            self.ui.runner.run(
+                lambda: protocols.propose(db, cards, row.id),
+                on_success=lambda proposal: self._dispatch_proposal(row, proposal, catalog_label),
+                on_failure=lambda exc: self.report_failure(exc, "dispatch", row.id),
+            )
+            return
+        self._dispatch_list(row, catalog_label)
+
+    def _dispatch_proposal(self, row: IncidentRow, proposal: protocols.Proposal | None,
+                           label: Callable[[str], str]) -> None:
+        if proposal is None or not proposal_view.has_candidates(proposal):
+            self._dispatch_list(row, label)
+            return
+        chosen = proposal_view.offer(self.owner, row.number, proposal, label)
+        if chosen is None:
+            return
+        unit_ids, person_ids = chosen
+        db, actor = self.ui.console.db, self.ui.actor
+        self._run("dispatch", row,
+                  lambda: protocols.dispatch(db, _need(actor), proposal, proposal.version, unit_ids=unit_ids,
+                                             person_ids=person_ids),
+                  _("{number}: units dispatched").format(number=row.number))
+
+    def _dispatch_list(self, row: IncidentRow, catalog_label: Callable[[str], str]) -> None:
+        db = self.ui.console.db
         self.ui.runner.run(
             lambda: incidents.list_assignable_units(db),
             on_success=lambda units: self._dispatch_to(row, units, catalog_label),

@@ -59,6 +59,7 @@ from ui.map.web import (
 )
 from ui.shell import settings, theme
 from ui.shell.context import UiContext
+from ui.supplies.map_layer import PlacesLayer
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class MapPanel(QDockWidget):
         self.bridge.unit_clicked.connect(self.show_unit_card)
         ui.selection.changed.connect(self._on_selection)
         ui.feed.changed.connect(self._on_changes)
+        self.places = PlacesLayer(ui, self)  # depots and shelters (ui/supplies), their own layer
         self._load_page()
         self._busy = True
         self._run(self._snapshot_job(), self._snapshot_loaded)

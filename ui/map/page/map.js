@@ -11,6 +11,8 @@
     palette: null,
     markers: new Map(),   // incident id -> {layer, data}
     units: new Map(),     // unit id -> {layer, data}
+    places: null,         // the depots' and shelters' layer group (supplies room)
+    placeCount: { depots: 0, shelters: 0, low: 0 },
     grids: new Map(),     // grid id -> {layer, props}
     communityLayer: null,
     gridLayer: null,
@@ -250,6 +252,52 @@
     (op.upsert || []).forEach(upsertUnit);
   }
 
+  // -- depots and shelters (their own layer; cards as tooltips) -----------------------------
+  function placeIcon(cls, text) {  // a letter inside, so a shelter is never taken for an incident
+    return L.divIcon({ className: cls, html: el("span", null, text), iconSize: [18, 18], iconAnchor: [9, 9] });
+  }
+
+  function depotTip(d) {
+    const box = el("div", "dc-tip");
+    box.appendChild(el("div", "dc-card-title", d.name));
+    if (d.contact) box.appendChild(el("div", "dc-card-meta", d.contact));
+    if (d.low.length) {
+      box.appendChild(el("div", "dc-card-meta dc-low", label("below_minimum", "below minimum")));
+      d.low.forEach((line) => box.appendChild(el("div", "dc-low", line)));
+    } else {
+      box.appendChild(el("div", "dc-card-meta", label("stock_ok", "stock above minimum")));
+    }
+    return box;
+  }
+
+  function shelterTip(d) {
+    const box = el("div", "dc-tip");
+    box.appendChild(el("div", "dc-card-title", d.name));
+    box.appendChild(el("div", "dc-card-meta", d.status_label + " · " + d.occupancy + "/" + d.capacity
+      + " · " + label("free_places", "free") + " " + d.free));
+    if (d.contact) box.appendChild(el("div", "dc-card-meta", d.contact));
+    return box;
+  }
+
+  function setPlaces(op) {
+    if (S.places) S.map.removeLayer(S.places);
+    S.places = L.layerGroup();
+    let low = 0;
+    (op.depots || []).forEach((d) => {
+      if (d.low.length) low += 1;
+      L.marker([d.lat, d.lon], { icon: placeIcon(d.low.length ? "dc-depot dc-depot-low" : "dc-depot", label("depot_mark", "S")),
+                                 keyboard: false })
+        .bindTooltip(() => depotTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
+    });
+    (op.shelters || []).forEach((d) => {
+      L.marker([d.lat, d.lon], { icon: placeIcon("dc-shelter dc-shelter-" + d.status, label("shelter_mark", "H")),
+                                 keyboard: false })
+        .bindTooltip(() => shelterTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
+    });
+    S.places.addTo(S.map);
+    S.placeCount = { depots: (op.depots || []).length, shelters: (op.shelters || []).length, low: low };
+  }
+
   // -- selection -----------------------------------------------------------------------------
   function placeRing() {
     if (S.ring) { S.map.removeLayer(S.ring); S.ring = null; }
@@ -426,6 +474,7 @@
     grid_counts: (op) => setGridCounts(op.counts || {}, !!op.reset),
     incidents: setIncidents,
     units: setUnits,
+    places: setPlaces,
     select: (op) => select(op.id, op.pan !== false),
     select_grid: (op) => selectGrid(op.id),
     select_unit: (op) => selectUnit(op.id),
@@ -497,6 +546,7 @@
     errors: () => S.errors.slice(),
     markerIds: () => Array.from(S.markers.keys()),
     unitIds: () => Array.from(S.units.keys()),
+    places: () => Object.assign({}, S.placeCount),
     unit: (id) => { const u = S.units.get(id); return u ? u.data : null; },
     marker: (id) => { const m = S.markers.get(id); return m ? m.data : null; },
     markerStyle: (id) => { const m = S.markers.get(id); return m ? Object.assign({}, m.layer.options) : null; },
