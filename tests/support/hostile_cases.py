@@ -184,6 +184,9 @@ CASES: tuple[Case, ...] = (
     Case("xlsx-many-merged-ranges", "roster", ".xlsx", _xlsx(merged=tuple(f"A{r}:BL{r + 99}" for r in
                                                                          range(3, 60_000, 100))), "refused"),
     Case("xlsx-million-rows", "roster", ".xlsx", _million_rows, "refused", heavy=True),
+    # small enough to unpack, too many rows: refused by the scan, before openpyxl builds a row
+    Case("xlsx-150k-rows", "roster", ".xlsx", lambda p: write_xlsx(p, million_row_sheet(150_000)) and None,
+         "refused", heavy=True),
     Case("xlsx-entity-bomb", "roster", ".xlsx", _xlsx(head='<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol '
                                                       '"lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'), "refused"),
     Case("xlsx-zip-bomb-member", "roster", ".xlsx", _zip_bomb, "refused", heavy=True),

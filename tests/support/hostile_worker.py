@@ -71,6 +71,14 @@ def _policy(path: Path) -> dict[str, Any]:
     return {"good": 1, "bad": [str(p) for p in res.problems], "refused": None}
 
 
+def _high_water_kb() -> int:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 READERS = {"intake": _intake, "geojson": _geojson, "roster": _roster, "checklist": _checklist,
            "scenario": _scenario, "policy": _policy}
 
@@ -85,7 +93,7 @@ def main(argv: list[str]) -> int:
         result = READERS[reader](path)
     except DispatchError as exc:  # refused as a whole, with one line
         result = {"good": 0, "bad": [], "refused": str(exc)}
-    result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_kb"] = _high_water_kb()
     print(json.dumps(result, ensure_ascii=False))
     return 0
 
