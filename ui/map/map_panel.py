@@ -264,7 +264,8 @@ class MapPanel(QDockWidget):
         self.marker_ids = {m.id for m in snapshot.incidents}
         self.unit_ids = {u.id for u in snapshot.units}
         if self.ui.selection.current:
-            ops.append({"op": "select", "id": self.ui.selection.current, "pan": first})
+            # the first view is the whole jurisdiction, every marker in it: no pan into a corner
+            ops.append({"op": "select", "id": self.ui.selection.current, "pan": False})
         seq = self.bridge.send(ops)
         if first:
             self.first_seq = seq
