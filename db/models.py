@@ -762,6 +762,8 @@ class CaseVisit(Base):
     __table_args__ = (
         CheckConstraint("state IN ('due', 'done', 'cancelled')", name="state"),
         Index("ix_case_visit_due", "state", "due_at"),
+        # a case's next visit due (the board's column and its overdue / this-week filters)
+        Index("ix_case_visit_case_due", "case_id", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from db.base import UTCDateTime
 from db.engine import Database, db_now
 from db.models import (
     Area,
@@ -183,9 +185,12 @@ def _next_visit() -> ScalarSelect[datetime]:
 
 
 def _base(now: datetime) -> Select:  # type: ignore[type-arg]
+    """The board's columns only (no ORM objects: a page of 500 rows is read as plain tuples)."""
     grid = aliased(Area)
-    next_visit = _next_visit().label("next_visit_at")
-    return (select(Case, grid.name, Unit.name, next_visit)
+    return (select(Case.id, Case.number, Case.kind, Case.subtype, Case.title, Case.status, Case.grid_id,
+                   grid.name.label("grid_name"), Case.risk, Case.may_escalate, Case.responsible_unit_id,
+                   Unit.name.label("unit_name"), Case.responsible_person, Case.owner_user_id, Case.created_at,
+                   Case.step_due_at, _next_visit().label("next_visit_at"), Case.reopen_count, Case.version)
             .outerjoin(grid, grid.id == Case.grid_id)
             .outerjoin(Unit, Unit.id == Case.responsible_unit_id))
 
@@ -195,17 +200,16 @@ def _overdue_clause(now: datetime) -> ColumnElement[bool]:
     return or_(and_(Case.step_due_at.is_not(None), Case.step_due_at < now), late_visit)
 
 
-def _row(case: Case, grid_name: str | None, unit_name: str | None, next_visit: datetime | None,
-         now: datetime) -> CaseRow:
-    from db.base import UTCDateTime  # the scalar subquery comes back naive on SQLite
+_AWARE = UTCDateTime()
 
-    visit_at = UTCDateTime().process_result_value(next_visit, None) if next_visit is not None else None  # type: ignore[arg-type]
-    overdue = bool((case.step_due_at is not None and case.step_due_at < now)
-                   or (visit_at is not None and visit_at < now))
-    return CaseRow(case.id, case.number, case.kind, case.subtype, case.title, case.status, case.grid_id, grid_name,
-                   case.risk, case.may_escalate, case.responsible_unit_id, unit_name, case.responsible_person,
-                   case.owner_user_id, case.created_at, case.step_due_at, visit_at, overdue, case.reopen_count,
-                   case.version)
+
+def _row(r: Any, now: datetime) -> CaseRow:
+    # the scalar subquery's value bypasses the column type (naive on SQLite): made aware here
+    visit_at = _AWARE.process_result_value(r.next_visit_at, None) if r.next_visit_at is not None else None  # type: ignore[arg-type]
+    overdue = bool((r.step_due_at is not None and r.step_due_at < now) or (visit_at is not None and visit_at < now))
+    return CaseRow(r.id, r.number, r.kind, r.subtype, r.title, r.status, r.grid_id, r.grid_name, r.risk,
+                   r.may_escalate, r.responsible_unit_id, r.unit_name, r.responsible_person, r.owner_user_id,
+                   r.created_at, r.step_due_at, visit_at, overdue, r.reopen_count, r.version)
 
 
 def query_in(s: Session, q: CaseQuery, now: datetime) -> list[CaseRow]:
@@ -235,7 +239,7 @@ def query_in(s: Session, q: CaseQuery, now: datetime) -> list[CaseRow]:
         end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL_TZ)
         stmt = stmt.where(Case.registered_at >= start, Case.registered_at < end)
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(max(1, min(q.limit, MAX_ROWS)))
-    return [_row(c, g, u, v, now) for c, g, u, v in s.execute(stmt).all()]
+    return [_row(r, now) for r in s.execute(stmt).all()]
 
 
 def list_cases(db: Database, q: CaseQuery | None = None) -> list[CaseRow]:
@@ -250,7 +254,7 @@ def rows_by_ids(db: Database, ids: list[int]) -> dict[int, CaseRow]:
     with db.read() as s:
         now = db_now(s)
         stmt = _base(now).where(Case.id.in_(ids[:MAX_ROWS]))
-        return {c.id: _row(c, g, u, v, now) for c, g, u, v in s.execute(stmt).all()}
+        return {r.id: _row(r, now) for r in s.execute(stmt).all()}
 
 
 def find_case(db: Database, number: str) -> int:
@@ -274,10 +278,10 @@ def get_case(db: Database, case_id: int) -> CaseDetail:
     with db.read() as s:
         now = db_now(s)
         found = s.execute(_base(now).where(Case.id == case_id)).first()
-        if found is None:
+        case = s.get(Case, case_id)
+        if found is None or case is None:
             raise NotFound(_("No case with id {id}.").format(id=case_id))
-        case, grid_name, unit_name, next_visit = found
-        row = _row(case, grid_name, unit_name, next_visit, now)
+        row = _row(found, now)
         parties = tuple(
             PartyRow(p.id, p.role, p.name, mask_phone(p.phone), mask_id(p.id_number),
                      repeat_cases(s, case_id, p.phone, p.id_number, now))

@@ -165,6 +165,7 @@ def upgrade() -> None:
     with op.batch_alter_table('case_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_visit_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_case_visit_due', ['state', 'due_at'], unique=False)
+        batch_op.create_index('ix_case_visit_case_due', ['case_id', 'state', 'due_at'], unique=False)
 
     op.create_table('case_incident',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -194,6 +195,7 @@ def downgrade() -> None:
 
     op.drop_table('case_incident')
     with op.batch_alter_table('case_visit', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_visit_case_due')
         batch_op.drop_index('ix_case_visit_due')
         batch_op.drop_index(batch_op.f('ix_case_visit_case_id'))
 
