@@ -35,6 +35,7 @@ from dispatch_console import assessment
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.users.accounts import actor_for, create_user
 from station.launcher import main
 
@@ -133,6 +134,15 @@ def test_the_month_matches_the_hand_computation(db: Database, month: dict[str, i
     reports = [b for b in report.breaches if b.target not in assessment.TARGETS]
     assert report.street.reports.met > 0 and report.street.reports.breached == len(reports) > 0
     assert {b.number for b in reports} == {number["B"], number["C"], number["D"]}
+
+
+def test_a_quarter_holds_its_three_months(db: Database, month: dict[str, int]) -> None:
+    quarter = assessment.assess(db, "2026-Q4")
+    assert quarter.street.incidents == 5  # November's four and October's one; the drill never
+    start, end = assessment.month_bounds("2026-q4")
+    assert (start.isoformat(), end.isoformat()) == ("2026-09-30T16:00:00+00:00", "2026-12-31T16:00:00+00:00")
+    with pytest.raises(ValidationError):
+        assessment.month_bounds("2026-Q5")
 
 
 def _numbers(db: Database, ids: dict[str, int]) -> dict[str, str]:
