@@ -21,7 +21,7 @@ from bench.common import FULL, QUICK, RESULTS_DIR, Figure, Sizes, calibrate, fmt
 log = logging.getLogger(__name__)
 
 # In running order; (module, needs the station processes, runs once per backend)
-FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "memory", "timers", "surge", "warnings")
+FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "cases", "memory", "timers", "surge", "warnings")
 NEEDS_STATIONS = {"propagation", "timers", "surge"}
 
 

@@ -453,6 +453,8 @@ class Timer(Base):
     late_ms: Mapped[int | None] = mapped_column(Integer)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # a case's deadline (回访, 信访 steps); no foreign key, so SQLite adds the column in place (0009)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Notification(Base):
@@ -641,6 +643,156 @@ class SiteSetting(Base):
 
 
 # ---------------------------------------------------------------------------------------------
+# Cases (案件): disputes (矛盾纠纷) and petitions (信访事项), their parties, mediation, visits.
+# Nothing is deleted here either: a case closes and reopens, a visit is recorded or missed.
+
+CASE_STATUSES = ("open", "mediating", "agreed", "referred", "closed",          # disputes
+                 "registered", "accepted", "replied", "review", "reviewed",    # petitions
+                 "re_review", "re_reviewed")
+
+
+class Case(Base):
+    """A dispute or petition case, numbered like incidents (TYJ-20261203-0001 / TYX-…)."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dispute', 'petition')", name="kind"),
+        CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
+        CheckConstraint("extension_days BETWEEN 0 AND 30", name="extension_days"),
+        Index("ix_case_file_board", "status", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subtype: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    risk: Mapped[str] = mapped_column(String(8), default="low")
+    may_escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    responsible_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    opened_by: Mapped[str] = mapped_column(String(16), default="direct")  # policy | hand | direct
+    # dispute outcome: mediated (调解成功) / failed (调解不成, with a referral)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    referral: Mapped[str | None] = mapped_column(String(32))
+    agreement_text: Mapped[str | None] = mapped_column(Text)
+    agreement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judicial_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # petition steps (信访工作条例): registered → accepted → replied → review → reviewed → …
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the current step's deadline
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_approver: Mapped[str | None] = mapped_column(String(100))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseParty(Base):
+    """当事人: applicant, respondent or other; phone and ID number are shown masked."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (CheckConstraint("role IN ('applicant', 'respondent', 'other')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)
+
+
+class CaseIncident(Base):
+    """An incident the case came from or that belongs to it."""
+
+    __tablename__ = "case_incident"
+    __table_args__ = (UniqueConstraint("case_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseSession(Base):
+    """A mediation session (调解): when, where, who mediated, who came, what was said."""
+
+    __tablename__ = "case_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(200))
+    mediator: Mapped[str] = mapped_column(String(100))
+    mediator_org: Mapped[str] = mapped_column(String(32))  # judicial_office | people_committee | community
+    attendees: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseTerm(Base):
+    """One term of a mediation agreement with its due date (履行期限)."""
+
+    __tablename__ = "case_term"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseVisit(Base):
+    """A follow-up visit (回访) due after an agreement or a closure, assigned to the grid's staff."""
+
+    __tablename__ = "case_visit"
+    __table_args__ = (
+        CheckConstraint("state IN ('due', 'done', 'cancelled')", name="state"),
+        Index("ix_case_visit_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="due")
+    assignee_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    assignee_name: Mapped[str | None] = mapped_column(String(100))
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its deadline fired before the visit
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(16))  # performing | performed | not_performed | relapsed
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied | basically | dissatisfied
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseEvent(Base):
+    """The case's timeline: append-only like the incidents'."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 # Early warning (预警): official CAP messages and the warnings the rules raise (migration 0010).
 
 
@@ -765,3 +917,126 @@ class WarningSubject(Base):
     key: Mapped[str] = mapped_column(String(500))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+# Dispatch assistance: call-taking answers, run-card proposals, supplies and shelters.
+
+
+class IncidentAnswers(Base):
+    """The call-taking questions asked for an incident and the answers; append-only (a re-ask adds a row)."""
+
+    __tablename__ = "incident_answers"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    set_code: Mapped[str] = mapped_column(String(64))
+    set_version: Mapped[str] = mapped_column(String(32))
+    set_hash: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    score: Mapped[int] = mapped_column(Integer)
+    suggested_severity: Mapped[int] = mapped_column(Integer)
+    chosen_severity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class DispatchProposal(Base):
+    """What the run card proposed for an incident and what the officer sent; append-only."""
+
+    __tablename__ = "dispatch_proposal"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    card: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer)
+    proposed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    short: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)  # kinds the card wants more of than are free
+    sent_unit_ids: Mapped[list[int]] = mapped_column(JSONType)
+    accepted: Mapped[bool] = mapped_column(Boolean)  # sent exactly what was proposed
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class Depot(Base):
+    """A store of emergency supplies (应急物资储备点): a community's or the street's."""
+
+    __tablename__ = "depot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StockMovement(Base):
+    """One line of the stock ledger; the balance of a depot's item is the sum of its quantities.
+
+    Append-only (triggers refuse UPDATE and DELETE on both backends): a mistake is corrected by a
+    new 盘点 (count) line with a reason, never by editing.
+    """
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        CheckConstraint("kind IN ('receive', 'issue', 'transfer_out', 'transfer_in', 'count')", name="kind"),
+        CheckConstraint("quantity <> 0", name="quantity"),
+        Index("ix_stock_movement_depot_item", "depot_id", "item"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    item: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)  # signed: + in, - out
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    other_depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))  # a transfer's other end
+    reason: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+
+
+class Shelter(Base):
+    """An emergency shelter (应急避难场所): capacity, place, contact and whether it is open."""
+
+    __tablename__ = "shelter"
+    __table_args__ = (CheckConstraint("status IN ('closed', 'open', 'full')", name="status"),
+                      CheckConstraint("capacity > 0", name="capacity"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    capacity: Mapped[int] = mapped_column(Integer)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="closed")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShelterMovement(Base):
+    """People arriving at or leaving a shelter; occupancy is the sum. Append-only like the stock ledger."""
+
+    __tablename__ = "shelter_movement"
+    __table_args__ = (CheckConstraint("people <> 0", name="people"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    shelter_id: Mapped[int] = mapped_column(ForeignKey("shelter.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    people: Mapped[int] = mapped_column(Integer)  # + arrivals, - departures
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    username: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""The GUI commands: ``run`` (the console), ``screenshot VIEW OUT.png`` and ``handover report|log``.
+"""The GUI commands: ``run`` (the console), ``screenshot VIEW OUT.png``, ``self-test`` and ``handover report|log``.
 
 Registering them imports no Qt and no view: each handler imports its view code when it runs, so
 ``dispatch-console --help``, ``intake`` or ``agent`` never load a window. The handlers themselves
@@ -30,6 +30,11 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
 
         return cmd_screenshot(ctx, panels())
 
+    def self_test(ctx: CliContext) -> int:
+        from ui.shell.self_test import cmd_self_test
+
+        return cmd_self_test(ctx, panels())
+
     commands.add("run", run, _("open the console (the default command)"))
     p = commands.add("screenshot", screenshot, _("render a view offscreen to a PNG (docs, tests)"))
     p.add_argument("view", help=_("main, or a panel's name (map, queue, board, roster, checklist …)"))
@@ -37,6 +42,11 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
     p.add_argument("--size", default="1920x1080", help=_("window size WxH"))
     p.add_argument("--theme", choices=["light", "dark"], default=None, help=_("light or dark"))
     p.add_argument("--select", metavar="NUMBER", default=None, help=_("select this incident first"))
+
+    p = commands.add("self-test", self_test, _("check this installation: database, demo data, window, map, PDF, "
+                                                "timers (a temporary database; exit code 0 when all pass)"))
+    p.add_argument("--keep", metavar="DIR", default=None,
+                   help=_("write the database, map.png and handover.pdf to DIR and keep them"))
 
     commands.group("handover", _("shift handover records and the duty log"))
     for name, handler, text in (

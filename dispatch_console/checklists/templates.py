@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.config import Resources, resources_root
 from dispatch_console.kernel.i18n import N_, _
 
@@ -408,14 +409,23 @@ def _display(path: Path) -> str:
 
 def _load(path: Path, parse: Any) -> tuple[Any, TemplateError | None]:
     shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, TemplateError(shown, 1, None, _("cannot read the file: {reason}").format(reason=exc))
+    where = bounded_input.Position(shown)
+    try:  # bounded: size, UTF-8, no NUL, nesting checked before tomllib recurses
+        text = bounded_input.read_text(path, bounded_input.SITE_FILE_LIMITS)
+        bounded_input.check_toml_depth(text, where, bounded_input.SITE_FILE_LIMITS)
+    except bounded_input.InputError as exc:
+        return None, TemplateError(shown, exc.position.line or 1, None, exc.reason)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, _syntax_error(shown, text, exc)
+    except (RecursionError, ValueError) as exc:  # the scan above makes this unreachable; a file, not a crash
+        return None, TemplateError(shown, 1, None, _("TOML syntax error: {reason}").format(reason=exc))
+    try:
+        bounded_input.check_value(data, where, bounded_input.SITE_FILE_LIMITS)
+    except bounded_input.InputError as exc:
+        return None, TemplateError(shown, 1, None, _("{field}: {reason}").format(
+            field=exc.position.field, reason=exc.reason) if exc.position.field else exc.reason)
     try:
         return parse(data, shown), None
     except _SchemaError as exc:

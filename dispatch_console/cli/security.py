@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from db.engine import Database
 
 # Tables a workstation may only append to (and the guard trigger protects from everyone).
-APPEND_ONLY_TABLES = ("audit_log", "change_log", "incident_event", "audit_checkpoint")
+APPEND_ONLY_TABLES = ("audit_log", "change_log", "incident_event", "audit_checkpoint",
+                      # dispatch assistance (migration 0011): corrected by a new line, never edited
+                      "incident_answers", "dispatch_proposal", "stock_movement", "shelter_movement")
 # Tables a workstation may only read.
 READ_ONLY_TABLES = ("alembic_version", "site_setting")
 # The accounts: the workstation role may update only these columns (sign-in bookkeeping).

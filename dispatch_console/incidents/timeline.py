@@ -24,6 +24,8 @@ EVENT_LABELS: dict[str, str] = {
     "checklist_ticked": N_("Checklist step done"),
     "checklist_unticked": N_("Checklist step reopened"),
     "handed_over": N_("Handed over to the next shift"),
+    "questions_answered": N_("Call-taking questions answered"),
+    "forces_proposed": N_("Recommended forces"),
 }
 
 

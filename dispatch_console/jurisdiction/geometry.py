@@ -75,3 +75,21 @@ def intersects(prepared: BaseGeometry, other: BaseGeometry) -> bool:
 def cached_shape(db_key: str, area_id: int, version: int) -> BaseGeometry | None:
     with _lock:
         return _cache.get((db_key, area_id, version))
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Straight-line (great-circle) distance in metres; over a street the haversine is plenty."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bbox_centre(min_lon: float | None, min_lat: float | None, max_lon: float | None,
+                max_lat: float | None) -> tuple[float, float] | None:
+    """The middle of an area's bounding box (where a unit or a place without a position is taken to be)."""
+    if min_lon is None or min_lat is None or max_lon is None or max_lat is None:
+        return None
+    return (min_lon + max_lon) / 2, (min_lat + max_lat) / 2

@@ -84,7 +84,10 @@ class ArmingLead:
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(libpq_url(self.db), autocommit=True, connect_timeout=5,
-                               application_name=f"dispatch-console timers {self.station}"[:63], **KEEPALIVE)
+                               application_name=f"dispatch-console timers {self.station}"[:63],
+                               keepalives=KEEPALIVE["keepalives"], keepalives_idle=KEEPALIVE["keepalives_idle"],
+                               keepalives_interval=KEEPALIVE["keepalives_interval"],
+                               keepalives_count=KEEPALIVE["keepalives_count"])
         for statement in SERVER_KEEPALIVE:
             conn.execute(statement)
         return conn

@@ -44,6 +44,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import protocols
+from dispatch_console.checklists import service as checklists
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.queue import IncidentRow, UnitRow
 from dispatch_console.kernel.categories import OPEN_STATUSES
@@ -51,6 +53,7 @@ from dispatch_console.kernel.errors import ConcurrentChange, DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.protocols import proposal as proposal_view
 from ui.shell.context import UiContext
 
 log = logging.getLogger(__name__)
@@ -296,8 +299,32 @@ class IncidentActions(QObject):
                   _("{number}: units on scene").format(number=row.number))
 
     def resolve(self, row: IncidentRow) -> None:
-        note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
-                        _("How was it resolved? (optional)"))
+        """Which required checklist steps are open is read first, so the officer is told before
+        typing: refused (policy ``refuse``), asked for a reason (``reason``) or for an optional
+        note that names them (``allow``, the shipped default)."""
+        db, resources = self.ui.console.db, self.ui.console.resources
+        self.ui.runner.run(lambda: checklists.resolve_check(db, row.id, resources),
+                           on_success=lambda check: self._resolve_after(row, check),
+                           on_failure=lambda exc: self.report_failure(exc, "resolve", row.id))
+
+    def _resolve_after(self, row: IncidentRow, check: checklists.ResolveCheck) -> None:
+        if check.refused:
+            self.message.emit(_("{number} cannot be resolved: {n} required checklist steps are still open "
+                                "(Ctrl+Shift+C to tick them):\n{steps}").format(
+                number=row.number, n=len(check.open_required), steps=check.listed()), True)
+            return
+        if check.needs_reason:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("These required checklist steps are still open:\n{steps}\n"
+                              "Why is it resolved anyway? (required)").format(steps=check.listed()),
+                            required=True)
+        elif check.open_required:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("These required checklist steps are still open:\n{steps}\n"
+                              "How was it resolved? (optional)").format(steps=check.listed()))
+        else:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("How was it resolved? (optional)"))
         if note is None:
             return
         db, actor = self.ui.console.db, self.ui.actor
@@ -343,6 +370,33 @@ class IncidentActions(QObject):
     def dispatch(self, row: IncidentRow) -> None:
         db = self.ui.console.db
         catalog_label = self._unit_status_label()
+        cards = proposal_view.run_cards(self.ui.console.resources)
+        if cards is not None:  # the run card's proposal (ui/protocols); the plain list when none fits
+            self.ui.runner.run(
+                lambda: protocols.propose(db, cards, row.id),
+                on_success=lambda proposal: self._dispatch_proposal(row, proposal, catalog_label),
+                on_failure=lambda exc: self.report_failure(exc, "dispatch", row.id),
+            )
+            return
+        self._dispatch_list(row, catalog_label)
+
+    def _dispatch_proposal(self, row: IncidentRow, proposal: protocols.Proposal | None,
+                           label: Callable[[str], str]) -> None:
+        if proposal is None or not proposal_view.has_candidates(proposal):
+            self._dispatch_list(row, label)
+            return
+        chosen = proposal_view.offer(self.owner, row.number, proposal, label)
+        if chosen is None:
+            return
+        unit_ids, person_ids = chosen
+        db, actor = self.ui.console.db, self.ui.actor
+        self._run("dispatch", row,
+                  lambda: protocols.dispatch(db, _need(actor), proposal, proposal.version, unit_ids=unit_ids,
+                                             person_ids=person_ids),
+                  _("{number}: units dispatched").format(number=row.number))
+
+    def _dispatch_list(self, row: IncidentRow, catalog_label: Callable[[str], str]) -> None:
+        db = self.ui.console.db
         self.ui.runner.run(
             lambda: incidents.list_assignable_units(db),
             on_success=lambda units: self._dispatch_to(row, units, catalog_label),

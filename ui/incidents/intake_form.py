@@ -36,12 +36,15 @@ from PySide6.QtWidgets import (
 from dispatch_console import jurisdiction
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft, Problem, draft_problems
+from dispatch_console.incidents.journal import JournalEntry
 from dispatch_console.incidents.queue import IncidentRow
 from dispatch_console.kernel.categories import Catalog, Label, load_catalog
 from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.incidents.offline import OfflineIntake
+from ui.protocols.questions import QuestionPanel
 from ui.shell import theme
 from ui.shell.context import UiContext
 
@@ -153,9 +156,12 @@ class RepeatHint(QWidget):
 
 class IntakeForm(QDialog):
     created = Signal(object)  # IncidentRow
+    kept = Signal(object)  # JournalEntry: the database was unreachable, the report is kept offline
 
-    def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ui: UiContext, parent: QWidget | None = None, *,
+                 offline: OfflineIntake | None = None) -> None:
         super().__init__(parent)
+        self.offline = offline
         self.setObjectName("intake-form")
         self.setWindowTitle(_("New incident"))
         self.ui = ui
@@ -237,6 +243,7 @@ class IntakeForm(QDialog):
             label.setBuddy(widget)
             form.addRow(label, cell)
         outer.addLayout(form)
+        self._build_questions(outer)
         self.general_error = _plain_label()
         self.general_error.setObjectName("error-general")
         self.general_error.hide()
@@ -267,6 +274,26 @@ class IntakeForm(QDialog):
         self.lon.textChanged.connect(lambda _t: self._locate_timer.start())
         self.lat.textChanged.connect(lambda _t: self._locate_timer.start())
         self.category.setFocus()
+
+    def _build_questions(self, outer: QVBoxLayout) -> None:
+        """The call-taking questions of the category chosen (ui/protocols); Alt+Q jumps to them."""
+        self.questions = QuestionPanel(self.ui, self)
+        outer.addWidget(self.questions)
+        context = lambda *_a: self.questions.set_context(self.category.code(), self.source.code())  # noqa: E731
+        for combo in (self.category, self.source):
+            combo.currentIndexChanged.connect(context)
+            combo.editTextChanged.connect(context)
+        self.questions.suggested.connect(self._suggest_severity)
+        self._suggested_severity: str | None = None
+
+    def _suggest_severity(self, severity: int) -> None:
+        """Fill the severity the answers suggest, unless the officer chose one of their own."""
+        typed = self.severity.code()
+        if typed is None or typed == self._suggested_severity:
+            index = self.severity.findData(str(severity))
+            self.severity.setCurrentIndex(index)
+            self.severity.setEditText(self.severity.itemText(index))
+            self._suggested_severity = str(severity)
 
     def _debounce(self, msecs: int, fn: Any) -> QTimer:
         timer = QTimer(self)
@@ -457,22 +484,45 @@ class IntakeForm(QDialog):
             self.show_problems(problems)
             return
         self.show_problems([])
+        reason_problem = self.questions.check_reason(draft.severity)
+        self.questions.show_reason_problem(reason_problem)
+        if reason_problem:
+            return
+        answers = self.questions.snapshot()
+        console = self.ui.console
         self.submitting = True
         self.ok_button.setEnabled(False)
         db, actor = self.ui.console.db, self.ui.actor
 
-        def create() -> incidents.CreateResult:
+        offline = self.offline
+
+        def create() -> incidents.CreateResult | JournalEntry:
             if actor is None:
                 from dispatch_console.kernel.errors import AuthenticationFailed
 
                 raise AuthenticationFailed(_("Nobody is signed in at this workstation."))
-            return incidents.create_incident(db, actor, draft, self.catalog)
+            if offline is not None:  # kept on this workstation if the database is unreachable
+                kept = offline.record(actor, draft, self.catalog)
+                if isinstance(kept, JournalEntry):
+                    return kept  # the journal keeps the report; its call-taking answers stay in the form's note
+                result = kept
+            else:
+                result = incidents.create_incident(db, actor, draft, self.catalog)
+            if answers is not None and not result.duplicate and not result.replayed:
+                try:
+                    answers.store(console, actor, result.row.id)
+                except DispatchError:  # the incident is recorded: do not record it twice over its answers
+                    log.exception("the call-taking answers of %s were not stored", result.row.number)
+            return result
 
         self.ui.runner.run(create, on_success=self._created, on_failure=self._failed)
 
-    def _created(self, result: incidents.CreateResult) -> None:
+    def _created(self, result: incidents.CreateResult | JournalEntry) -> None:
         self.submitting = False
-        self.created.emit(result.row)
+        if isinstance(result, JournalEntry):
+            self.kept.emit(result)
+        else:
+            self.created.emit(result.row)
         super().done(QDialog.DialogCode.Accepted)
 
     def _failed(self, exc: BaseException) -> None:

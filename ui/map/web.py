@@ -79,6 +79,10 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
         "severity": _("Severity"), "drill": _("Drill"), "unit": _("Unit (known position)"),
         "grid_scale": _("Open incidents per grid"), "open_incidents": _("Open incidents"),
         "grid_scale_steps": ["0", "1", "2", "3–4", "5+"],
+        "below_minimum": _("Below minimum stock"), "stock_ok": _("Stock above minimum"),
+        "free_places": _("free places"),
+        # one letter on the depot and shelter icons
+        "depot_mark": _("S (depot mark)"), "shelter_mark": _("H (shelter mark)"),
     }
     for s in (1, 2, 3, 4):
         labels[f"severity_{s}"] = catalog.severity_label(s)

@@ -7,7 +7,7 @@ incidents that raised it; ``warning_cursor`` is how far the rules have read ``ch
 ``warning_subject`` holds each evaluated incident's normalised phone and address for the repeat rules.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 12:40:00
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from db.base import JSONType, UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,8 @@
     palette: null,
     markers: new Map(),   // incident id -> {layer, data}
     units: new Map(),     // unit id -> {layer, data}
+    places: null,         // the depots' and shelters' layer group (supplies room)
+    placeCount: { depots: 0, shelters: 0, low: 0 },
     grids: new Map(),     // grid id -> {layer, props}
     communityLayer: null,
     gridLayer: null,
@@ -250,6 +252,52 @@
     (op.upsert || []).forEach(upsertUnit);
   }
 
+  // -- depots and shelters (their own layer; cards as tooltips) -----------------------------
+  function placeIcon(cls, text) {  // a letter inside, so a shelter is never taken for an incident
+    return L.divIcon({ className: cls, html: el("span", null, text), iconSize: [18, 18], iconAnchor: [9, 9] });
+  }
+
+  function depotTip(d) {
+    const box = el("div", "dc-tip");
+    box.appendChild(el("div", "dc-card-title", d.name));
+    if (d.contact) box.appendChild(el("div", "dc-card-meta", d.contact));
+    if (d.low.length) {
+      box.appendChild(el("div", "dc-card-meta dc-low", label("below_minimum", "below minimum")));
+      d.low.forEach((line) => box.appendChild(el("div", "dc-low", line)));
+    } else {
+      box.appendChild(el("div", "dc-card-meta", label("stock_ok", "stock above minimum")));
+    }
+    return box;
+  }
+
+  function shelterTip(d) {
+    const box = el("div", "dc-tip");
+    box.appendChild(el("div", "dc-card-title", d.name));
+    box.appendChild(el("div", "dc-card-meta", d.status_label + " · " + d.occupancy + "/" + d.capacity
+      + " · " + label("free_places", "free") + " " + d.free));
+    if (d.contact) box.appendChild(el("div", "dc-card-meta", d.contact));
+    return box;
+  }
+
+  function setPlaces(op) {
+    if (S.places) S.map.removeLayer(S.places);
+    S.places = L.layerGroup();
+    let low = 0;
+    (op.depots || []).forEach((d) => {
+      if (d.low.length) low += 1;
+      L.marker([d.lat, d.lon], { icon: placeIcon(d.low.length ? "dc-depot dc-depot-low" : "dc-depot", label("depot_mark", "S")),
+                                 keyboard: false })
+        .bindTooltip(() => depotTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
+    });
+    (op.shelters || []).forEach((d) => {
+      L.marker([d.lat, d.lon], { icon: placeIcon("dc-shelter dc-shelter-" + d.status, label("shelter_mark", "H")),
+                                 keyboard: false })
+        .bindTooltip(() => shelterTip(d), { direction: "top", offset: [0, -8] }).addTo(S.places);
+    });
+    S.places.addTo(S.map);
+    S.placeCount = { depots: (op.depots || []).length, shelters: (op.shelters || []).length, low: low };
+  }
+
   // -- selection -----------------------------------------------------------------------------
   function placeRing() {
     if (S.ring) { S.map.removeLayer(S.ring); S.ring = null; }
@@ -266,12 +314,19 @@
     S.selected = Number(id) || 0;
     placeRing();
     const m = S.markers.get(S.selected);
+    // one label at a time: the incident arrowed past loses its label when the next is selected
+    if (S.labelled && S.labelled !== m) S.labelled.layer.closeTooltip();
+    S.labelled = null;
     if (m && pan) {
       // bring it into view only when it is not already comfortably inside; keep the zoom
       const latlng = m.layer.getLatLng();
       const inner = S.map.getBounds().pad(-0.1);
-      if (!inner.contains(latlng)) S.map.setView(latlng, Math.max(S.map.getZoom(), 14), { animate: false });
+      if (!inner.contains(latlng)) {
+        S.autoFit = false;
+        S.map.setView(latlng, Math.max(S.map.getZoom(), 14), { animate: false });
+      }
       m.layer.openTooltip();
+      S.labelled = m;
     }
   }
 
@@ -383,7 +438,15 @@
     refreshLegend();
   }
 
+  // "fit" keeps the jurisdiction in view while the map's size changes (its own window maximising,
+  // docked back) until the officer drags or zooms it
   function fit() {
+    S.autoFit = true;
+    S.map.invalidateSize({ animate: false });
+    fitNow();
+  }
+
+  function fitNow() {
     let bounds = null;
     if (S.gridLayer && S.grids.size) bounds = S.gridLayer.getBounds();
     if (S.communityLayer && S.communityLayer.getLayers().length) {
@@ -411,6 +474,7 @@
     grid_counts: (op) => setGridCounts(op.counts || {}, !!op.reset),
     incidents: setIncidents,
     units: setUnits,
+    places: setPlaces,
     select: (op) => select(op.id, op.pan !== false),
     select_grid: (op) => selectGrid(op.id),
     select_unit: (op) => selectUnit(op.id),
@@ -460,7 +524,13 @@
     }).setView([22.585, 113.995], 13);
     S.map.on("resize", () => {
       if (S.legend && !S.legendToggled) setLegendCollapsed(S.legend.getContainer(), compactMap());
+      if (S.autoFit) fitNow();
     });
+    // the officer takes over the view: later resizes keep what they chose
+    S.map.on("dragstart", () => { S.autoFit = false; });
+    S.map.getContainer().addEventListener("wheel", () => { S.autoFit = false; }, { passive: true });
+    S.map.getContainer().addEventListener("keydown", () => { S.autoFit = false; });
+    S.map.zoomControl.getContainer().addEventListener("click", () => { S.autoFit = false; });
     S.loads = countLoad();
     new QWebChannel(qt.webChannelTransport, (channel) => {
       S.bridge = channel.objects.bridge;
@@ -476,12 +546,16 @@
     errors: () => S.errors.slice(),
     markerIds: () => Array.from(S.markers.keys()),
     unitIds: () => Array.from(S.units.keys()),
+    places: () => Object.assign({}, S.placeCount),
     unit: (id) => { const u = S.units.get(id); return u ? u.data : null; },
     marker: (id) => { const m = S.markers.get(id); return m ? m.data : null; },
     markerStyle: (id) => { const m = S.markers.get(id); return m ? Object.assign({}, m.layer.options) : null; },
     gridCount: (id) => { const g = S.grids.get(id); return g ? g.props.open_count : null; },
     gridFill: (id) => { const g = S.grids.get(id); return g ? g.layer.options.fillColor : null; },
     selected: () => S.selected,
+    tooltipsOpen: () => Array.from(S.markers.values()).filter((m) => m.layer.isTooltipOpen()).map((m) => m.data.id),
+    bounds: () => { const b = S.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; },
+    autoFit: () => !!S.autoFit,
     centre: () => { const c = S.map.getCenter(); return [c.lng, c.lat]; },
     inView: (id) => { const m = S.markers.get(id); return !!m && S.map.getBounds().contains(m.layer.getLatLng()); },
     setView: (lon, lat, zoom) => { S.map.setView([lat, lon], zoom, { animate: false }); return true; },

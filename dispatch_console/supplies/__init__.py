@@ -1,0 +1,1 @@
+"""Emergency supplies (应急物资) and shelters (避难场所)."""

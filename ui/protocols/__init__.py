@@ -1,0 +1,1 @@
+"""Views of the protocols room: the intake questions and the dispatch proposal."""

@@ -1,0 +1,1 @@
+"""Views of the supplies room: the supplies and shelters dock."""
