@@ -59,8 +59,10 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
 
     commands.group("report", _("reports: the monthly assessment (考核)"))
     p = commands.add_sub("report", "assess", _assess,
-                         _("on-time rates, 90th percentiles and breached deadlines of a month"))
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help=_("the month (local time)"))
+                         _("on-time rates, 90th percentiles and breached deadlines of a month or a quarter"))
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", metavar="YYYY-MM", help=_("the month (local time)"))
+    period.add_argument("--quarter", metavar="YYYY-Qn", help=_("the quarter (local time)"))
     p.add_argument("--json", action="store_true", help=_("print JSON"))
     p.add_argument("--xlsx", type=Path, default=None, metavar="OUT.xlsx", help=_("write a workbook"))
     p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))

@@ -4,7 +4,7 @@ information-reporting deadlines, and every breached deadline with who held the i
 The room's public face: ``monthly`` computes, ``export`` writes the workbook.
 """
 
-from dispatch_console.assessment.export import append_safe, unsafe, write_xlsx
+from dispatch_console.assessment.export import append_safe, write_xlsx
 from dispatch_console.assessment.monthly import TARGETS, Assessment, Breach, GroupRow, assess, month_bounds, p90
 
 __all__ = [
@@ -16,6 +16,5 @@ __all__ = [
            "assess",
            "month_bounds",
            "p90",
-           "unsafe",
            "write_xlsx",
 ]

@@ -2,7 +2,8 @@
 
 A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be read
 by a spreadsheet as a formula (a unit or grid name comes from an imported file, a holder's name
-from an account): it is written as a text cell with the quote prefix, shown exactly as typed.
+from an account): every row goes through ``kernel.export_cells.xlsx_append``, which keeps it a
+string cell with the Text format.
 """
 
 from __future__ import annotations
@@ -14,36 +15,26 @@ from typing import Any
 from openpyxl import Workbook
 
 from dispatch_console.assessment.monthly import TARGETS, Assessment, GroupRow
+from dispatch_console.kernel.export_cells import xlsx_append
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LEVELS: dict[str, str] = {
     "street": N_("Street"), "severity": N_("Severity"), "community": N_("Community"), "grid": N_("Grid"),
     "unit": N_("Unit"),
 }
 
 
-def unsafe(value: Any) -> bool:
-    """Text a spreadsheet would take for a formula (or a DDE command) if it were typed in."""
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
-
-
 def safe_cell(value: Any) -> Any:
-    """The value for a spreadsheet cell (a time as local text); see :func:`append_safe` for text."""
+    """The value for a cell: a time as local text; text is made safe by ``kernel.export_cells``."""
     if isinstance(value, datetime):
         return fmt_local(value)
     return value
 
 
 def append_safe(ws: Any, values: list[Any]) -> None:
-    """Append a row; text that could start a formula is stored as a text cell with a quote prefix
-    (shown as typed, never evaluated), not as a formula."""
-    ws.append([safe_cell(v) for v in values])
-    for cell in ws[ws.max_row]:
-        if unsafe(cell.value):
-            cell.data_type = "s"
-            cell.quotePrefix = True
+    """Append a row through the kernel's export cells: formula-looking text stays a text cell."""
+    xlsx_append(ws, [safe_cell(v) for v in values])
 
 
 def _rate(value: float | None) -> Any:

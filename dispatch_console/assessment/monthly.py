@@ -55,15 +55,27 @@ def p90(values: Iterable[float]) -> float | None:
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``2026-11`` → its first and the next month's first instant, local time, as UTC."""
+    """``2026-11`` (a month) or ``2026-Q4`` (a quarter) → its first instant and the next period's
+    first instant, local time, as UTC."""
+    text = month.strip().upper()
     try:
-        year, mon = (int(x) for x in month.split("-"))
-        first = date(year, mon, 1)
+        year_s, part = text.split("-")
+        year = int(year_s)
+        if part.startswith("Q"):
+            quarter = int(part[1:])
+            if not 1 <= quarter <= 4:
+                raise ValueError(part)
+            first_month, months = quarter * 3 - 2, 3
+        else:
+            first_month, months = int(part), 1
+        first = date(year, first_month, 1)
     except ValueError:
-        raise ValidationError(_("{month} is not a month (write YYYY-MM).").format(month=month), "month") from None
+        raise ValidationError(_("{month} is not a month or a quarter (write YYYY-MM or YYYY-Qn).").format(
+            month=month), "month") from None
     if not 2000 <= year <= 2100:
         raise ValidationError(_("{month} is outside the years 2000–2100.").format(month=month), "month")
-    nxt = date(year + (mon == 12), mon % 12 + 1, 1)
+    after = first_month - 1 + months
+    nxt = date(year + after // 12, after % 12 + 1, 1)
     start = datetime(first.year, first.month, 1, tzinfo=LOCAL_TZ).astimezone(UTC)
     end = datetime(nxt.year, nxt.month, 1, tzinfo=LOCAL_TZ).astimezone(UTC)
     return start, end

@@ -39,6 +39,7 @@ RULES: dict[str, str] = {
     "category_surge": N_("Category surge"),
     "group_incident": N_("Group incident"),
     "cap": N_("Official warning (CAP)"),
+    "cap_refused": N_("Official warning file refused"),
 }
 CAP_STATES: dict[str, str] = {
     "active": N_("in force"),

@@ -374,11 +374,24 @@ class DropFolder:
             if self.seen.get(str(path)) == stamp:
                 continue
             outcome = import_one(self.db, self.actor, path, policy)
-            self.seen[str(path)] = stamp
-            report.outcomes.append(outcome)
             if outcome.status == "refused":
                 log.warning("CAP file %s refused: %s", path, outcome.reason)
+                self._tell_refused(path, st.st_mtime_ns, st.st_size, outcome.reason or "")
+            self.seen[str(path)] = stamp
+            report.outcomes.append(outcome)
         return report
+
+
+    def _tell_refused(self, path: Path, mtime_ns: int, size: int, reason: str) -> None:
+        """An official warning that could not be read must not go unnoticed: a warning on the board
+        (once per version of the file, however many workstations read the share) for the duty officer."""
+        with self.db.write() as s:
+            raise_warning(
+                s, self.actor, rule="cap_refused", episode_key=f"cap_refused:{path}:{mtime_ns}:{size}"[:600],
+                level="warning", target_role="duty_officer",
+                title=_("An official warning file could not be read: {file}").format(file=path.name),
+                body=_("{file}: {reason}. Ask the district duty office to send it again.").format(
+                    file=path, reason=reason))
 
 
 def attach(engine: TimerEngine) -> None:

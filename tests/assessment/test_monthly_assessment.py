@@ -35,6 +35,7 @@ from dispatch_console import assessment
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.users.accounts import actor_for, create_user
 from station.launcher import main
 
@@ -135,6 +136,15 @@ def test_the_month_matches_the_hand_computation(db: Database, month: dict[str, i
     assert {b.number for b in reports} == {number["B"], number["C"], number["D"]}
 
 
+def test_a_quarter_holds_its_three_months(db: Database, month: dict[str, int]) -> None:
+    quarter = assessment.assess(db, "2026-Q4")
+    assert quarter.street.incidents == 5  # November's four and October's one; the drill never
+    start, end = assessment.month_bounds("2026-q4")
+    assert (start.isoformat(), end.isoformat()) == ("2026-09-30T16:00:00+00:00", "2026-12-31T16:00:00+00:00")
+    with pytest.raises(ValidationError):
+        assessment.month_bounds("2026-Q5")
+
+
 def _numbers(db: Database, ids: dict[str, int]) -> dict[str, str]:
     with db.read() as s:
         return {k: s.get(Incident, v).number for k, v in ids.items()}  # type: ignore[union-attr]
@@ -154,10 +164,11 @@ def test_the_command_line_writes_json_a_safe_workbook_and_a_chinese_pdf(
     wb = openpyxl.load_workbook(xlsx)
     units = wb["处置力量"]
     cell = units.cell(row=2, column=2)
-    assert cell.value == "=HYPERLINK(\"http://x\",\"派出所\")" and cell.data_type == "s" and cell.quotePrefix
+    assert cell.value == "=HYPERLINK(\"http://x\",\"派出所\")" and cell.data_type == "s" and cell.number_format == "@"
     assert all(c.data_type != "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
     # NFKC: the CJK font's glyphs come back as compatibility radicals (⽹ for 网)
-    text = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in PdfReader(pdf).pages))
+    # and table cells break lines inside words: compare without the whitespace
+    text = "".join(unicodedata.normalize("NFKC", "".join(p.extract_text() for p in PdfReader(pdf).pages)).split())
     for heading in ("值班工作考核", "各社区", "各网格", "责任倒查", "承办人"):
         assert heading in text
     assert main(["--db", db_url, "report", "assess", "--month", "2026-13"]) == 1

@@ -44,5 +44,5 @@ def test_the_situation_view_draws_the_figures(qtbot: Any, db: Database, workstat
     qtbot.waitUntil(lambda: panel.data is not None, timeout=15000)
     assert panel.summary.text() == "2 起事件，2 起未办结"
     assert len(panel.per_day.getPlotItem().listDataItems()) == 2
-    panel.window.setCurrentIndex(2)
+    panel.span.setCurrentIndex(2)
     qtbot.waitUntil(lambda: panel.data is not None and len(panel.data.days) == 365, timeout=15000)

@@ -200,5 +200,9 @@ def test_the_drop_folder_reads_new_files_once(street: Street, tmp_path: Path) ->
                                         sent="2026-12-03T09:00:00+08:00"))
     assert [o.status for o in first.scan(policy).outcomes] == ["stored"]
     with street.db.read() as s:
-        assert s.execute(select(func.count()).select_from(EarlyWarning)).scalar_one() == 1
-    assert len(_notifications(street.db)) == 1
+        rules = sorted(s.execute(select(EarlyWarning.rule)).scalars())
+    # the refused file is on the board once, for the duty officer, though both machines read it
+    assert rules == ["cap", "cap_refused"]
+    refused = [n for n in _notifications(street.db) if n.target_role == "duty_officer"]
+    assert len(refused) == 1 and "bad.xml" in refused[0].title
+    assert len(_notifications(street.db)) == 2

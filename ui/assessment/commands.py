@@ -1,4 +1,4 @@
-"""``dispatch-console report assess --month YYYY-MM [--json] [--xlsx F] [--pdf F]``.
+"""``dispatch-console report assess --month YYYY-MM | --quarter YYYY-Qn [--json] [--xlsx F] [--pdf F]``.
 
 In the view layer because the PDF needs Qt (text layout and the CJK font); Qt is loaded only
 when ``--pdf`` is given, so ``--json`` and ``--xlsx`` run on a server without it.
@@ -26,7 +26,7 @@ def cmd_assess(ctx: CliContext) -> int:
     from dispatch_console.assessment.export import LEVELS, summary_rows
     from dispatch_console.kernel.timefmt import fmt_local
 
-    report = assessment.assess(ctx.database(), ctx.args.month)
+    report = assessment.assess(ctx.database(), ctx.args.month or ctx.args.quarter)
     if ctx.args.xlsx:
         assessment.write_xlsx(report, ctx.args.xlsx)
     if ctx.args.pdf:

@@ -42,6 +42,7 @@ def _bars(plot: pg.PlotWidget, labels: list[str], values: list[float], colour: s
 
 class SituationPanel(QDockWidget):
     screenshot_name = "situation"
+    default_visible = False  # the director opens it (View menu); the duty floor's layout stays as it was
 
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(_("Situation"), parent)

@@ -58,7 +58,7 @@ class Panels:
 DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
     Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
     Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"],
-                                            ["checklist", "notifications", "calls", "drills"]],
+                                            ["checklist", "notifications", "calls", "drills", "warnings"]],
 }
 
 
