@@ -132,3 +132,40 @@ def test_gas_leak_intake_walks_its_questions_and_the_proposal_is_sent_with_one_k
 
     qtbot.waitUntil(b_shows_units, timeout=15000)
     assert "李网格" in incidents.get_incident(db, row.id).row.units
+
+
+def test_a_severity_other_than_the_suggested_one_asks_for_a_reason_before_recording(
+        qtbot, db: Database, workstations) -> None:  # type: ignore[no-untyped-def]
+    world = make_world(db)
+    a = workstations(db, world.officers[0], window=True)
+    a.settle()
+    form = open_form(qtbot, a)
+    type_and_tab(qtbot, "labor")  # 欠薪: the wage-arrears questions
+    assert form.questions.current is not None and form.questions.current.code == "wage_arrears"
+    qtbot.keyClick(form, Qt.Key.Key_Q, Qt.KeyboardModifier.AltModifier)  # Alt+Q: to the questions
+    assert focused() is form.questions.choices
+    for digit in "3", "2", "3", "3":  # 30+ workers, boss gone, 3 months+, on the tower crane: 30+20+10+35
+        qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{digit}"))
+    assert form.severity.code() == "1"
+    assert "消防" in form.questions.instruction.text()  # the instruction of the last answer
+    form.severity.setFocus()
+    form.severity.setEditText("")
+    type_and_tab(qtbot, "2")  # the officer decides otherwise
+    type_and_tab(qtbot, "12345")
+    form.description.setFocus()
+    type_text(qtbot, "工地30余名工人讨薪，一人爬上塔吊")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    # not recorded: the reason is asked for, next to its field
+    assert form.isVisible()
+    assert form.questions.reason_error.isVisible() and "severity 1" in form.questions.reason_error.text()
+    assert focused() is form.questions.reason
+    type_text(qtbot, "塔吊人员已被劝下，现场平稳")
+    qtbot.keyClick(focused(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not form.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: a.queue.current_row() is not None
+                    and a.queue.current_row().description == "工地30余名工人讨薪，一人爬上塔吊", timeout=10000)
+    row = a.queue.current_row()
+    assert row.severity == 2
+    stored, = answers_of(db, row.id)
+    assert (stored.score, stored.suggested_severity, stored.chosen_severity) == (95, 1, 2)
+    assert stored.reason == "塔吊人员已被劝下，现场平稳"
