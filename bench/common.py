@@ -50,6 +50,8 @@ class Sizes:
     assessment_incidents: int = 1_000_000
     rule_samples: int = 300
     rule_baseline_samples: int = 30
+    soak_seconds: float = 1800.0  # eight stations for half an hour against one console
+    soak_rate: float = 8.0  # incidents per second, all stations together
 
 
 FULL = Sizes("full")
@@ -59,6 +61,7 @@ QUICK = Sizes(
     surge_idle_s=2.0, timer_count=200, timer_window_s=3.0, claim_samples=20, map_renders=1, map_updates=15,
     memory_incidents=20_000, cases_total=10_000, cases_filter_samples=12,
     assessment_incidents=100_000, rule_samples=100, rule_baseline_samples=10,
+    soak_seconds=180.0,
 )
 # The smallest configuration: the smoke test runs figures with it in-process.
 TINY = Sizes(
@@ -68,6 +71,7 @@ TINY = Sizes(
     timer_processes=2, claim_samples=3, map_markers=20, map_polygons=4, map_renders=1, map_updates=2,
     memory_incidents=300, cases_total=300, cases_filter_samples=6,
     assessment_incidents=300, rule_samples=5, rule_baseline_samples=2,
+    soak_seconds=3.0, soak_rate=4.0,
 )
 
 
