@@ -203,3 +203,24 @@ def test_xlsx_cells_without_references_are_read_in_their_columns(tmp_path: Path)
     path = write_xlsx(tmp_path / "noref.xlsx", sheet_xml(f"<row>{row}</row>"))
     rows = [i.value for i in bi.xlsx_rows(path, replace(Limits(), xlsx_columns=6))]
     assert rows == [["日期", "班次", "岗位", "姓名", None, None]]
+
+
+@pytest.mark.parametrize("value", ["9" * 30 + "d", 1e308, 10**400, float("nan"), float("inf"), "1e999s", -1,
+                                   "x" * 10_000, "36601d"])
+def test_a_policy_duration_out_of_any_domain_is_a_policy_error_not_an_overflow(value: object) -> None:
+    from dispatch_console.kernel.policies import PolicyError, policy_duration
+
+    with pytest.raises(PolicyError) as err:
+        policy_duration(value, "escalation.toml", "ack")
+    assert str(err.value).startswith("escalation.toml: ack: ") and len(str(err.value)) < 200
+
+
+def test_policy_durations_in_their_domain_still_read() -> None:
+    from datetime import timedelta
+
+    from dispatch_console.kernel.policies import parse_duration
+
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration(90) == timedelta(seconds=90)
+    assert parse_duration("180d") == timedelta(days=180)
+    assert parse_duration("36600d") == timedelta(days=36_600)

@@ -30,9 +30,10 @@ HANG_GUARD_SECONDS = 240  # far beyond any reader; it only keeps a hang from sta
 
 
 def _place(case: Case, tmp_path: Path) -> Path:
-    folder = tmp_path / "policies" if case.reader == "policy" else tmp_path
+    site_file = case.reader in ("policy", "escalation")
+    folder = tmp_path / "policies" if site_file else tmp_path
     folder.mkdir(exist_ok=True)
-    name = "escalation.toml" if case.reader == "policy" else case.id + case.suffix
+    name = "escalation.toml" if site_file else case.id + case.suffix
     path = folder / name
     case.build(path)
     return path

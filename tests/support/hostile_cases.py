@@ -112,6 +112,7 @@ def _big_property(p: Path) -> None:
 
 DEEP = "[" * 100_000 + "]" * 100_000
 CHECKLIST = (Path(__file__).resolve().parents[2] / "resources" / "checklists" / "fire.toml").read_text("utf-8")
+ESCALATION = (Path(__file__).resolve().parents[2] / "resources" / "policies" / "escalation.toml").read_text("utf-8")
 SCENARIO = (Path(__file__).resolve().parents[2] / "resources" / "drills" / "factory_fire.toml").read_text("utf-8")
 
 CASES: tuple[Case, ...] = (
@@ -226,4 +227,12 @@ CASES: tuple[Case, ...] = (
     Case("policy-deep-arrays", "policy", ".toml", _text("x = " + DEEP[:20_000] + "\n"), (1, 1)),
     Case("policy-syntax-error", "policy", ".toml", _text("[ack\n"), (1, 1)),
     Case("policy-invalid-utf8", "policy", ".toml", _text(b"a = '\xff'\n"), (1, 1)),
+    # a site escalation policy that reads but holds numbers out of any domain: refused in one line
+    Case("escalation-huge-duration", "escalation", ".toml", _text(ESCALATION.replace('ack = "', 'ack = "' + "9" * 30,
+                                                                                      1)), "refused"),
+    # (a 400-digit integer does not even read: the site file is disabled, the shipped policy used)
+    Case("escalation-400-digit-seconds", "escalation", ".toml", _text(ESCALATION.replace(
+        'after = "0s"', "after = " + "9" * 400, 1)), (1, 1)),
+    Case("escalation-1e308-seconds", "escalation", ".toml", _text(ESCALATION.replace('after = "0s"', "after = 1e308",
+                                                                                     1)), "refused"),
 )

@@ -79,8 +79,18 @@ def _high_water_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _escalation(path: Path) -> dict[str, Any]:
+    """``path`` is a site's policies/escalation.toml, read and checked as the agent does at start."""
+    from dispatch_console.escalation.service import load_policy
+    from dispatch_console.kernel.config import Resources
+
+    res = Resources(path.parent.parent)
+    load_policy(res)
+    return {"good": 1, "bad": [str(p) for p in res.problems], "refused": None}
+
+
 READERS = {"intake": _intake, "geojson": _geojson, "roster": _roster, "checklist": _checklist,
-           "scenario": _scenario, "policy": _policy}
+           "scenario": _scenario, "policy": _policy, "escalation": _escalation}
 
 
 def main(argv: list[str]) -> int:
