@@ -91,7 +91,7 @@ def check_party(party: PartyDraft, position: int, today: date | None = None) -> 
     if id_number is not None:
         problem = id_problem(id_number, today)
         if problem is not None:
-            raise ValidationError(_("{where}: ID number {value}: {problem}.").format(
+            raise ValidationError(_("{where}: ID number {value}: {problem}").format(
                 where=where, value=mask_id(id_number) if len(id_number) == 18 else id_number, problem=problem),
                 "parties")
     return PartyDraft(name=name, role=party.role, phone=phone, id_number=id_number)

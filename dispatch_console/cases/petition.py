@@ -23,7 +23,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import IllegalTransition, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
-from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
+from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.timers import engine as timers
 
 MAX_TEXT = 20_000
@@ -107,7 +107,7 @@ def extend(db: Database, actor: Actor, case_id: int, *, days: int, reason: str |
     limit_days = pol.max_extension / timedelta(days=1)
     if days <= 0 or days > limit_days:
         raise ValidationError(_("An extension is 1 to {n} days; {days} is not allowed.").format(
-            n=fmt_duration(pol.max_extension.total_seconds()), days=days), "days")
+            n=int(limit_days), days=days), "days")
     why = _clean(reason, "reason", required=True)
     who = _clean(approver, "approver", required=True)
     assert who is not None

@@ -74,7 +74,11 @@ class CaseBoard(QDockWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # fixed starting widths, not ResizeToContents: measuring 500 rows at every reload cost more
+        # than reading them (the officer can still drag a column wider)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((150, 70, 110, 120, 130, 170, 90)):
+            header.resizeSection(column, width)
         header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
         self.detail = CaseDetailView(ui, split)
         split.addWidget(self.table)
