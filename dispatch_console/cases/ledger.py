@@ -29,21 +29,15 @@ from dispatch_console.cases.vocabulary import (
     label,
 )
 from dispatch_console.kernel.audit import mask_phone
+from dispatch_console.kernel.export_cells import xlsx_append
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import local
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 32_000  # a cell holds at most 32,767 characters
 
 
-def safe_cell(value: Any) -> Any:
-    """A value a spreadsheet shows as written: text that looks like a formula stays text."""
-    if not isinstance(value, str):
-        return value
-    text = value[:MAX_CELL]
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+def _fits(value: Any) -> Any:
+    return value[:MAX_CELL] if isinstance(value, str) else value
 
 
 HEADERS = (N_("Case number"), N_("Kind"), N_("Sub-type"), N_("Title"), N_("Grid"), N_("Parties"), N_("Risk"),
@@ -90,7 +84,7 @@ def export_month(db: Database, year: int, month: int, path: str | Path) -> int:
                 extra[c.id] = (c.outcome, c.agreement_text, c.referral, c.closed_at)
     for r in rows:
         outcome, agreement, referral, closed_at = extra.get(r.id, (None, None, None, None))
-        ws.append([safe_cell(v) for v in (
+        xlsx_append(ws, [_fits(v) for v in (
             r.number, label(KIND_LABELS, r.kind), pol.subtype_label(r.subtype), r.title, r.grid_name or "",
             "; ".join(parties.get(r.id, [])), label(RISK_LABELS, r.risk), _("yes") if r.may_escalate else "",
             r.unit_name or "", r.responsible_person or "", label(STATUS_LABELS, r.status), _when(r.created_at),

@@ -87,8 +87,10 @@ def test_the_monthly_ledger_opens_in_openpyxl_with_one_row_per_case_and_safe_cel
     rows = list(wb.active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert len(rows) == 1 + 4
     titles = [r[3] for r in rows[1:]]
-    assert titles == ["'=1+2 邻里纠纷", "'@SUM(A1) 物业纠纷", "'-3 劳资纠纷", "征地补偿"]
-    assert rows[1][5] == "'+张三"
+    assert titles == ["=1+2 邻里纠纷", "@SUM(A1) 物业纠纷", "-3 劳资纠纷", "征地补偿"]  # as typed, never run
+    assert rows[1][5] == "+张三"
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None and {sheet.cell(row, 4).data_type for row in range(2, 6)} == {"s"}  # no formula cell
     other = "2001-01" if month != "2001-01" else "2002-01"
     assert _cli(db, None, "export", "--month", other, str(tmp_path / "empty.xlsx")) == 0
     assert len(list(openpyxl.load_workbook(tmp_path / "empty.xlsx", read_only=True).active.iter_rows())) == 1  # type: ignore[union-attr]
