@@ -45,6 +45,13 @@ class Sizes:
     map_renders: int = 3
     map_updates: int = 40
     memory_incidents: int = 100_000
+    cases_total: int = 50_000
+    cases_filter_samples: int = 36
+    assessment_incidents: int = 1_000_000
+    rule_samples: int = 300
+    rule_baseline_samples: int = 30
+    soak_seconds: float = 1800.0  # eight stations for half an hour against one console
+    soak_rate: float = 8.0  # incidents per second, all stations together
 
 
 FULL = Sizes("full")
@@ -52,7 +59,9 @@ QUICK = Sizes(
     "quick", propagation_samples=20, propagation_interval_s=0.15, notify_samples=100, queue_incidents=20_000,
     queue_open=1_000, queue_filter_samples=15, queue_first_paints=1, queue_baseline_filters=2, surge_seconds=10.0,
     surge_idle_s=2.0, timer_count=200, timer_window_s=3.0, claim_samples=20, map_renders=1, map_updates=15,
-    memory_incidents=20_000,
+    memory_incidents=20_000, cases_total=10_000, cases_filter_samples=12,
+    assessment_incidents=100_000, rule_samples=100, rule_baseline_samples=10,
+    soak_seconds=180.0,
 )
 # The smallest configuration: the smoke test runs figures with it in-process.
 TINY = Sizes(
@@ -60,7 +69,9 @@ TINY = Sizes(
     queue_open=40, queue_filter_samples=3, queue_first_paints=1, queue_baseline_filters=1,
     surge_stations=2, surge_rate=10.0, surge_seconds=1.0, surge_idle_s=0.5, timer_count=10, timer_window_s=1.0,
     timer_processes=2, claim_samples=3, map_markers=20, map_polygons=4, map_renders=1, map_updates=2,
-    memory_incidents=300,
+    memory_incidents=300, cases_total=300, cases_filter_samples=6,
+    assessment_incidents=300, rule_samples=5, rule_baseline_samples=2,
+    soak_seconds=3.0, soak_rate=4.0,
 )
 
 

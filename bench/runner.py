@@ -21,8 +21,9 @@ from bench.common import FULL, QUICK, RESULTS_DIR, Figure, Sizes, calibrate, fmt
 log = logging.getLogger(__name__)
 
 # In running order; (module, needs the station processes, runs once per backend)
-FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "memory", "timers", "surge")
-NEEDS_STATIONS = {"propagation", "timers", "surge"}
+FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "cases", "memory", "timers", "surge", "warnings",
+           "write_rate", "soak")
+NEEDS_STATIONS = {"propagation", "timers", "surge", "write_rate", "soak"}
 
 
 def _table(figures: list[Figure]) -> str:

@@ -74,3 +74,66 @@ def write_paced(url: str, station: str, count: int, interval_s: float, start_at:
     finally:
         db.dispose()
     return out
+
+
+def write_flat_out(url: str, station: str, start_at: float, stop_at: float, seed: int = 0,
+                   lock_throughout: bool = False) -> dict[str, list[float]]:
+    """Record incidents as fast as the database takes them from ``start_at`` to ``stop_at``.
+
+    ``lock_throughout`` records them as every write did before the short serialised step: the
+    writers' lock taken first and held for the whole transaction (the same-run baseline).
+    Returns per write when it started and committed, and how long it held the writers' lock
+    (from the moment the lock was granted to the end of the commit).
+    """
+    import uuid
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from dispatch_console.incidents.service import add_incident, create_incident
+    from dispatch_console.kernel.changes import serialise_writers
+
+    db = Database(url)
+    actor = officer(station)
+    rng = random.Random(seed)
+    granted: list[float] = []
+    held: list[float] = []
+
+    @event.listens_for(db.engine, "after_cursor_execute")
+    def _lock_granted(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            granted.append(time.monotonic())
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(_session: Session) -> None:
+        if granted:
+            held.append(time.monotonic() - granted.pop())
+
+    @event.listens_for(db.engine, "rollback")
+    def _rolled_back(_conn: object) -> None:
+        granted.clear()
+
+    def baseline(draft_: object) -> None:
+        with db.write() as s:
+            serialise_writers(s)
+            add_incident(s, actor, draft_, request_id=uuid.uuid4().hex)  # type: ignore[arg-type]
+
+    began: list[float] = []
+    committed: list[float] = []
+    try:
+        grids = grid_ids(db)
+        delay = start_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            if lock_throughout:
+                baseline(draft(rng, grids))
+            else:
+                create_incident(db, actor, draft(rng, grids), request_id=uuid.uuid4().hex)
+            began.append(started)
+            committed.append(time.monotonic())
+    finally:
+        event.remove(Session, "after_commit", _committed)
+        db.dispose()
+    return {"began": began, "committed": committed, "lock_held": held}

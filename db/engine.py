@@ -72,6 +72,28 @@ def _postgres_setup(engine: Engine) -> None:
             context.is_disconnect = True  # invalidate it (and the pool's older ones), not reuse it
 
 
+APPLICATION_NAME_MAX = 63  # NAMEDATALEN - 1
+
+
+def application_name(label: str) -> str:
+    """``label`` as a PostgreSQL ``application_name``: the server keeps printable ASCII only and
+    turns every other character into "?", so 值班台1 and 值班台2 would both read "???1" in
+    pg_stat_activity and pg_locks. Other characters are written as \\uXXXX (Python's and JSON's
+    escape, read back with :func:`read_application_name`), never cut in the middle."""
+    out = ""
+    for ch in label:
+        piece = ch if " " <= ch <= "~" and ch != "\\" else ch.encode("unicode_escape").decode("ascii")
+        if len(out) + len(piece) > APPLICATION_NAME_MAX:
+            break
+        out += piece
+    return out
+
+
+def read_application_name(name: str) -> str:
+    """What :func:`application_name` wrote, with the Chinese back (for people reading pg_stat_activity)."""
+    return name.encode("ascii", "replace").decode("unicode_escape")
+
+
 def redact_url(url: str | URL) -> str:
     """The URL as it may be shown to people: never with its password."""
     return make_url(url).render_as_string(hide_password=True)

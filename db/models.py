@@ -453,6 +453,8 @@ class Timer(Base):
     late_ms: Mapped[int | None] = mapped_column(Integer)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # a case's deadline (回访, 信访 steps); no foreign key, so SQLite adds the column in place (0009)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Notification(Base):
@@ -641,6 +643,282 @@ class SiteSetting(Base):
 
 
 # ---------------------------------------------------------------------------------------------
+# Cases (案件): disputes (矛盾纠纷) and petitions (信访事项), their parties, mediation, visits.
+# Nothing is deleted here either: a case closes and reopens, a visit is recorded or missed.
+
+CASE_STATUSES = ("open", "mediating", "agreed", "referred", "closed",          # disputes
+                 "registered", "accepted", "replied", "review", "reviewed",    # petitions
+                 "re_review", "re_reviewed")
+
+
+class Case(Base):
+    """A dispute or petition case, numbered like incidents (TYJ-20261203-0001 / TYX-…)."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dispute', 'petition')", name="kind"),
+        CheckConstraint("risk IN ('low', 'medium', 'high')", name="risk"),
+        CheckConstraint("extension_days BETWEEN 0 AND 30", name="extension_days"),
+        Index("ix_case_file_board", "status", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subtype: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    risk: Mapped[str] = mapped_column(String(8), default="low")
+    may_escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    responsible_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    opened_by: Mapped[str] = mapped_column(String(16), default="direct")  # policy | hand | direct
+    # dispute outcome: mediated (调解成功) / failed (调解不成, with a referral)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    referral: Mapped[str | None] = mapped_column(String(32))
+    agreement_text: Mapped[str | None] = mapped_column(Text)
+    agreement_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judicial_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # petition steps (信访工作条例): registered → accepted → replied → review → reviewed → …
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the current step's deadline
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_approver: Mapped[str | None] = mapped_column(String(100))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseParty(Base):
+    """当事人: applicant, respondent or other; phone and ID number are shown masked."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (CheckConstraint("role IN ('applicant', 'respondent', 'other')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)
+
+
+class CaseIncident(Base):
+    """An incident the case came from or that belongs to it."""
+
+    __tablename__ = "case_incident"
+    __table_args__ = (UniqueConstraint("case_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseSession(Base):
+    """A mediation session (调解): when, where, who mediated, who came, what was said."""
+
+    __tablename__ = "case_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(200))
+    mediator: Mapped[str] = mapped_column(String(100))
+    mediator_org: Mapped[str] = mapped_column(String(32))  # judicial_office | people_committee | community
+    attendees: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseTerm(Base):
+    """One term of a mediation agreement with its due date (履行期限)."""
+
+    __tablename__ = "case_term"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseVisit(Base):
+    """A follow-up visit (回访) due after an agreement or a closure, assigned to the grid's staff."""
+
+    __tablename__ = "case_visit"
+    __table_args__ = (
+        CheckConstraint("state IN ('due', 'done', 'cancelled')", name="state"),
+        Index("ix_case_visit_due", "state", "due_at"),
+        # a case's next visit due (the board's column and its overdue / this-week filters)
+        Index("ix_case_visit_case_due", "case_id", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="due")
+    assignee_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    assignee_name: Mapped[str | None] = mapped_column(String(100))
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its deadline fired before the visit
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(16))  # performing | performed | not_performed | relapsed
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied | basically | dissatisfied
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseEvent(Base):
+    """The case's timeline: append-only like the incidents'."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(64))
+    station: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+# Early warning (预警): official CAP messages and the warnings the rules raise (migration 0010).
+
+
+class CapMessage(Base):
+    """One OASIS CAP 1.2 message as received, stored once per (identifier, sender, sent).
+
+    ``thread_key`` is the identifier of the first Alert of the chain the message belongs to
+    (an Update or Cancel names it in ``references``), so every message of one warning shares it.
+    ``state`` is active / updated (a later message replaced it) / cancelled; expired is read from
+    ``expires`` against the database clock.
+    """
+
+    __tablename__ = "cap_message"
+    __table_args__ = (UniqueConstraint("identifier", "sender", "sent_text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255))
+    sent_text: Mapped[str] = mapped_column(String(40))  # exactly as in the message
+    sent: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    msg_type: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    refs: Mapped[str | None] = mapped_column(Text)  # the message's <references>, as sent
+    thread_key: Mapped[str] = mapped_column(String(520), index=True)
+    event: Mapped[str | None] = mapped_column(String(255))
+    headline: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    instruction: Mapped[str | None] = mapped_column(Text)
+    sender_name: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(32))
+    categories: Mapped[list[str] | None] = mapped_column(JSONType)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    certainty: Mapped[str | None] = mapped_column(String(16))
+    colour: Mapped[str | None] = mapped_column(String(8))  # blue | yellow | orange | red
+    effective: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    onset: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    areas: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    covers_street: Mapped[bool] = mapped_column(Boolean, default=False)
+    covered_areas: Mapped[list[str] | None] = mapped_column(JSONType)  # names of our areas it covers
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(100))
+    xml: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class EarlyWarning(Base):
+    """A warning raised once per episode: by a rule over the incidents, or by an official CAP message.
+
+    ``episode_key`` is unique: however many workstations evaluate the rules at once, the second
+    insert of an episode is refused by the database, so each episode raises one warning and one
+    notification. Lifecycle: raised → seen → handled (with a note) or dismissed (with a reason).
+    """
+
+    __tablename__ = "warning"
+    __table_args__ = (
+        CheckConstraint("state IN ('raised', 'seen', 'handled', 'dismissed')", name="state"),
+        Index("ix_warning_state_raised_at", "state", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    episode_key: Mapped[str] = mapped_column(String(600), unique=True)
+    level: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    unit_kind: Mapped[str | None] = mapped_column(String(32))  # e.g. stability_office (维稳办) to inform
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sensitive_period: Mapped[str | None] = mapped_column(String(100))
+    checklist_code: Mapped[str | None] = mapped_column(String(64))  # the checklist it offers to start
+    cap_thread_key: Mapped[str | None] = mapped_column(String(520), index=True)
+    response_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    state: Mapped[str] = mapped_column(String(16), default="raised")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WarningIncident(Base):
+    """The incidents that raised a warning (a repeat caller's three reports, a grid's surge …)."""
+
+    __tablename__ = "warning_incident"
+
+    warning_id: Mapped[int] = mapped_column(ForeignKey("warning.id"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), primary_key=True, index=True)
+
+
+class WarningCursor(Base):
+    """How far the rules have read the change feed (one row): the next evaluation starts after it."""
+
+    __tablename__ = "warning_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WarningSubject(Base):
+    """What the repeat rules count: an incident's normalised phone and address, written as it is evaluated.
+
+    Normalised once here (digits of a phone; an address in NFKC without spaces or punctuation),
+    so "three reports from one phone in 30 days" is one indexed count, not a scan of the month.
+    Drills are never written.
+    """
+
+    __tablename__ = "warning_subject"
+    __table_args__ = (Index("ix_warning_subject_kind_key_at", "kind", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # phone | address
+    key: Mapped[str] = mapped_column(String(500))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 # Dispatch assistance: call-taking answers, run-card proposals, supplies and shelters.
 
 

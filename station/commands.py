@@ -1,4 +1,4 @@
-"""The GUI commands: ``run`` (the console), ``screenshot VIEW OUT.png`` and ``handover report|log``.
+"""The GUI commands: ``run`` (the console), ``screenshot VIEW OUT.png``, ``self-test`` and ``handover report|log``.
 
 Registering them imports no Qt and no view: each handler imports its view code when it runs, so
 ``dispatch-console --help``, ``intake`` or ``agent`` never load a window. The handlers themselves
@@ -30,6 +30,11 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
 
         return cmd_screenshot(ctx, panels())
 
+    def self_test(ctx: CliContext) -> int:
+        from ui.shell.self_test import cmd_self_test
+
+        return cmd_self_test(ctx, panels())
+
     commands.add("run", run, _("open the console (the default command)"))
     p = commands.add("screenshot", screenshot, _("render a view offscreen to a PNG (docs, tests)"))
     p.add_argument("view", help=_("main, or a panel's name (map, queue, board, roster, checklist …)"))
@@ -37,6 +42,11 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
     p.add_argument("--size", default="1920x1080", help=_("window size WxH"))
     p.add_argument("--theme", choices=["light", "dark"], default=None, help=_("light or dark"))
     p.add_argument("--select", metavar="NUMBER", default=None, help=_("select this incident first"))
+
+    p = commands.add("self-test", self_test, _("check this installation: database, demo data, window, map, PDF, "
+                                                "timers (a temporary database; exit code 0 when all pass)"))
+    p.add_argument("--keep", metavar="DIR", default=None,
+                   help=_("write the database, map.png and handover.pdf to DIR and keep them"))
 
     commands.group("handover", _("shift handover records and the duty log"))
     for name, handler, text in (
@@ -46,6 +56,22 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
         p = commands.add_sub("handover", name, handler, text)
         p.add_argument("--shift", type=int, default=None, metavar="ID", help=_("the shift's id"))
         p.add_argument("--pdf", type=Path, required=True, metavar="OUT.pdf", help=_("the PDF file to write"))
+
+    commands.group("report", _("reports: the monthly assessment (考核)"))
+    p = commands.add_sub("report", "assess", _assess,
+                         _("on-time rates, 90th percentiles and breached deadlines of a month or a quarter"))
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", metavar="YYYY-MM", help=_("the month (local time)"))
+    period.add_argument("--quarter", metavar="YYYY-Qn", help=_("the quarter (local time)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.add_argument("--xlsx", type=Path, default=None, metavar="OUT.xlsx", help=_("write a workbook"))
+    p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))
+
+
+def _assess(ctx: CliContext) -> int:
+    from ui.assessment.commands import cmd_assess
+
+    return cmd_assess(ctx)
 
 
 def _handover_report(ctx: CliContext) -> int:

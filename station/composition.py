@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 from dispatch_console.cli import Commands
 from dispatch_console.cli import agent as agent_cli
 from dispatch_console.cli import audit as audit_cli
+from dispatch_console.cli import cap as cap_cli
+from dispatch_console.cli import cases as cases_cli
 from dispatch_console.cli import checklists as checklists_cli
 from dispatch_console.cli import db_cmd as db_cli
 from dispatch_console.cli import drill as drill_cli
@@ -41,6 +43,7 @@ from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import supplies as supplies_cli
 from dispatch_console.cli import timers as timers_cli
 from dispatch_console.cli import users as users_cli
+from dispatch_console.cli import warnings as warnings_cli
 from station import commands as gui_commands
 
 if TYPE_CHECKING:
@@ -51,8 +54,8 @@ if TYPE_CHECKING:
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     db_cli.register, agent_cli.register, timers_cli.register, intake_cli.register, incidents_cli.register,
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
-    checklists_cli.register, grids_cli.register, drill_cli.register, protocols_cli.register,
-    supplies_cli.register, supplies_cli.register_shelters,
+    checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register, warnings_cli.register,
+    cap_cli.register, protocols_cli.register, supplies_cli.register, supplies_cli.register_shelters,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
@@ -60,6 +63,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
 
 def follow_ups() -> FollowUps:
     """What follows an incident change, in order."""
+    from dispatch_console.cases import effects as cases
     from dispatch_console.checklists import service as checklists
     from dispatch_console.escalation import service as escalation
     from dispatch_console.handover import service as handover
@@ -70,15 +74,21 @@ def follow_ups() -> FollowUps:
             checklists.on_incident_change,   # start, re-plan or close the incident's checklist
             escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
             handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
+            cases.on_incident_change,        # a dispute, labour, petition or rental incident opens a case
         ),
         before_close=(
             checklists.before_close,         # required steps open: may not close yet
+        ),
+        before_resolve=(
+            checklists.before_resolve,       # required steps open: resolve with a reason, or not (policy)
         ),
     )
 
 
 def timer_effects() -> dict[str, Effect]:
     """What firing each kind of timer does."""
+    from dispatch_console.cases import effects as cases
+    from dispatch_console.cases.vocabulary import FOLLOW_UP_KIND, JUDICIAL_KIND, PETITION_WINDOW_KIND
     from dispatch_console.channels import callout
     from dispatch_console.checklists import service as checklists
     from dispatch_console.escalation import service as escalation
@@ -96,6 +106,13 @@ def timer_effects() -> dict[str, Effect]:
         "handover_reminder": handover.on_timer,
         "handover_accept": handover.on_timer,
         "call": callout.on_timer,           # an unanswered call moves to the next person in the chain
+        FOLLOW_UP_KIND: cases.on_follow_up_due,          # a follow-up visit (回访) not recorded in time
+        JUDICIAL_KIND: cases.on_judicial_due,            # the 30-day judicial-confirmation window closing
+        "petition_accept": cases.on_petition_deadline,   # 信访: accept within 15 days
+        "petition_conclude": cases.on_petition_deadline,  # conclude within 60 (+ one extension ≤ 30)
+        "petition_review": cases.on_petition_deadline,   # 复查 within 30
+        "petition_re_review": cases.on_petition_deadline,  # 复核 within 30
+        PETITION_WINDOW_KIND: cases.on_petition_window,  # no review asked for in time: the reply stands
     }
 
 
@@ -103,10 +120,14 @@ def engine_companions() -> tuple[Companion, ...]:
     """The jobs every timer engine carries."""
     from dispatch_console.handover import schedule as handover_schedule
     from dispatch_console.timers import upkeep
+    from dispatch_console.warnings import evaluate as warning_rules
+    from dispatch_console.warnings import official as official_warnings
 
     return (
         handover_schedule.attach,   # creates each shift's handover reminder rows
         upkeep.attach,              # planner statistics and other housekeeping
+        warning_rules.attach,       # the warning rules over the change feed, each episode raised once
+        official_warnings.attach,   # the CAP drop folder (policies/warning.toml, cap.drop_folder)
     )
 
 
@@ -127,6 +148,8 @@ def install() -> None:
 
 def panels() -> Panels:
     """The main window's views: the queue in the middle, then the docks in their default order."""
+    from ui.assessment.situation import SituationPanel
+    from ui.cases.board import CaseBoard
     from ui.channels.calls import CallTasksPanel
     from ui.channels.status import channel_down_label
     from ui.checklists.panel import ChecklistPanel
@@ -141,6 +164,7 @@ def panels() -> Panels:
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
     from ui.supplies.panel import SuppliesPanel
+    from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
         JurisdictionPanel,
@@ -151,9 +175,12 @@ def panels() -> Panels:
         RosterCalendarPanel,
         SuppliesPanel,
         HandoverPanel,
+        CaseBoard,
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,
+        WarningBoard,
+        SituationPanel,
     ), status=(
         channel_down_label,   # a channel that keeps failing, on every workstation alike
     ))

@@ -19,6 +19,7 @@ import tempfile
 
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="dispatch-test-config-")
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="dispatch-test-data-")
+os.environ["DISPATCH_LOG_DIR"] = tempfile.mkdtemp(prefix="dispatch-test-log-")  # nor the log folder
 
 import uuid
 from collections.abc import Iterator

@@ -21,16 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Incident, IncidentEvent, Notification, Timer, User
+from db.models import OPEN_STATUSES, Incident, IncidentEvent, Notification, Timer, User
 from dispatch_console.channels.audience import on_duty
 from dispatch_console.kernel import categories
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.changes import record, update_versioned
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import require
-from dispatch_console.notifications.service import notify, role_label
+from dispatch_console.kernel.roles import role_label
+from dispatch_console.notifications.service import notify
 from dispatch_console.timers.engine import cancel, schedule, set_outcome
 
 CALL_KIND = "call"

@@ -28,7 +28,7 @@ from db.engine import Database, db_now
 from db.models import ChecklistItem, ChecklistTemplate, Incident, IncidentEvent, Timer, User
 from dispatch_console.checklists import templates as ct
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.kernel.changes import changed_by, record
+from dispatch_console.kernel.changes import changed_by, person_at, record
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import ConcurrentChange, NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
@@ -321,14 +321,74 @@ def _start_acknowledged_deadlines(session: Session, actor: Actor, incident: Inci
             _schedule(session, item, incident, actor)
 
 
-def before_close(session: Session, incident: Incident) -> None:
-    """Refuse to close while required steps are open, naming them."""
-    open_required = session.execute(
+def _open_required(session: Session, incident_id: int) -> list[str]:
+    return list(session.execute(
         select(ChecklistItem.text).where(
-            ChecklistItem.incident_id == incident.id, ChecklistItem.required.is_(True),
+            ChecklistItem.incident_id == incident_id, ChecklistItem.required.is_(True),
             ChecklistItem.done_at.is_(None))
         .order_by(ChecklistItem.position, ChecklistItem.id)
-    ).scalars().all()
+    ).scalars().all())
+
+
+RESOLVE_POLICY_FILE = "policies/checklists.toml"
+RESOLVE_POLICIES = ("allow", "reason", "refuse")
+
+
+@dataclass(frozen=True)
+class ResolveCheck:
+    """What resolving an incident meets, known before the officer types: the required steps still
+    open, and the site's policy for them (``allow``; ``reason``: allowed with a reason; ``refuse``)."""
+
+    open_required: tuple[str, ...]
+    policy: str
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.open_required) and self.policy == "refuse"
+
+    @property
+    def needs_reason(self) -> bool:
+        return bool(self.open_required) and self.policy == "reason"
+
+    def listed(self) -> str:
+        return "\n".join(f"· {text}" for text in self.open_required)
+
+
+def resolve_policy(resources: Resources | None = None) -> str:
+    """``resolve_with_required_open`` of ``policies/checklists.toml`` (the site's copy first)."""
+    res = resources or _active or Resources.from_env()
+    value = str(res.toml(RESOLVE_POLICY_FILE).get("resolve_with_required_open", "allow"))
+    if value not in RESOLVE_POLICIES:
+        from dispatch_console.kernel.policies import PolicyError
+
+        raise PolicyError(_("{file}: {key}: {problem}").format(
+            file=res.path(RESOLVE_POLICY_FILE), key="resolve_with_required_open",
+            problem=_("write one of {choices}").format(choices=", ".join(RESOLVE_POLICIES))))
+    return value
+
+
+def resolve_check(db: Database, incident_id: int, resources: Resources | None = None) -> ResolveCheck:
+    """For the console, before it asks for a note: which required steps are open, and the policy."""
+    with db.read() as s:
+        return ResolveCheck(tuple(_open_required(s, incident_id)), resolve_policy(resources))
+
+
+def before_resolve(session: Session, incident: Incident, note: str | None) -> None:
+    """Required steps open: refused, or allowed only with a reason, per the site's policy."""
+    check = ResolveCheck(tuple(_open_required(session, incident.id)), resolve_policy())
+    if check.refused:
+        raise ValidationError(
+            _("{n} required checklist steps are still open; tick them before resolving:\n{steps}").format(
+                n=len(check.open_required), steps=check.listed()), "checklist")
+    if check.needs_reason and not (note or "").strip():
+        raise ValidationError(
+            _("{n} required checklist steps are still open; say why it is resolved anyway:\n{steps}").format(
+                n=len(check.open_required), steps=check.listed()), "note")
+
+
+def before_close(session: Session, incident: Incident) -> None:
+    """Refuse to close while required steps are open, naming them."""
+    open_required = _open_required(session, incident.id)
     if open_required:
         listed = "\n".join(f"· {text}" for text in open_required)
         raise ValidationError(
@@ -356,7 +416,7 @@ def _conflict(session: Session, item: ChecklistItem) -> ConcurrentChange:
     ).scalars()
     for ev in events:
         if (ev.data or {}).get("item_id") == item.id:
-            return changed_by(f"{ev.username}@{ev.station}" if ev.station else ev.username, ev.at)
+            return changed_by(person_at(session, ev.username, ev.station), ev.at)
     return changed_by(None, None)
 
 

@@ -409,23 +409,23 @@ def _display(path: Path) -> str:
 
 def _load(path: Path, parse: Any) -> tuple[Any, TemplateError | None]:
     shown = _display(path)
-    # Bounded (kernel/bounded_input): the file's size, nesting, numbers; the question sets, run
-    # cards and supplies catalogue load through here too.
-    try:
-        text = bounded_input.read_text(path)
+    where = bounded_input.Position(shown)
+    try:  # bounded: size, UTF-8, no NUL, nesting checked before tomllib recurses
+        text = bounded_input.read_text(path, bounded_input.SITE_FILE_LIMITS)
+        bounded_input.check_toml_depth(text, where, bounded_input.SITE_FILE_LIMITS)
     except bounded_input.InputError as exc:
-        return None, TemplateError(shown, exc.position.line or 1, None,
-                                   _("cannot read the file: {reason}").format(reason=exc.reason))
-    try:
-        data = bounded_input.decode_toml(text, bounded_input.Position(shown))
-    except bounded_input.InputError as exc:
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as syntax:  # the parser's own line and column
-            return None, _syntax_error(shown, text, syntax)
-        except (RecursionError, ValueError, OverflowError):
-            pass
         return None, TemplateError(shown, exc.position.line or 1, None, exc.reason)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, _syntax_error(shown, text, exc)
+    except (RecursionError, ValueError) as exc:  # the scan above makes this unreachable; a file, not a crash
+        return None, TemplateError(shown, 1, None, _("TOML syntax error: {reason}").format(reason=exc))
+    try:
+        bounded_input.check_value(data, where, bounded_input.SITE_FILE_LIMITS)
+    except bounded_input.InputError as exc:
+        return None, TemplateError(shown, 1, None, _("{field}: {reason}").format(
+            field=exc.position.field, reason=exc.reason) if exc.position.field else exc.reason)
     try:
         return parse(data, shown), None
     except _SchemaError as exc:

@@ -48,6 +48,15 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     g.add_argument("--demo", action="store_true", default=d(False),
                    help=_("use the demo database (seeded on first use)"))
     g.add_argument("-v", "--verbose", action="store_true", default=d(False), help=_("log more"))
+    _version_option(g)
+
+
+def _version_option(parser: Any) -> None:
+    """``--version`` on every command and group (what IT asks first when something is wrong)."""
+    from dispatch_console import __version__
+
+    parser.add_argument("--version", action="version", version=f"dispatch-console {__version__}",
+                        help=_("print the version and exit"))
 
 
 Handler = Callable[["CliContext"], int]
@@ -71,6 +80,7 @@ class Commands:
         """A command with sub-commands (``db upgrade``, ``grids list`` …)."""
         if name not in self.groups:
             p = self.subparsers.add_parser(name, help=help, description=help)
+            _version_option(p)
             p.set_defaults(handler=lambda _ctx, p=p: (p.print_help(), EXIT_USAGE)[1])
             self.groups[name] = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
         return self.groups[name]
@@ -120,6 +130,7 @@ class CliContext:
         from sqlalchemy.exc import OperationalError
 
         from db.engine import Database
+        from db.migrate import schema_status
         from dispatch_console.kernel import secrets, transient
 
         if self._db is None:
@@ -139,8 +150,24 @@ class CliContext:
                 except OperationalError as again:
                     raise DatabaseUnavailable(transient.describe(again, self._db.url)) from again
         if check_schema:
-            ensure_schema(self._db)
+            try:
+                ensure_schema(self._db)
+            except SchemaMismatch as exc:
+                if not self.implicit_default() or schema_status(self._db).state != "empty":
+                    raise
+                # the first thing a new user tries after `make run`: the console opened the demo
+                # database, this command the (still empty) default one — say which, and the way there
+                raise SchemaMismatch(_(
+                    "{url} is the command line's default database and has no schema yet. The console "
+                    "started by `make run` uses the demo database {demo}: add --demo "
+                    "(dispatch-console --demo incidents list), or give --db URL; to set this one up "
+                    "run dispatch-console db upgrade.").format(
+                        url=self._db.display_url, demo=demo_db_url().removeprefix("sqlite:///"))) from exc
         return self._db
+
+    def implicit_default(self) -> bool:
+        """No --db, no DISPATCH_DB_URL and no --demo: the default database file was opened."""
+        return not self.args.db and not os.environ.get("DISPATCH_DB_URL") and not self.args.demo
 
     def ask_password(self, display_url: str) -> str | None:
         if not sys.stdin or not sys.stdin.isatty():
@@ -268,11 +295,43 @@ def _pre_language(argv: Sequence[str]) -> None:
         set_language("en")
 
 
+def prepare_output(*, json_output: bool) -> None:
+    """Output a console code page cannot break: ``--json`` is always UTF-8 (a script reads bytes,
+    whatever the console's code page, e.g. GBK on Chinese Windows); text for people stays in the
+    console's encoding, and a character it lacks becomes ``?`` instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            if json_output and stream is sys.stdout:
+                reconfigure(encoding="utf-8", errors="strict")
+            else:
+                reconfigure(errors="replace")
+        except (ValueError, OSError):  # a stream already written in another encoding, or closed
+            log.debug("could not reconfigure %r", stream, exc_info=True)
+
+
+def _log_to_file(*, verbose: bool, command: str) -> None:
+    """The console shows warnings (everything with -v); the rotating log file keeps INFO and up."""
+    from dispatch_console import __version__
+    from dispatch_console.kernel import logfile
+
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if type(handler) is logging.StreamHandler and handler.level == logging.NOTSET:
+            handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if logfile.install(logging.DEBUG if verbose else logging.INFO) is not None:
+        logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)  # every sweep
+        log.info("dispatch-console %s: %s (pid %d)", __version__, command, os.getpid())
+
+
 def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command: str | None = None,
          prepare: Callable[[], None] | None = None) -> int:
     """Run one command. The command groups come from the composition root (station/composition.py),
     and so does ``prepare``, which wires the rooms together once a command is about to run."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    prepare_output(json_output="--json" in argv)
     _pre_language(argv)
     parser = build_parser(groups)
     args = parser.parse_args(argv)
@@ -282,6 +341,7 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _log_to_file(verbose=bool(args.verbose), command=str(args.command))
     # -v shows the statements, never the rows they return (password hashes, phones, ID numbers)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.lang:

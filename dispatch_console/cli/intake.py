@@ -22,6 +22,7 @@ from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands, UsageError
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
@@ -70,10 +71,12 @@ class StopReading:
         self._reading = False
 
     def __iter__(self) -> Iterator[bytes]:
+        from dispatch_console.incidents.intake import INTAKE_LIMITS
+
         while not self.stopped.is_set():
             try:
                 self._reading = True
-                raw = self.stream.readline()
+                raw = bounded_input.read_line(self.stream, INTAKE_LIMITS)  # a 1 GB line is never held
                 self._reading = False
             except _Interrupted:
                 return

@@ -36,6 +36,7 @@ from db.models import (
     Shift,
     ShiftType,
     Station,
+    Timer,
     Unit,
     User,
 )
@@ -125,7 +126,19 @@ def _seeded(s: Session, actor: Actor, kind: str, count: int, now: datetime) -> N
 
 
 def seed_demo(db: Database, actor: Actor) -> SeedSummary:
-    """Fill the database with the demo street, people, units, accounts, rosters and incidents."""
+    """Fill the database with the demo street, people, units, accounts, rosters, incidents and cases.
+
+    The cases come after the street's one transaction, each worked through the cases room's
+    services (:mod:`dispatch_console.demo.cases`); a demo database without them gets them here.
+    """
+    from dispatch_console.demo.cases import seed_cases
+
+    summary = _seed_street(db, actor)
+    seed_cases(db, actor)
+    return summary
+
+
+def _seed_street(db: Database, actor: Actor) -> SeedSummary:
     from dispatch_console.demo.marking import claim_for_demo
 
     require(actor, "db.admin")
@@ -163,6 +176,7 @@ def seed_demo(db: Database, actor: Actor) -> SeedSummary:
         _seeded(s, actor, "depot", depots, now)
         _seeded(s, actor, "shelter", shelters, now)
         _follow_up_open_incidents(s, actor)
+        _live_deadlines(s, now)
         _seeded(s, actor, "incident", len(plan.incidents), now)
         return SeedSummary(False, sum(a.level == "community" for a in plan.areas),
                            sum(a.level == "grid" for a in plan.areas), len(plan.people), len(plan.units),
@@ -194,6 +208,45 @@ def _follow_up_open_incidents(s: Session, actor: Actor) -> None:
             item.done_station = incident.station
             item.version += 1
             timers.cancel(s, reason="ticked", checklist_item_id=item.id, actor=actor)
+
+
+# A new user opens a live duty room, not a wall of red: the deadlines that the seeded history has
+# long passed are moved to come due over the next hour or two, as in a room where the past
+# escalations were handled; only the BREACHED most serious unacknowledged incidents stay overdue.
+LIVE_OFFSETS = tuple(timedelta(minutes=m) for m in (4, 9, 15, 22, 30, 40, 55, 70, 90, 120))
+BREACHED = 2
+JUST_BREACHED = timedelta(minutes=3)
+
+
+def _live_deadlines(s: Session, now: datetime) -> None:
+    """Overdue deadlines of the open demo incidents, relative to the moment of seeding."""
+    incidents = s.execute(select(Incident).where(Incident.status.in_(OPEN_STATUSES))
+                          .order_by(Incident.severity, Incident.created_at, Incident.id)).scalars().all()
+    breached = {i.id for i in incidents if i.status == "new"}
+    breached = set(sorted(breached, key=[i.id for i in incidents].index)[:BREACHED])
+    moved = 0
+    for incident in incidents:
+        overdue = s.execute(select(Timer).where(
+            Timer.incident_id == incident.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None),
+            Timer.due_at <= now).order_by(Timer.due_at, Timer.id)).scalars().all()
+        if not overdue:
+            continue
+        if incident.id in breached:  # breached a few minutes ago: its first escalation is due now
+            shift = now - JUST_BREACHED - overdue[0].due_at
+        else:
+            shift = now + LIVE_OFFSETS[moved % len(LIVE_OFFSETS)] - overdue[0].due_at
+            moved += 1
+        for timer in overdue:
+            timer.due_at = timer.due_at + shift
+            payload = dict(timer.payload or {})
+            if payload.get("deadline"):
+                payload["deadline"] = (datetime.fromisoformat(str(payload["deadline"])) + shift).isoformat()
+                timer.payload = payload
+            if timer.checklist_item_id is not None:
+                item = s.get(ChecklistItem, timer.checklist_item_id)
+                if item is not None and item.due_at is not None:
+                    item.due_at = item.due_at + shift
+                    item.version += 1
 
 
 def _person_name(plan: DemoPlan, key: str) -> str:

@@ -127,7 +127,9 @@ def release_timers(session: Session, actor: Actor, run: DrillRun, now: datetime)
         left = float(payload.pop("drill_hold_s"))
         held_at = _aware(payload.pop("drill_held_at", None)) or now
         if payload.get("deadline"):  # the countdown the queue shows moves on by the pause too
-            payload["deadline"] = (_aware(payload["deadline"]) + (now - held_at)).isoformat()  # type: ignore[operator]
+            deadline = _aware(payload["deadline"])
+            assert deadline is not None
+            payload["deadline"] = (deadline + (now - held_at)).isoformat()
         payload["drill_scaled"] = True
         _set_timer(session, timer, now + timedelta(seconds=left), payload)
         released.append(timer)

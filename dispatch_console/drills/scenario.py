@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch_console.incidents.draft import IncidentDraft, draft_problems
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.categories import Catalog, load_catalog
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import DispatchError
@@ -366,16 +367,23 @@ def load_scenario(path: str | Path, resources: Resources | None = None) -> Scena
     """Read and check a scenario file."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(source, None, _("cannot be read: {error}").format(error=exc))]) from None
+    where = bounded_input.Position(source)
+    try:  # bounded: size, UTF-8, no NUL, nesting checked before tomllib recurses
+        text = bounded_input.read_text(path, bounded_input.SITE_FILE_LIMITS)
+        bounded_input.check_toml_depth(text, where, bounded_input.SITE_FILE_LIMITS)
+    except bounded_input.InputError as exc:
+        raise ScenarioError([Problem(source, exc.position.line, exc.reason)]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+), column (\d+)", str(exc))
         line = int(match.group(1)) if match else None
         raise ScenarioError([Problem(source, line, _("TOML syntax error: {error}").format(error=exc))]) from None
+    try:
+        bounded_input.check_value(data, where, bounded_input.SITE_FILE_LIMITS)
+    except bounded_input.InputError as exc:
+        raise ScenarioError([Problem(source, None, _("{field}: {reason}").format(
+            field=exc.position.field, reason=exc.reason) if exc.position.field else exc.reason)]) from None
     return parse_scenario(data, source, text, resources)
 
 

@@ -30,6 +30,7 @@ from db.models import (
     Unit,
     User,
 )
+from dispatch_console.cases.reads import due_before as cases_due_before
 from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.config import Resources
@@ -162,6 +163,17 @@ class NotableEvent:
 
 
 @dataclass(frozen=True)
+class CaseDue:
+    """A case's follow-up visit or petition deadline due by the end of the next shift (or overdue)."""
+
+    case_number: str
+    title: str
+    what: str
+    due_at: datetime | None
+    who: str | None
+
+
+@dataclass(frozen=True)
 class ShiftPeople:
     leaders: tuple[str, ...]
     officers: tuple[str, ...]
@@ -179,6 +191,7 @@ class Situation:
     outgoing: ShiftPeople
     incoming: ShiftPeople
     gathered_at: datetime | None
+    cases: tuple[CaseDue, ...] = ()   # records drafted before the cases room have none
 
     @classmethod
     def from_content(cls, content: dict[str, Any]) -> Situation:
@@ -193,6 +206,7 @@ class Situation:
             tuple(_from_dict(UnitOut, d) for d in content.get("units", [])),
             tuple(_from_dict(NotableEvent, d) for d in content.get("notable", [])),
             people("outgoing"), people("incoming"), _when(content.get("gathered_at")),
+            cases=tuple(_from_dict(CaseDue, d) for d in content.get("cases", [])),
         )
 
 
@@ -290,10 +304,14 @@ def _timers(s: Session, now: datetime, until: datetime) -> list[DueTimer]:
         select(Timer.id, Timer.kind, Incident.number, Timer.due_at, Timer.target_role)
         .outerjoin(Incident, Incident.id == Timer.incident_id)
         .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.is_drill.is_(False),
-               Timer.due_at <= until)
+               Timer.due_at <= until, Timer.case_id.is_(None))  # the cases' own section says what is due
         .order_by(Timer.due_at, Timer.id)
     )
     return [DueTimer(*row) for row in rows]
+
+
+def _cases(s: Session, until: datetime) -> list[CaseDue]:
+    return [CaseDue(d.number, _short(d.title), d.what, d.due_at, d.who) for d in cases_due_before(s, until)]
 
 
 def _steps(s: Session, now: datetime) -> list[OpenStep]:
@@ -354,6 +372,7 @@ def gather(s: Session, shift: ShiftRow, next_shift: ShiftRow | None, now: dateti
         "timers": _timers(s, now, max(until, now)),
         "steps": _steps(s, now),
         "units": _units(s),
+        "cases": _cases(s, max(until, now)),
         "notable": _notable(s, shift.starts_at, min(shift.ends_at, now)),
         "outgoing": shift_people(s, shift.id),
         "incoming": shift_people(s, next_shift.id if next_shift else None),

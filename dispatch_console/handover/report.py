@@ -117,6 +117,12 @@ def handover_sections(record: HandoverRecord, catalog: Catalog | None = None) ->
     units = table([_("Incident"), _("Unit"), _("Status"), _("Sent"), _("On scene")],
                   [[u.incident_number, u.name, c.unit_status_label(u.status), _time(u.assigned_at),
                     _time(u.arrived_at)] for u in sit.units])
+    gathered = sit.gathered_at
+    late = [c.due_at is not None and gathered is not None and c.due_at < gathered for c in sit.cases]
+    cases = table([_("Due"), _("Case"), _("What"), _("Who"), _("Title")],
+                  [[_time(c.due_at) + (" " + _("overdue") if overdue else ""), c.case_number, c.what, c.who or "-",
+                    c.title] for c, overdue in zip(sit.cases, late, strict=True)],
+                  warn=late, widths=(16, 20, 20, 12, 32))
     notable = table([_("Time"), _("Kind"), _("Incident"), _("What")],
                     [[_time(e.at), notable_label(e.kind), e.incident_number or "-", e.text] for e in sit.notable])
 
@@ -133,6 +139,7 @@ def handover_sections(record: HandoverRecord, catalog: Catalog | None = None) ->
         Section(_("Open incidents ({n})").format(n=len(sit.incidents)), incidents),
         Section(_("Deadlines in the next shift ({n})").format(n=len(sit.timers)), due),
         Section(_("Open checklist steps ({n})").format(n=len(sit.steps)), steps),
+        Section(_("Case follow-ups and petition deadlines ({n})").format(n=len(sit.cases)), cases),
         Section(_("Units still out ({n})").format(n=len(sit.units)), units),
         Section(_("Notable events of the shift"), notable),
         Section(_("Notes of the outgoing shift"), _paragraphs(record.notes)),

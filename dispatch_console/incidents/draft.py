@@ -7,12 +7,12 @@ and which break logs, exports and the map.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.categories import SEVERITIES, Catalog, shipped_catalog
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
@@ -80,8 +80,13 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _within(value: object, bounds: tuple[float, float]) -> bool:
+    """A finite number within ``bounds`` — a 400-digit int too, without overflowing a float."""
+    try:
+        bounded_input.check_number(value, *bounds, bounded_input.Position(""))
+    except bounded_input.InputError:
+        return False
+    return True
 
 
 def coordinate_problems(lon: object, lat: object) -> list[Problem]:
@@ -90,10 +95,10 @@ def coordinate_problems(lon: object, lat: object) -> list[Problem]:
     if lon is None or lat is None:
         return [Problem("lon", _("Give both longitude and latitude, or neither."))]
     out = []
-    if not _is_number(lon) or not -180.0 <= float(lon) <= 180.0:  # type: ignore[arg-type]
+    if not _within(lon, bounded_input.LONGITUDE):
         out.append(Problem("lon", _("Longitude {value} is not a number between -180 and 180.").format(
             value=lon)))
-    if not _is_number(lat) or not -90.0 <= float(lat) <= 90.0:  # type: ignore[arg-type]
+    if not _within(lat, bounded_input.LATITUDE):
         out.append(Problem("lat", _("Latitude {value} is not a number between -90 and 90.").format(
             value=lat)))
     return out
@@ -138,11 +143,24 @@ def draft_problems(draft: IncidentDraft, catalog: Catalog | None = None) -> list
         not isinstance(draft.reported_at, datetime) or draft.reported_at.tzinfo is None
     ):
         out.append(Problem("reported_at", _("The report time needs a date, a time and a time zone.")))
+    elif draft.reported_at is not None and not (
+        bounded_input.YEAR_MIN <= draft.reported_at.year <= bounded_input.YEAR_MAX
+        and bounded_input.YEAR_MIN <= _utc_year(draft.reported_at) <= bounded_input.YEAR_MAX
+    ):
+        out.append(Problem("reported_at", _("The report time must be between the years {low} and {high}.").format(
+            low=bounded_input.YEAR_MIN, high=bounded_input.YEAR_MAX)))
     if draft.grid_id is not None and not _is_int(draft.grid_id):
         out.append(Problem("grid_id", _("Unknown grid {grid}.").format(grid=draft.grid_id)))
     if not isinstance(draft.is_drill, bool):
         out.append(Problem("is_drill", _("is_drill must be true or false.")))
     return out
+
+
+def _utc_year(moment: datetime) -> int:
+    try:
+        return moment.astimezone(UTC).year
+    except (OverflowError, ValueError):  # year 1 at +08:00 is year 0 in UTC
+        return 0
 
 
 def validate_draft(draft: IncidentDraft, catalog: Catalog | None = None) -> None:

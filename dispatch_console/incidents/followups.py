@@ -1,7 +1,8 @@
 """What follows an incident change inside the same transaction: checklists, deadlines, handover.
 
 The incident service calls :func:`after_incident_change` after every change it makes, with the
-change's kind, and :func:`before_incident_close` before it closes one. The rooms that react to
+change's kind, :func:`before_incident_resolve` before it resolves one and
+:func:`before_incident_close` before it closes one. The rooms that react to
 incidents (checklists, escalation, handover, …) stand *above* the incidents room, so they cannot be
 imported from here: the composition root (``station/composition.py``) installs them once, in
 order, with :func:`install`. Nothing reacts behind the reader's back — every reaction is one line
@@ -26,6 +27,7 @@ from dispatch_console.kernel.actor import Actor
 
 AfterChange = Callable[[Session, Actor, Incident, str, "dict[str, Any] | None"], None]
 BeforeClose = Callable[[Session, Incident], None]
+BeforeResolve = Callable[[Session, Incident, "str | None"], None]  # the officer's note (a reason)
 
 
 class FollowUpsNotInstalled(RuntimeError):
@@ -38,6 +40,7 @@ class FollowUps:
 
     after_change: Sequence[AfterChange]
     before_close: Sequence[BeforeClose] = ()
+    before_resolve: Sequence[BeforeResolve] = ()
 
 
 _installed: FollowUps | None = None
@@ -68,3 +71,9 @@ def before_incident_close(session: Session, incident: Incident) -> None:
     """Raise if the incident may not close yet (required checklist steps open, …)."""
     for check in installed().before_close:
         check(session, incident)
+
+
+def before_incident_resolve(session: Session, incident: Incident, note: str | None) -> None:
+    """Raise if the incident may not be resolved now, or not without a reason (``note``)."""
+    for check in installed().before_resolve:
+        check(session, incident, note)

@@ -8,7 +8,6 @@ incident stored earlier is named and nothing is stored twice.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
@@ -22,8 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import Database
 from dispatch_console.incidents.draft import IncidentDraft, draft_problems
 from dispatch_console.incidents.service import CreateResult, create_incident
-from dispatch_console.kernel import transient
+from dispatch_console.kernel import bounded_input, transient
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.bounded_input import InputError, Limits, Position
 from dispatch_console.kernel.categories import Catalog, shipped_catalog
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
@@ -36,7 +36,8 @@ REQUIRED_FIELDS = ("category", "severity", "source", "description")
 OPTIONAL_FIELDS = ("address", "lon", "lat", "grid", "reporter_name", "reporter_phone", "people_count",
                    "reported_at", "external_id", "is_drill")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
-MAX_LINE_BYTES = 64 * 1024
+INTAKE_LIMITS = Limits(line_bytes=64 * 1024, field_chars=8 * 1024)  # no field of an incident is longer
+MAX_LINE_BYTES = INTAKE_LIMITS.line_bytes
 
 
 @dataclass(frozen=True)
@@ -72,37 +73,23 @@ class IntakeSummary:
             stored=self.stored, duplicates=self.duplicates, rejected=self.rejected)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(_("{name} is not a number JSON allows").format(name=name))
-
-
 def _reported_at(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationError(_("reported_at must be an ISO 8601 date and time."), "reported_at")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            _("reported_at {value} is not an ISO 8601 date and time.").format(value=value), "reported_at"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)  # local time when no zone given
+    # local time when no zone is given; a year outside 2000–2100 is refused here, not at insert
+    return bounded_input.parse_datetime(value, Position("", field="reported_at"), default_tz=LOCAL_TZ)
 
 
-def parse_line(raw: bytes, catalog: Catalog | None = None) -> IncidentDraft:
-    """One intake line as a validated draft; ValidationError says what is wrong."""
-    if len(raw) > MAX_LINE_BYTES:
-        raise ValidationError(_("The line is longer than {limit} bytes.").format(limit=MAX_LINE_BYTES))
+def parse_line(raw: bytes, catalog: Catalog | None = None, limits: Limits = INTAKE_LIMITS) -> IncidentDraft:
+    """One intake line as a validated draft; ValidationError says what is wrong.
+
+    The line goes through the bounded reader (size, UTF-8, nesting, number widths), then through
+    the draft's validation (codes, text lengths, coordinates, people, the report time's year)."""
+    where = Position("", 1)
+    if len(raw) > limits.line_bytes:
+        raise ValidationError(_("The line is longer than {limit} bytes.").format(limit=limits.line_bytes))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationError(_("Not valid UTF-8 (byte {pos}).").format(pos=exc.start + 1)) from None
-    try:
-        data = json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(_("Not valid JSON: {error} (column {column}).").format(
-            error=exc.msg, column=exc.colno)) from None
-    except ValueError as exc:  # NaN / Infinity
-        raise ValidationError(_("Not valid JSON: {error}.").format(error=exc)) from None
+        data = bounded_input.decode_json(raw, where, limits)
+    except InputError as exc:
+        raise ValidationError(_reason(exc), exc.field) from None
     if not isinstance(data, dict):
         raise ValidationError(_("Expected a JSON object with the incident's fields."))
     unknown = sorted(set(data) - set(FIELDS))
@@ -113,7 +100,10 @@ def parse_line(raw: bytes, catalog: Catalog | None = None) -> IncidentDraft:
         raise ValidationError(_("Missing field(s): {fields}.").format(fields=", ".join(missing)), missing[0])
     values = dict(data)
     if values.get("reported_at") is not None:
-        values["reported_at"] = _reported_at(values["reported_at"])
+        try:
+            values["reported_at"] = _reported_at(values["reported_at"])
+        except InputError as exc:
+            raise ValidationError(_reason(exc), "reported_at") from None
     if isinstance(values.get("grid"), int) and not isinstance(values.get("grid"), bool):
         values["grid"] = str(values["grid"])  # grid codes are digits; a sender may send them as numbers
     if "is_drill" in values and values["is_drill"] is None:
@@ -123,6 +113,14 @@ def parse_line(raw: bytes, catalog: Catalog | None = None) -> IncidentDraft:
     if problems:
         raise ValidationError(" ".join(p.message for p in problems), problems[0].field)
     return draft
+
+
+def _reason(exc: InputError) -> str:
+    """The reader's reason with the field it names (the caller says the line), as a sentence:
+    senders match the start of an acknowledgement's reason ("Not valid JSON")."""
+    if exc.position.field:
+        return _("{field}: {reason}").format(field=exc.position.field, reason=exc.reason)
+    return exc.reason[:1].upper() + exc.reason[1:]
 
 
 def lines_of(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -173,6 +171,9 @@ def intake_line(db: Database, actor: Actor, number: int, line: bytes, catalog: C
         return LineOutcome(number, "rejected", reason=str(exc))
     except transient.DatabaseGone as exc:
         return LineOutcome(number, "rejected", reason=str(exc), gave_up=True)
+    except (OverflowError, ValueError) as exc:  # a value the driver could not convert: this line only
+        return LineOutcome(number, "rejected", reason=_("The database refused the line: {reason}").format(
+            reason=exc))
     except SQLAlchemyError as exc:  # the database refused this line (not weather): say why, go on
         return LineOutcome(number, "rejected", reason=_("The database refused the line: {reason}").format(
             reason=transient.describe(exc, db.url)))

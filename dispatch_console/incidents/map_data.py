@@ -83,6 +83,7 @@ class MapSnapshot:
     incidents: tuple[IncidentMarker, ...]
     units: tuple[UnitMarker, ...]
     grid_counts: dict[int, int] = field(default_factory=dict)
+    open_total: int = 0  # open incidents, with a position or not (the queue's count)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class IncidentUpdate:
     upsert: tuple[IncidentMarker, ...]
     remove: tuple[int, ...]
     grid_counts: dict[int, int]
+    open_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,14 @@ def grid_open_counts(db: Database) -> dict[int, int]:
     return {int(gid): int(n) for gid, n in rows}
 
 
+def open_total(db: Database) -> int:
+    """Open incidents (drills too, as the queue shows them), on the map or not: those without a
+    usable position are this minus the markers."""
+    with db.read() as s:
+        return int(s.execute(select(func.count()).select_from(Incident).where(
+            Incident.status.in_(OPEN_STATUSES), Incident.merged_into_id.is_(None))).scalar_one())
+
+
 def load_snapshot(db: Database, catalog: Catalog | None = None) -> MapSnapshot:
     """Everything the map shows now: one call when the page has loaded."""
     catalog = catalog or shipped_catalog()
@@ -171,7 +181,7 @@ def load_snapshot(db: Database, catalog: Catalog | None = None) -> MapSnapshot:
                                       Unit.lat).order_by(Unit.id))
             if _valid(u.lon, u.lat)
         )
-    return MapSnapshot(communities, grids, incidents, units, counts)
+    return MapSnapshot(communities, grids, incidents, units, counts, open_total(db))
 
 
 def incident_update(db: Database, ids: Iterable[int], catalog: Catalog | None = None) -> IncidentUpdate:
@@ -186,7 +196,7 @@ def incident_update(db: Database, ids: Iterable[int], catalog: Catalog | None = 
     upsert = tuple(_marker(seen[i], catalog) for i in wanted if i in seen and _on_map(seen[i]))
     shown = {m.id for m in upsert}
     remove = tuple(i for i in wanted if i not in shown)
-    return IncidentUpdate(upsert, remove, grid_open_counts(db))
+    return IncidentUpdate(upsert, remove, grid_open_counts(db), open_total(db))
 
 
 def unit_update(db: Database, ids: Iterable[int], catalog: Catalog | None = None) -> UnitUpdate:

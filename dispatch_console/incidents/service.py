@@ -222,6 +222,7 @@ def resolve(db: Database, actor: Actor, incident_id: int, version: int, note: st
         if inc.status not in ("acknowledged", "dispatched", "on_scene"):
             raise illegal(inc, "resolve")
         _check_note(note)
+        followups.before_incident_resolve(s, inc, note)
         now = db_now(s)
         release_all(s, actor, inc, now)
         transition(s, actor, inc, "resolved", now, {"resolved_at": now}, note=note)

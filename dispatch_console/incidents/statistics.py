@@ -65,18 +65,22 @@ def incident_statistics(db: Database, *, since: datetime | None = None, until: d
                         categories: Sequence[str] | None = None, drill_run_id: int | None = None
                         ) -> IncidentStatistics:
     """Figures of real incidents recorded in [since, until) (or of one drill run's incidents)."""
-    where = {"since": since, "until": until, "categories": categories, "drill_run_id": drill_run_id}
+    def where(query: Any) -> Any:
+        return _filtered(query, since=since, until=until, categories=categories, drill_run_id=drill_run_id)
+
     with db.read() as s:
         def grouped(column: Any) -> dict[Any, int]:
-            rows = s.execute(_filtered(select(column, func.count(Incident.id)), **where).group_by(column)).all()
+            rows = s.execute(where(select(column, func.count(Incident.id))).group_by(column)).all()
             return {key: int(n) for key, n in rows}
 
         by_category = grouped(Incident.category)
         by_status = grouped(Incident.status)
         by_severity = {int(k): v for k, v in grouped(Incident.severity).items()}
-        stamps = s.execute(_filtered(select(Incident.created_at, Incident.acknowledged_at, Incident.dispatched_at,
-                                            Incident.on_scene_at), **where)).all()
-    ack, dispatch, arrive = [], [], []
+        stamps = s.execute(where(select(Incident.created_at, Incident.acknowledged_at, Incident.dispatched_at,
+                                        Incident.on_scene_at))).all()
+    ack: list[float] = []
+    dispatch: list[float] = []
+    arrive: list[float] = []
     for created, acknowledged, dispatched, on_scene in stamps:
         for target, at in ((ack, acknowledged), (dispatch, dispatched), (arrive, on_scene)):
             if at is not None and at >= created:

@@ -16,6 +16,7 @@ from dispatch_console.jurisdiction.areas import (
     StaffHit,
     StaffRow,
     areas_geojson,
+    areas_intersecting,
     check_lon_lat,
     find_grid,
     grid_card,
@@ -27,6 +28,6 @@ from dispatch_console.jurisdiction.geojson_import import FeatureError, ImportRep
 
 __all__ = [
     "COMMUNITY_KINDS", "LEVELS", "STAFF_ROLES", "AreaRef", "CommunityRow", "FeatureError", "GridCard",
-    "GridRow", "ImportReport", "Location", "StaffHit", "StaffRow", "areas_geojson", "check_lon_lat",
-    "find_grid", "grid_card", "import_geojson", "locate", "search_staff", "tree",
+    "GridRow", "ImportReport", "Location", "StaffHit", "StaffRow", "areas_geojson", "areas_intersecting",
+    "check_lon_lat", "find_grid", "grid_card", "import_geojson", "locate", "search_staff", "tree",
 ]

@@ -17,15 +17,30 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import OPEN_STATUSES, Area, GridStaff, Incident, Person
-from dispatch_console.jurisdiction.geometry import cached_shape, covers_point, prepared_shape
+from dispatch_console.jurisdiction.geometry import cached_shape, covers_point, intersects, prepared_shape
 from dispatch_console.kernel.errors import NotFound, ValidationError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.places import LEVELS
 
 __all__ = [
-    "COMMUNITY_KINDS", "LEVELS", "STAFF_ROLES", "AreaRef", "CommunityRow", "GridCard",
-    "GridRow", "Location", "StaffHit", "StaffRow", "areas_geojson", "check_lon_lat",
-    "find_grid", "grid_card", "locate", "search_staff", "tree",
+    "COMMUNITY_KINDS",
+    "LEVELS",
+    "STAFF_ROLES",
+    "AreaRef",
+    "CommunityRow",
+    "GridCard",
+    "GridRow",
+    "Location",
+    "StaffHit",
+    "StaffRow",
+    "areas_geojson",
+    "areas_intersecting",
+    "check_lon_lat",
+    "find_grid",
+    "grid_card",
+    "locate",
+    "search_staff",
+    "tree",
 ]
 
 COMMUNITY_KINDS: dict[str, str] = {
@@ -178,6 +193,38 @@ def _containing(session: Session, lon: float, lat: float, levels: tuple[str, ...
         if covers_point(shape, lon, lat):
             hits.append(_Hit(r.id, r.level, r.code, r.name, r.parent_id, float(shape.area)))
     hits.sort(key=lambda h: (h.size, h.id))
+    return hits
+
+
+def areas_intersecting(session: Session, geom: Any, levels: tuple[str, ...] = ("street", "community", "grid"),
+                       ) -> list[AreaRef]:
+    """Areas of ``levels`` whose boundary meets the shape ``geom`` (a warning's polygon or circle).
+
+    Bounding boxes in SQL first, then shapely on the cached prepared boundaries; the street
+    before its communities before their grids, by name within a level.
+    """
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in geom.bounds)
+    rows = session.execute(
+        select(Area.id, Area.version, Area.level, Area.code, Area.name).where(
+            Area.level.in_(levels), Area.min_lon <= max_lon, Area.max_lon >= min_lon,
+            Area.min_lat <= max_lat, Area.max_lat >= min_lat,
+        )
+    ).all()
+    db_key = str(session.get_bind().engine.url)
+    missing = [r.id for r in rows if cached_shape(db_key, r.id, r.version) is None]
+    geometries: dict[int, Any] = {}
+    if missing:
+        geometries = dict(session.execute(select(Area.id, Area.geometry).where(Area.id.in_(missing))).all())
+    order = {level: n for n, level in enumerate(("district", "street", "community", "grid"))}
+    hits: list[AreaRef] = []
+    for r in sorted(rows, key=lambda r: (order.get(r.level, 9), r.name)):
+        shape = cached_shape(db_key, r.id, r.version)
+        if shape is None:
+            if not geometries.get(r.id):
+                continue
+            shape = prepared_shape(db_key, r.id, r.version, geometries[r.id])
+        if intersects(shape, geom):
+            hits.append(AreaRef(r.id, r.level, r.code, r.name))
     return hits
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Area
 from dispatch_console.jurisdiction.geometry import bbox, to_geojson, to_shape
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, row_dict
 from dispatch_console.kernel.errors import ValidationError
@@ -68,17 +69,22 @@ class _Good:
     properties: dict[str, Any]
 
 
+# A boundary file of a whole district is a few MB; one feature's properties are a few hundred
+# bytes (name, code, kind): anything near the limits is not a boundary file.
+# The file as a whole is bounded in size and depth; each feature's strings more narrowly, so that
+# one feature with a huge property is that feature's error, not the file's.
+GEOJSON_LIMITS = bounded_input.Limits(file_bytes=32 * bounded_input.MIB, field_chars=32 * bounded_input.MIB,
+                                      items=1_000_000)
+FEATURE_LIMITS = bounded_input.Limits(field_chars=4096, items=1_000_000)
+MAX_PROPERTIES_BYTES = 16 * 1024
+
+
 def _load(data_or_path: dict[str, Any] | str | Path) -> list[Any]:
+    """The features of a FeatureCollection (or one Feature), read through the bounded reader."""
     if isinstance(data_or_path, dict):
-        data: Any = data_or_path
+        data: Any = bounded_input.check_value(data_or_path, bounded_input.Position("GeoJSON"), GEOJSON_LIMITS)
     else:
-        path = Path(data_or_path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError(
-                _("Cannot read {path} as GeoJSON: {error}").format(path=path, error=exc), "file"
-            ) from exc
+        data = bounded_input.load_json(data_or_path, GEOJSON_LIMITS)  # InputError names file, line, reason
     if isinstance(data, dict) and data.get("type") == "FeatureCollection" and isinstance(
         data.get("features"), list
     ):
@@ -89,7 +95,15 @@ def _load(data_or_path: dict[str, Any] | str | Path) -> list[Any]:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, int | float) and not isinstance(v, bool) and (isinstance(v, int) or math.isfinite(v))
+
+
+def _flat(geometry: dict[str, Any]) -> dict[str, Any]:
+    """The geometry with every position cut to (lon, lat): a boundary is flat, and shapely refuses
+    rings that mix 2-D and 3-D positions."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    flat = [[[[float(p[0]), float(p[1])] for p in ring] for ring in polygon] for polygon in polygons]
+    return {"type": geometry["type"], "coordinates": flat[0] if geometry["type"] == "Polygon" else flat}
 
 
 def _geometry_problem(geometry: Any) -> str | None:
@@ -112,7 +126,7 @@ def _geometry_problem(geometry: Any) -> str | None:
             ):
                 return _("malformed coordinates")
             for lon, lat, *_rest in ring:
-                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # ints compare exactly, floats are finite
                     return _("coordinates outside the longitude/latitude range ({lon}, {lat})").format(
                         lon=lon, lat=lat)
             if len(ring) < 4:
@@ -125,6 +139,11 @@ def _geometry_problem(geometry: Any) -> str | None:
 def _check(index: int, feature: Any, name_prop: str) -> _Good | FeatureError:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return FeatureError(index, _("not a GeoJSON Feature"))
+    try:
+        bounded_input.check_value(feature, bounded_input.Position(""), FEATURE_LIMITS)
+    except bounded_input.InputError as exc:
+        return FeatureError(index, _("{field}: {reason}").format(field=exc.position.field, reason=exc.reason)
+                            if exc.position.field else exc.reason)
     props = feature.get("properties") or {}
     if not isinstance(props, dict):
         return FeatureError(index, _("properties is not an object"))
@@ -135,10 +154,14 @@ def _check(index: int, feature: Any, name_prop: str) -> _Good | FeatureError:
         reasons.append(_("missing name (property {prop})").format(prop=name_prop))
     elif len(name) > MAX_NAME:
         reasons.append(_("name longer than {n} characters").format(n=MAX_NAME))
+    size = len(json.dumps(props, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_PROPERTIES_BYTES:  # they are stored with the area and again in its audit row
+        reasons.append(_("properties of {size} bytes, more than {limit}").format(size=size,
+                                                                                  limit=MAX_PROPERTIES_BYTES))
     problem = _geometry_problem(feature.get("geometry"))
     shape: BaseGeometry | None = None
     if problem is None:
-        shape = to_shape(feature["geometry"])
+        shape = to_shape(_flat(feature["geometry"]))
         if shape.is_empty:
             problem = _("empty geometry")
         elif not shape.is_valid:

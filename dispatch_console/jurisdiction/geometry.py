@@ -66,6 +66,12 @@ def covers_point(geom: BaseGeometry, lon: float, lat: float) -> bool:
         return bool(shapely.intersects_xy(geom, lon, lat))
 
 
+def intersects(prepared: BaseGeometry, other: BaseGeometry) -> bool:
+    """Whether two shapes meet (boundary included); serialised like :func:`covers_point`."""
+    with _lock:
+        return bool(shapely.intersects(prepared, other))
+
+
 def cached_shape(db_key: str, area_id: int, version: int) -> BaseGeometry | None:
     with _lock:
         return _cache.get((db_key, area_id, version))

@@ -40,10 +40,12 @@ import codecs
 import csv
 import io
 import json
+import lzma
 import math
 import re
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -412,6 +414,16 @@ def json_lines(raw_lines: Iterable[bytes], source: str | Path,
 
 _TOML_LINE = re.compile(r"line (\d+)")
 
+# A site file (policy, checklist, scenario, categories, secrets) is a few KB written by a person.
+SITE_FILE_LIMITS = Limits(file_bytes=1 * MIB, items=10_000)
+
+
+def check_toml_depth(text: str, where: Position, limits: Limits = Limits()) -> None:
+    """InputError (with the line) when the TOML text nests arrays or inline tables deeper than
+    ``limits.depth`` — checked before tomllib, which recurses, sees it. For callers that parse
+    themselves to keep tomllib's own syntax messages; :func:`decode_toml` does this and more."""
+    _scan_depth(text, _TOML_TOKENS, limits.depth, where)
+
 
 def decode_toml(text: str, where: Position, limits: Limits = Limits()) -> dict[str, Any]:
     """A TOML document as a dict, checked for depth before parsing and for values after."""
@@ -519,6 +531,7 @@ def _cells_problem(cells: Sequence[Any], at: Position, limits: Limits) -> InputE
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,10})\"")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,5})(\d{1,10})\"")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\sref=\"([^\"]{1,64})\"")
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\sref=\"([^\"]{1,64})\"")
@@ -586,6 +599,7 @@ class SheetScan:
     rows: int = 0  # <row> elements
     max_row: int = 0  # the furthest row any <row r> or <c r> names
     max_col: int = 0
+    unreferenced_cells: bool = False  # some <c> have no r="…": openpyxl places them by counting
 
     @property
     def extent_rows(self) -> int:
@@ -623,9 +637,13 @@ def _scan_sheet_bytes(scan: SheetScan, data: bytes, where: Position, limits: Lim
     scan.rows += len(_ROW_TAG.findall(data))
     for m in _ROW_NUMBER.finditer(data):
         scan.max_row = max(scan.max_row, int(m.group(1)))
+    referenced = 0
     for m in _CELL_REF.finditer(data):
+        referenced += 1
         scan.max_col = max(scan.max_col, column_number(m.group(1).decode("ascii")))
         scan.max_row = max(scan.max_row, int(m.group(2)))
+    if not scan.unreferenced_cells and len(_CELL_TAG.findall(data)) > referenced:
+        scan.unreferenced_cells = True
     if scan.dimension is None:
         dim = _DIMENSION.search(data)
         if dim:
@@ -660,6 +678,8 @@ def check_xlsx(path: str | Path, limits: Limits = Limits()) -> dict[str, SheetSc
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise InputError(where, _("not an Excel .xlsx file (it is not a zip archive)")) from None
+    except (NotImplementedError, RuntimeError) as exc:  # found by make fuzz: "zip file version 23.0"
+        raise InputError(where, _("the archive is damaged: {reason}").format(reason=exc)) from None
     scans: dict[str, SheetScan] = {}
     with archive:
         infos = archive.infolist()
@@ -685,7 +705,8 @@ def check_xlsx(path: str | Path, limits: Limits = Limits()) -> dict[str, SheetSc
                 if scan is not None:
                     _check_sheet_claims(scan, where, limits)
                     scans[name] = scan
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, RuntimeError,
+                NotImplementedError) as exc:  # a damaged member (found by make fuzz: "invalid distance")
             raise InputError(where, _("the archive is damaged: {reason}").format(reason=exc)) from None
     return scans
 
@@ -743,6 +764,8 @@ def xlsx_rows(path: str | Path, limits: Limits = Limits(),
             raise InputError(where, _("the workbook has no worksheet to read"))
         max_row = min(scan.extent_rows, limits.xlsx_rows)
         max_col = min(max([scan.max_col] + [m.max_col for m in scan.merged] + [1]), limits.xlsx_columns)
+        if scan.unreferenced_cells:  # their columns are not in the XML: read up to the limit
+            max_col = limits.xlsx_columns
         if max_row == 0:
             return
         tops: dict[tuple[int, int], Any] = {}

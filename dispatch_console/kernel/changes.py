@@ -34,7 +34,7 @@ from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from db.engine import db_now
-from db.models import AuditLog, Base, ChangeLog
+from db.models import AuditLog, Base, ChangeLog, User
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import ConcurrentChange, NotFound
 from dispatch_console.kernel.i18n import _
@@ -183,6 +183,15 @@ def record(
     return seq
 
 
+def person_at(session: Session, username: str | None, station: str | None) -> str | None:
+    """Who did it, as an officer reads it: the person's name (not the login) and the workstation."""
+    if username is None:
+        return None
+    name = session.execute(select(User.display_name).where(User.username == username)).scalar()
+    who = name or username
+    return f"{who}@{station}" if station else who
+
+
 def last_change_by(session: Session, entity: str, entity_id: int) -> tuple[str | None, datetime | None]:
     row = session.execute(
         select(AuditLog.username, AuditLog.station, AuditLog.at)
@@ -192,8 +201,7 @@ def last_change_by(session: Session, entity: str, entity_id: int) -> tuple[str |
     ).first()
     if row is None:
         return None, None
-    who = f"{row.username}@{row.station}" if row.station else row.username
-    return who, row.at
+    return person_at(session, row.username, row.station), row.at
 
 
 def update_versioned(
@@ -228,7 +236,7 @@ def last_action_by(session: Session, action: str, record_id: int) -> tuple[str |
                            .where(AuditLog.action == action).order_by(AuditLog.id.desc()).limit(200))
     for r in rows:
         if isinstance(r.after, dict) and r.after.get("id") == record_id:
-            return (f"{r.username}@{r.station}" if r.station else r.username), r.at
+            return person_at(session, r.username, r.station), r.at
     return None, None
 
 

@@ -7,14 +7,19 @@ editing the install.
 
 from __future__ import annotations
 
+import logging
 import os
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from dispatch_console.kernel import bounded_input
+from dispatch_console.kernel.errors import DispatchError
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "dispatch-console"
 
@@ -43,6 +48,7 @@ class Resources:
 
     config_dir: Path | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
+    problems: list[DispatchError] = field(default_factory=list)  # site files disabled, and why
 
     @classmethod
     def from_env(cls, config_dir: str | os.PathLike[str] | None = None) -> Resources:
@@ -68,7 +74,23 @@ class Resources:
         return [found[name] for name in sorted(found)]
 
     def toml(self, relative: str) -> dict[str, Any]:
+        """The TOML file ``relative``, read through the bounded reader.
+
+        A site's copy that cannot be read (too big, not UTF-8, nested too deep, a syntax error) is
+        disabled, not fatal: the shipped file is used, the reason is logged and kept in
+        ``problems``. A shipped file that cannot be read raises InputError (file, line, reason);
+        no file at all is FileNotFoundError."""
         if relative not in self._cache:
-            with self.path(relative).open("rb") as fh:
-                self._cache[relative] = tomllib.load(fh)
+            path = self.path(relative)
+            if not path.is_file():
+                raise FileNotFoundError(str(path))
+            shipped = resources_root() / relative
+            try:
+                self._cache[relative] = bounded_input.load_toml(path, bounded_input.SITE_FILE_LIMITS)
+            except bounded_input.InputError as exc:
+                if path == shipped or not shipped.is_file():
+                    raise
+                log.warning("site file disabled, using the shipped %s: %s", relative, exc)
+                self.problems.append(exc)
+                self._cache[relative] = bounded_input.load_toml(shipped, bounded_input.SITE_FILE_LIMITS)
         return self._cache[relative]

@@ -40,6 +40,10 @@ class ConsoleContext:
     def schema_ok(self) -> bool:
         return schema_status(self.db).ok
 
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (the About dialog; None on an empty database)."""
+        return schema_status(self.db).current
+
 
 def open_console(url: str, station: str, resources: Resources | None = None) -> ConsoleContext:
     return ConsoleContext(Database(url), station, resources or Resources())

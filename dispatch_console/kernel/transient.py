@@ -92,7 +92,9 @@ _PERMANENT_TEXTS = (
     "invalid dsn",
     "invalid uri",
 )
-_SQLITE_TEXTS = ("database is locked", "database is busy", "database table is locked")
+# "unable to open": the file (on a share, a removable disk) is not there at the moment.
+_SQLITE_TEXTS = ("database is locked", "database is busy", "database table is locked",
+                 "unable to open database file")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -27,6 +27,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
+from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.config import Resources
 
 log = logging.getLogger(__name__)
@@ -178,18 +179,15 @@ def _secret_from_keyring(name: str) -> str | None:
 
 
 def _secret_from_file(name: str, config_dir: Path | None) -> str | None:
-    import tomllib
-
     if config_dir is None:
         return None
     path = config_dir / SECRETS_FILE
     if not path.is_file():
         return None
     try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh).get("channels", {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        log.warning("%s could not be read (%s)", path, type(exc).__name__)
+        table = bounded_input.load_toml(path, bounded_input.SITE_FILE_LIMITS).get("channels", {})
+    except bounded_input.InputError as exc:  # the position only: the reason might quote a secret
+        log.warning("%s could not be read (line %s)", path, exc.position.line or "-")
         return None
     value = table.get(name) if isinstance(table, dict) else None
     return str(value) if value else None

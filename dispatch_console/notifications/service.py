@@ -4,15 +4,21 @@ A notification is written in the same transaction as whatever caused it (a fired
 checklist deadline, a handover reminder). Consoles learn of it through the change feed (entity
 ``notification``) and sound or pop up from that database state, never from a local timer.
 Drill notifications are marked ``is_drill`` and never reach the outbox.
+
+The notifications of one incident — its escalation steps, overdue checklist steps, calls — are one
+*thread*: the centre and the banner show its latest with how many it holds (``threads=True``), and
+signing for one signs for the whole thread. An incident re-escalating all night is one line to
+sign, not a wall of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import Database, db_now
 from db.models import Incident, Notification, Timer, User
@@ -46,6 +52,8 @@ class NotificationRow:
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     version: int
+    thread_size: int = 1  # with threads=True: how many notifications this (latest) one stands for
+    thread_unsigned: int = 0  # … and how many of them nobody has signed for yet
 
 
 def notify(
@@ -83,8 +91,14 @@ def notify(
     return row
 
 
+def _thread_key() -> ColumnElement[int]:
+    """The thread of a notification: its incident, or itself when it has none (a handover reminder)."""
+    return case((Notification.incident_id.is_not(None), Notification.incident_id), else_=-Notification.id)
+
+
 def acknowledge(db: Database, actor: Actor, notification_id: int, seen_version: int) -> NotificationRow:
-    """An officer has seen the escalation; a second click elsewhere is told who was first."""
+    """An officer has seen the escalation — and the rest of its thread (the same incident's
+    notifications nobody signed for yet), signed with it; a second click elsewhere is told who was first."""
     require(actor, "notification.acknowledge")
     with db.write() as s:
         row = s.get(Notification, notification_id)
@@ -100,6 +114,18 @@ def acknowledge(db: Database, actor: Actor, notification_id: int, seen_version: 
         record(s, actor, entity="notification", entity_id=notification_id, op="acknowledge",
                action="notification.acknowledge", before={"acknowledged_at": None},
                after={"acknowledged_at": now}, at=now)
+        if row.incident_id is not None:
+            rest = s.execute(select(Notification.id).where(
+                Notification.incident_id == row.incident_id,
+                Notification.acknowledged_at.is_(None), Notification.id != notification_id)
+                .order_by(Notification.id)).scalars().all()
+            if rest:
+                s.execute(update(Notification).where(Notification.id.in_(rest)).values(
+                    acknowledged_at=now, acknowledged_by=actor.user_id, version=Notification.version + 1))
+                for other in rest:
+                    record(s, actor, entity="notification", entity_id=other, op="acknowledge",
+                           action="notification.acknowledge", before={"acknowledged_at": None},
+                           after={"acknowledged_at": now, "with": notification_id}, at=now)
     return get_notification(db, notification_id)
 
 
@@ -136,22 +162,39 @@ def addressed_to(row: NotificationRow, role: str | None) -> bool:
 
 
 def list_notifications(db: Database, *, unacknowledged_only: bool = False, limit: int = 200,
-                       include_drill: bool = True, for_role: str | None = None) -> list[NotificationRow]:
+                       include_drill: bool = True, for_role: str | None = None,
+                       threads: bool = False) -> list[NotificationRow]:
     """Newest first, as frozen rows for the notification centre; ``for_role`` keeps those addressed
-    to that role (see :func:`addressed_to`), filtered in SQL."""
-    query = _query()
+    to that role (see :func:`addressed_to`), filtered in SQL. With ``threads`` each incident's
+    notifications come as one row, the latest, carrying the thread's size and unsigned count."""
+    rules = []
     if for_role is not None:
         rule = or_(Notification.target_role.is_(None), Notification.target_role == for_role)
         if for_role in OVERSEERS:
             rule = or_(rule, Notification.level == "critical")
-        query = query.where(rule)
+        rules.append(rule)
     if unacknowledged_only:
-        query = query.where(Notification.acknowledged_at.is_(None))
+        rules.append(Notification.acknowledged_at.is_(None))
     if not include_drill:
-        query = query.where(Notification.is_drill.is_(False))
+        rules.append(Notification.is_drill.is_(False))
     with db.read() as s:
-        rows = s.execute(query.order_by(Notification.at.desc(), Notification.id.desc()).limit(limit)).all()
-        return [_row(*r) for r in rows]
+        if not threads:
+            rows = s.execute(_query().where(*rules)
+                             .order_by(Notification.at.desc(), Notification.id.desc()).limit(limit)).all()
+            return [_row(*r) for r in rows]
+        key = _thread_key().label("thread")
+        grouped = (select(key, func.max(Notification.id).label("latest"), func.count().label("size"),
+                          func.count(Notification.acknowledged_at).label("signed"))
+                   .where(*rules).group_by(key).subquery())
+        base = _query()  # type: ignore[no-untyped-call]
+        query = (base.add_columns(grouped.c.size, grouped.c.signed)
+                 .join(grouped, grouped.c.latest == Notification.id)
+                 .order_by(Notification.at.desc(), Notification.id.desc()).limit(limit))
+        out = []
+        for n, number, name, size, signed in s.execute(query).all():
+            out.append(replace(_row(n, number, name), thread_size=int(size),
+                               thread_unsigned=int(size) - int(signed)))
+        return out
 
 
 def on_timer(session: Session, timer: Timer, now: datetime, fired_by: str) -> None:

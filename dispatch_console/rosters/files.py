@@ -25,7 +25,11 @@ a role the shift does not have or the person may not serve in, a duplicate, a pe
 that shift — is reported with its row number (as Excel shows it; the CSV line number) and the
 reason; the good rows are stored. Export writes the same format, so an exported file imports
 back to the same roster. CSV is written as UTF-8 with a byte-order mark (Excel opens it right)
-and read as UTF-8 or GB18030.
+and read as UTF-8 or GB18030. A cell that a spreadsheet would run as a formula (it begins with
+= + - @, a tab or a carriage return) is exported as text (``kernel/export_cells.py``) and reads
+back unchanged. Files are read through the bounded reader (``kernel/bounded_input.py``): a file
+too big, not a real .xlsx, or with a sheet reaching too far is refused whole; a row with an
+over-long cell is one bad row.
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Person, Shift, ShiftType
-from dispatch_console.kernel import changes
+from dispatch_console.kernel import bounded_input, changes
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.bounded_input import InputError, Item
 from dispatch_console.kernel.errors import DispatchError, ValidationError
+from dispatch_console.kernel.export_cells import csv_row, restore_text, xlsx_append
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.rosters import service as roster
@@ -69,6 +75,10 @@ ROLE_NAMES: dict[str, set[str]] = {
 }
 EXPORT_ROLE = {"shift_leader": "带班领导", "duty_officer": "值班员"}
 _HEADER_SCAN_ROWS = 30
+# A year's roster is a few thousand rows of short cells.
+ROSTER_LIMITS = bounded_input.Limits(file_bytes=8 * bounded_input.MIB, field_chars=1024, items=100_000,
+                                     xlsx_rows=100_000, xlsx_columns=64, zip_member_bytes=16 * bounded_input.MIB,
+                                     zip_total_bytes=32 * bounded_input.MIB)
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s.*)?$")
 
@@ -118,18 +128,25 @@ def _header_key(cell: Any) -> str | None:
 
 
 def parse_day(value: Any) -> date:
-    """A date cell, an Excel serial, or text in one of the accepted spellings."""
+    """A date cell, an Excel serial, or text in one of the accepted spellings, in 2000–2100."""
+    day = _parse_day(value)
+    if not bounded_input.YEAR_MIN <= day.year <= bounded_input.YEAR_MAX:
+        raise ValueError(str(day))
+    return day
+
+
+def _parse_day(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 20000 <= value <= 80000:  # Excel serial: 1954 … 2119
+        if 36526 <= value <= 73415:  # Excel serial: 2000-01-01 … 2100-12-31
             return _EXCEL_EPOCH + timedelta(days=int(value))
         raise ValueError(str(value))
     text = normalise(value)
     if re.fullmatch(r"\d{5}(\.0+)?", text):
-        return parse_day(float(text))
+        return _parse_day(float(text))
     if re.fullmatch(r"\d{8}", text):
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     m = _DATE_RE.match(text)
@@ -151,52 +168,30 @@ def _name_key(value: Any) -> str:
 # Reading the file into numbered rows.
 
 
-def _xlsx_grid(path: Path) -> list[tuple[int, list[Any]]]:
-    wb = openpyxl.load_workbook(path, data_only=True)
-    try:
-        ws = wb.active
-        assert ws is not None
-        grid = {r: list(values) for r, values in enumerate(ws.iter_rows(values_only=True), start=1)}
-        # A merged cell holds its value in the top-left corner only: give it to every cell it covers.
-        for merged in ws.merged_cells.ranges:
-            value = ws.cell(merged.min_row, merged.min_col).value
-            for r in range(merged.min_row, merged.max_row + 1):
-                row = grid.setdefault(r, [])
-                if len(row) < merged.max_col:
-                    row.extend([None] * (merged.max_col - len(row)))
-                for c in range(merged.min_col, merged.max_col + 1):
-                    row[c - 1] = value
-        return sorted(grid.items())
-    finally:
-        wb.close()
-
-
-def _csv_grid(path: Path) -> list[tuple[int, list[Any]]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RosterFileError(_("{file} is neither UTF-8 nor GB18030 text.").format(file=path.name))
-    reader = csv.reader(text.splitlines())
-    return [(reader.line_num, list(row)) for row in reader]
-
-
-def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """The data rows as ``(row number, {column: value})`` below the detected header row."""
-    path = Path(path)
+def _grid(path: Path) -> list[Item[list[Any]]]:
+    """The file's rows through the bounded reader (xlsx read-only within its checked reach, CSV
+    streamed); a file that cannot be read at all is a RosterFileError, nothing stored."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        grid = _xlsx_grid(path)
-    elif suffix in (".csv", ".txt"):
-        grid = _csv_grid(path)
-    else:
-        raise RosterFileError(_("Give an .xlsx or .csv file, not {file}.").format(file=path.name))
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            return list(bounded_input.xlsx_rows(path, ROSTER_LIMITS))
+        if suffix in (".csv", ".txt"):
+            return [Item(i.position, [restore_text(v) for v in i.value]) if i.value is not None else i
+                    for i in bounded_input.csv_rows(path, ROSTER_LIMITS)]
+    except InputError as exc:
+        raise RosterFileError(str(exc)) from None
+    raise RosterFileError(_("Give an .xlsx or .csv file, not {file}.").format(file=path.name))
+
+
+def _read(path: str | Path) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    """The data rows below the detected header row, and the rows the reader refused."""
+    path = Path(path)
+    grid = _grid(path)
     header_at, columns = None, {}
-    for number, cells in grid[:_HEADER_SCAN_ROWS]:
+    for item in grid[:_HEADER_SCAN_ROWS]:
+        if item.value is None:
+            continue
+        number, cells = item.position.line or 0, item.value
         found: dict[str, int] = {}
         for i, cell in enumerate(cells):
             key = _header_key(cell)
@@ -210,11 +205,24 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
         raise RosterFileError(_("{file}: no header row with 日期, 班次, 岗位 and 姓名 (date, shift, role, "
                                 "name) in the first {n} rows.").format(file=path.name, n=_HEADER_SCAN_ROWS))
     rows: list[tuple[int, dict[str, Any]]] = []
-    for number, cells in grid:
-        if number <= header_at or not any(normalise(c) for c in cells):
+    refused: list[RowError] = []
+    for item in grid:
+        number = item.position.line or 0
+        if number <= header_at:
+            continue
+        if item.error is not None:
+            refused.append(RowError(number, item.error.reason))
+            continue
+        cells = item.value or []
+        if not any(normalise(c) for c in cells):
             continue
         rows.append((number, {k: cells[i] if i < len(cells) else None for k, i in columns.items()}))
-    return rows
+    return rows, refused
+
+
+def read_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """The data rows as ``(row number, {column: value})`` below the detected header row."""
+    return _read(path)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,9 +287,8 @@ def _check_row(look: _Lookup, cells: dict[str, Any]) -> tuple[date, ShiftType, s
 def import_roster(db: Database, actor: Actor, path: str | Path) -> ImportResult:
     """Check every row of the file, store the good ones in one transaction, report the bad ones."""
     require(actor, "roster.import")
-    rows = read_rows(path)
+    rows, rejected = _read(path)
     reason = _("imported from {file}").format(file=Path(path).name)
-    rejected: list[RowError] = []
     stored = 0
     with db.write() as s:
         changes.serialise_writers(s)
@@ -303,7 +310,7 @@ def import_roster(db: Database, actor: Actor, path: str | Path) -> ImportResult:
                 stored += 1
             except (ValueError, ValidationError) as exc:
                 rejected.append(RowError(number, str(exc)))
-    return ImportResult(stored, tuple(rejected))
+    return ImportResult(stored, tuple(sorted(rejected, key=lambda e: e.row)))
 
 
 def _shift_for(s: Session, actor: Actor, stype: ShiftType, day: date) -> Shift:
@@ -342,9 +349,9 @@ def export_roster(db: Database, path: str | Path, start_day: date, end_day: date
         ws.title = "排班表"
         ws.append(header)
         for day, *rest in rows:
-            ws.append([day, *rest])
-            ws.cell(ws.max_row, 1).number_format = "yyyy-mm-dd"
-            ws.cell(ws.max_row, 5).number_format = "@"
+            row = xlsx_append(ws, [day, *rest])  # a shift named =HYPERLINK(…) stays text
+            ws.cell(row, 1).number_format = "yyyy-mm-dd"
+            ws.cell(row, 5).number_format = "@"
         for col, width in zip("ABCDE", (12, 8, 10, 10, 14), strict=True):
             ws.column_dimensions[col].width = width
         wb.save(path)
@@ -353,7 +360,7 @@ def export_roster(db: Database, path: str | Path, start_day: date, end_day: date
             writer = csv.writer(fh)
             writer.writerow(header)
             for day, *rest in rows:
-                writer.writerow([day.isoformat(), *rest])
+                writer.writerow(csv_row([day.isoformat(), *rest]))
     else:
         raise RosterFileError(_("Give an .xlsx or .csv file, not {file}.").format(file=path.name))
     return len(rows)

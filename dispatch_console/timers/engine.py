@@ -144,6 +144,7 @@ def schedule(
     shift_id: int | None = None,
     handover_id: int | None = None,
     checklist_item_id: int | None = None,
+    case_id: int | None = None,
     step: int = 0,
     target_role: str | None = None,
     payload: dict[str, Any] | None = None,
@@ -154,14 +155,14 @@ def schedule(
     now = db_now(session)
     timer = Timer(
         kind=kind, incident_id=incident_id, shift_id=shift_id, handover_id=handover_id,
-        checklist_item_id=checklist_item_id, step=step, target_role=target_role, due_at=due_at,
-        created_at=now, is_drill=is_drill, payload=to_jsonable(payload) if payload else None,
+        checklist_item_id=checklist_item_id, case_id=case_id, step=step, target_role=target_role,
+        due_at=due_at, created_at=now, is_drill=is_drill, payload=to_jsonable(payload) if payload else None,
     )
     session.add(timer)
     session.flush()
     record(session, actor or Actor.system(DEFAULT_STATION), entity="timer", entity_id=timer.id,
            op="schedule", action="timer.schedule",
-           after={"kind": kind, "due_at": due_at, "incident_id": incident_id, "step": step,
+           after={"kind": kind, "due_at": due_at, "incident_id": incident_id, "case_id": case_id, "step": step,
                   "target_role": target_role, "is_drill": is_drill}, at=now)
     return timer
 
@@ -174,11 +175,12 @@ def cancel(
     kinds: Collection[str] | None = None,
     checklist_item_id: int | None = None,
     handover_id: int | None = None,
+    case_id: int | None = None,
     actor: Actor | None = None,
 ) -> int:
     """Cancel the matching pending timers; returns how many. Refuses to cancel without a filter."""
-    if incident_id is None and checklist_item_id is None and handover_id is None:
-        raise ValueError("cancel() needs an incident, checklist item or handover")
+    if incident_id is None and checklist_item_id is None and handover_id is None and case_id is None:
+        raise ValueError("cancel() needs an incident, checklist item, handover or case")
     serialise_writers(session)  # same lock order as firing: writers' lock, then timer rows
     query = select(Timer.id).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
     if incident_id is not None:
@@ -187,6 +189,8 @@ def cancel(
         query = query.where(Timer.checklist_item_id == checklist_item_id)
     if handover_id is not None:
         query = query.where(Timer.handover_id == handover_id)
+    if case_id is not None:
+        query = query.where(Timer.case_id == case_id)
     if kinds is not None:
         query = query.where(Timer.kind.in_(list(kinds)))
     ids = list(session.execute(query.order_by(Timer.id)).scalars())
@@ -295,6 +299,7 @@ def _timeline(session: Session, timer: Timer, now: datetime, fired_by: str, late
     ))
 
 
+MAX_LATE_MS = 2**31 - 1  # timer.late_ms is an INTEGER
 BATCH_PER_TRANSACTION = 10  # timers claimed per write transaction when several are due at once
 
 
@@ -334,7 +339,8 @@ def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str
             query = query.with_for_update(skip_locked=True)
         fired: list[FiredTimer] = []
         for timer in s.execute(query).scalars().all():
-            late_ms = max(0, int((now - timer.due_at).total_seconds() * 1000))
+            # clamped to the INTEGER column: a deadline more than 24.8 days late must still fire
+            late_ms = min(MAX_LATE_MS, max(0, int((now - timer.due_at).total_seconds() * 1000)))
             claimed = s.execute(
                 update(Timer)
                 .where(Timer.id == timer.id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))

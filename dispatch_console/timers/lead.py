@@ -25,7 +25,7 @@ import threading
 
 import psycopg
 
-from db.engine import Database
+from db.engine import Database, application_name
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.changefeed import libpq_url
 
@@ -84,7 +84,10 @@ class ArmingLead:
 
     def _connect(self) -> psycopg.Connection:
         conn = psycopg.connect(libpq_url(self.db), autocommit=True, connect_timeout=5,
-                               application_name=f"dispatch-console timers {self.station}"[:63], **KEEPALIVE)
+                               application_name=application_name(f"dispatch-console timers {self.station}"),
+                               keepalives=KEEPALIVE["keepalives"], keepalives_idle=KEEPALIVE["keepalives_idle"],
+                               keepalives_interval=KEEPALIVE["keepalives_interval"],
+                               keepalives_count=KEEPALIVE["keepalives_count"])
         for statement in SERVER_KEEPALIVE:
             conn.execute(statement)
         return conn

@@ -53,7 +53,8 @@ def test_acknowledge_from_two_workstations_one_wins(qtbot, db: Database, worksta
     press(qtbot, b, Qt.Key.Key_A)  # B acts on the version it saw
     qtbot.waitUntil(lambda: "Already acknowledged by" in b.queue.message.text(), timeout=10000)
     text = b.queue.message.text()
-    assert w.officers[0].username in text and text.endswith("— refreshed")
+    # the person's name and workstation, never the login (officer1-…)
+    assert "值班员1@值班台1" in text and w.officers[0].username not in text and text.endswith("— refreshed")
     # B's row was read again: it now shows who owns it, without B's feed
     qtbot.waitUntil(lambda: b.queue.current_row().status == "acknowledged", timeout=10000)
     assert b.queue.current_row().owner_name == "值班员1"

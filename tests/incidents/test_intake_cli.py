@@ -79,7 +79,7 @@ def stored(db: Database) -> list[incidents.IncidentRow]:
         (line(reporter_name="张\u0085三"), "Reporter name contains a control character (U+0085)"),
         (line(grid="no-such-grid"), "Unknown grid no-such-grid"),
         (line(people_count=-1), "The number of people must be a whole number of 0 or more"),
-        (line(reported_at="yesterday"), "reported_at yesterday is not an ISO 8601"),
+        (line(reported_at="yesterday"), "reported_at: yesterday is not an ISO 8601"),
         (line(is_drill="yes"), "is_drill must be true or false"),
         (line(colour="red"), "Unknown field(s): colour"),
     ],

@@ -195,3 +195,11 @@ def test_cell_ranges() -> None:
     assert bi.column_letters(bi.column_number("XFD")) == "XFD"
     with pytest.raises(ValueError):
         bi.CellRange.parse("A1:B2:C3")
+
+
+def test_xlsx_cells_without_references_are_read_in_their_columns(tmp_path: Path) -> None:
+    # some generators write <c> without r="…": openpyxl places them by counting, and so must the bounds
+    row = "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in ("日期", "班次", "岗位", "姓名"))
+    path = write_xlsx(tmp_path / "noref.xlsx", sheet_xml(f"<row>{row}</row>"))
+    rows = [i.value for i in bi.xlsx_rows(path, replace(Limits(), xlsx_columns=6))]
+    assert rows == [["日期", "班次", "岗位", "姓名", None, None]]

@@ -38,6 +38,8 @@ def loaded_after(*argv: str) -> tuple[int, set[str]]:
 
 @pytest.mark.parametrize("argv", [("--help",), ("incidents", "--help"), ("intake", "--help"),
                                   ("audit", "prune", "--help"), ("grids", "import", "--help"),
+                                  ("cap", "import", "--help"), ("warnings", "list", "--help"),
+                                  ("report", "assess", "--help"),
                                   ("no-such-command",)])
 def test_help_and_usage_errors_load_no_database_layer_and_no_room(argv: tuple[str, ...]) -> None:
     code, loaded = loaded_after(*argv)

@@ -61,3 +61,27 @@ def test_smallest_benchmark_run_writes_every_figure_with_its_baseline(
     assert figures["queue filter/search p95"]["details"]["incidents"] == TINY.queue_incidents
     assert figures["propagation p99"]["details"]["samples"] == TINY.propagation_samples
     assert figures["propagation p99"]["details"]["not_arrived"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.pg
+def test_write_rate_figure_measures_both_paths_and_loses_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_pg()
+    monkeypatch.setenv("DC_BENCH_CACHE", str(tmp_path / "cache"))
+    prefix = f"dc_benchsmoke_{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("DC_BENCH_PG_PREFIX", prefix)
+    out = tmp_path / "latest.json"
+    try:
+        run(sizes=TINY, figures=["write_rate"], backends=["postgresql"], out=out, echo=False, isolate=False)
+    finally:
+        for leftover in _databases_named(prefix):
+            databases.pg_drop(leftover)
+    (figure,) = json.loads(out.read_text(encoding="utf-8"))["figures"]
+    assert figure["error"] is None and figure["target"] == 150 and figure["compare"] == ">="
+    assert figure["value"] > 0 and figure["baseline"] > 0
+    for phase in ("short_step", "lock_held_throughout"):
+        got = figure["details"][phase]
+        assert got["written"] == got["stored"] > 0 and got["numbers_unique"]
+        assert got["placeholder_numbers_committed"] == 0 and got["lock_held_ms"]["n"] == got["written"]
+    assert figure["details"]["audit_chain_ok"]

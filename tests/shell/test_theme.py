@@ -66,5 +66,5 @@ def test_the_queue_is_drawn_without_a_style_sheet_and_the_panels_with_one(
     assert dark != light
     assert all(d.styleSheet() == dark for d in docks) and status.styleSheet() == dark
     qtbot.waitUntil(lambda: header.palette().color(QPalette.ColorRole.Button).name() == "#2a3038", timeout=5000)
-    assert table.palette().color(QPalette.ColorRole.Highlight).name() == "#3d7bd9"
+    assert table.palette().color(QPalette.ColorRole.Highlight).name() == "#2d66c3"
     assert not _under_style_sheet(table.viewport())

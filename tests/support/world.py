@@ -91,8 +91,10 @@ def make_world(db: Database, officers: int = 2) -> World:
 
 
 @pytest.fixture
-def isolated_settings(tmp_path: Path) -> Iterator[None]:
-    """QSettings in a temporary folder: tests never touch the officer's own layout or theme."""
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """QSettings and the data folder (the offline journal) in a temporary folder: tests never
+    touch the officer's own layout or theme, nor each other's offline reports."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
         QSettings.setPath(QSettings.Format.NativeFormat, scope, str(tmp_path / "settings"))
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "settings"))
@@ -149,6 +151,9 @@ class Workstation:
         return [self.queue.model.cached(i).number for i in self.queue.model.ids]
 
     def close(self) -> None:
+        if getattr(self, "closed", False):  # a test closed it (a restart): the fixture's close is a no-op
+            return
+        self.closed = True
         if self.window is not None:
             self.window.shutdown()
         else:

@@ -135,8 +135,15 @@ class CallTasksPanel(QDockWidget):
             return
         db = self.ui.console.db
         self.choose(None)
+        def recorded(done: Any) -> None:
+            self.hint.setText(_("Recorded: {name}, {outcome}.").format(
+                name=done.name, outcome=callout.outcome_label(outcome)))
+            self.reload()
+
+        def refused(exc: BaseException) -> None:
+            self.hint.setText(str(exc))
+            self.reload()
+
         self.ui.runner.run(
             lambda: callout.record_outcome(db, actor, task.notification_id, task.version, outcome),
-            on_success=lambda done: (self.hint.setText(_("Recorded: {name}, {outcome}.").format(
-                name=done.name, outcome=callout.outcome_label(outcome))), self.reload()),
-            on_failure=lambda exc: (self.hint.setText(str(exc)), self.reload()))
+            on_success=recorded, on_failure=refused)

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QColor, QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -142,7 +142,7 @@ class ChecklistModel(QAbstractTableModel):
 
     def _colour(self, row: ChecklistItemRow, col: int) -> QColor | None:
         if row.done:
-            return QColor("#8b949e")
+            return theme.muted_colour()
         if col == DEADLINE and row.due_at is not None:
             left = self.seconds_left(row) or 0.0
             state = "red" if left <= 0 else "amber" if left < AMBER_SECONDS else "ok"
@@ -211,7 +211,6 @@ class ChecklistPanel(QDockWidget):
         self.setWidget(body)
         self.view.toggle.connect(self.toggle_current)
         self.model.toggle_requested.connect(lambda item_id: self.toggle(item_id, with_note=False))
-        QShortcut(QKeySequence("Ctrl+K"), self, activated=self.focus_steps)  # type: ignore[call-arg]
         ui.selection.changed.connect(self.show_incident)
         ui.feed.changed.connect(self._on_changes)
         self._countdown = QTimer(self)
@@ -224,6 +223,18 @@ class ChecklistPanel(QDockWidget):
     # -- loading -----------------------------------------------------------------------------
     def is_ready(self) -> bool:
         return not self._loading and not self._busy
+
+    def contribute_actions(self, window: Any) -> None:
+        """Ctrl+Shift+C reaches the steps from anywhere (a window action, so F1 names it and it
+        works while the dock is tabbed away or hidden); Ctrl+K stays "acknowledge"."""
+        action = QAction(_("Checklist steps (Space ticks, Shift+Space with a note)"), window)
+        action.setObjectName("checklist-focus")
+        action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        action.triggered.connect(self.focus_steps)
+        window.addAction(action)
+        menu = getattr(window, "menu_incident", None)
+        if menu is not None:
+            menu.addAction(action)
 
     def focus_steps(self) -> None:
         self.show()

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -37,7 +36,7 @@ from dispatch_console.drills.report import fmt_s
 from dispatch_console.drills.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
 from dispatch_console.drills.service import DrillRunRow, InjectRow
 from dispatch_console.kernel.i18n import N_, _
-from dispatch_console.kernel.permissions import allowed
+from dispatch_console.kernel.permissions import allowed, refusal
 from ui.shell import theme
 from ui.shell.context import UiContext
 
@@ -122,6 +121,11 @@ class DrillPanel(QDockWidget):
         self.message = QLabel(body)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
+        self.why_disabled = QLabel(body)  # a greyed-out panel says why, and who may use it
+        self.why_disabled.setObjectName("drills-why-disabled")
+        self.why_disabled.setTextFormat(Qt.TextFormat.PlainText)
+        self.why_disabled.setWordWrap(True)
+        layout.addWidget(self.why_disabled)
         layout.addLayout(pick)
         layout.addLayout(controls)
         layout.addWidget(self.state)
@@ -232,6 +236,14 @@ class DrillPanel(QDockWidget):
         self.report_view.show()
 
     # -- following the run -------------------------------------------------------------------
+    def quit_concern(self) -> str | None:
+        """Quitting mid-drill leaves the drill without its director's console."""
+        run = self.run
+        if run is None or not run.active:
+            return None
+        return _("The drill {name} (run {id}) is {status}; quitting leaves it without this console.").format(
+            name=run.scenario_name, id=run.id, status=run.status_label)
+
     def drives(self) -> bool:
         actor = self.ui.console.actor
         return actor is not None and allowed(actor, "drill.run")
@@ -318,7 +330,7 @@ class DrillPanel(QDockWidget):
             if inject.fired_at is not None:
                 item.setForeground(0, colour)
             else:
-                item.setForeground(4, QColor("#757575"))
+                item.setForeground(4, theme.muted_colour())
             self.tree.addTopLevelItem(item)
 
     def _show_banner(self) -> None:
@@ -346,9 +358,17 @@ class DrillPanel(QDockWidget):
         self.report_button.setEnabled(self.run is not None)
         for w in (self.scenario, self.open_file, self.speed):
             w.setEnabled(director and not active)
+        reason = None if director else refusal(self.ui.console.actor, "drill.run")
+        if reason:
+            reason += " " + _("Drills are started and steered by a drill director (导调), the director or an "
+                              "administrator; everyone can follow the run and read its report here.")
+        self.why_disabled.setText(reason or "")
+        self.why_disabled.setVisible(bool(reason))
+        for w in (self.start_button, self.pause_button, self.resume_button, self.abort_button):
+            w.setToolTip(reason or "")
 
     def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #c62828;" if error else "")
+        self.message.setStyleSheet(theme.warning_style() if error else "")
         self.message.setText(text)
 
     def is_ready(self) -> bool:

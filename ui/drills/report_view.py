@@ -75,14 +75,14 @@ class DrillReportView(QDialog):
         self.figures.setHeaderLabels([_("Inject / expected action"), _("Target"), _("Actual"), _("Result")])
         self.figures.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.chart = pg.PlotWidget(self, background=self.chart_background())
-        self.actions = QTableWidget(0, 5, self)
-        self.actions.setHorizontalHeaderLabels([_("Drill time"), _("Who acted"), _("Station"), _("Incident"),
+        self.who_did_what = QTableWidget(0, 5, self)
+        self.who_did_what.setHorizontalHeaderLabels([_("Drill time"), _("Who acted"), _("Station"), _("Incident"),
                                                 _("Action")])
-        self.actions.horizontalHeader().setStretchLastSection(True)
+        self.who_did_what.horizontalHeader().setStretchLastSection(True)
         self.comparison = QTableWidget(0, 0, self)
         self.tabs.addTab(self.figures, _("Figures"))
         self.tabs.addTab(self.chart, _("Timeline chart"))
-        self.tabs.addTab(self.actions, _("Who did what"))
+        self.tabs.addTab(self.who_did_what, _("Who did what"))
         self.tabs.addTab(self.comparison, _("Earlier runs"))
         buttons = QHBoxLayout()
         self.export_button = QPushButton(_("Export PDF…"), self)
@@ -199,7 +199,7 @@ class DrillReportView(QDialog):
     def _fill_actions(self) -> None:
         assert self.report is not None
         actions = self.report.actions
-        refill(self.actions, ([_item(text) for text in (fmt_s(a.scenario_s), a.user, a.station or "",
+        refill(self.who_did_what, ([_item(text) for text in (fmt_s(a.scenario_s), a.user, a.station or "",
                                                        a.incident_number, action_text(a))] for a in actions))
 
     def comparison_table(self) -> tuple[list[str], list[list[str]]]:
@@ -239,9 +239,11 @@ class DrillReportView(QDialog):
             _("Inject / expected action"), _("Target"), _("Actual"), _("Result"))) + "</tr>")
         for i in range(self.figures.topLevelItemCount()):
             top = self.figures.topLevelItem(i)
+            assert top is not None
             parts.append(f"<tr><td colspan='4'><b>{e(top.text(0))}</b> {e(top.text(2))} {e(top.text(3))}</td></tr>")
             for j in range(top.childCount()):
                 child = top.child(j)
+                assert child is not None
                 colour = child.foreground(3).color().name()
                 parts.append("<tr>" + "".join(f"<td>{e(child.text(c))}</td>" for c in range(3))
                              + f"<td style='color:{colour}'>{e(child.text(3))}</td></tr>")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtGui import QBrush, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,6 +41,7 @@ from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.rosters.service import describe_shift, role_label
+from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
 
@@ -74,7 +75,7 @@ class _HandoverDialog(QDialog):
         self.view = QTextBrowser(self)
         self.view.setOpenLinks(False)
         self.message = _plain()
-        self.message.setStyleSheet("color: #b00000")
+        self.message.setStyleSheet(theme.warning_style())
         self.show_record(record)
 
     def show_record(self, record: HandoverRecord) -> None:
@@ -273,7 +274,7 @@ class AcceptDialog(_HandoverDialog):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, row.incident_id)
                 if row.must_reacknowledge and row.accepted_at is None:
-                    item.setForeground(QBrush(QColor("#b00000")))
+                    item.setForeground(QBrush(theme.deadline_colour("red")))
                 items.append(item)
             table.append(items)
         refill(self.table, table)

@@ -69,7 +69,7 @@ class HandoverPanel(QDockWidget):
         self.current_label.setStyleSheet("font-weight: bold")
         self.status_label = _label()
         self.awaiting_label = _label()
-        self.awaiting_label.setStyleSheet("color: #b00000; font-weight: bold")
+        self.awaiting_label.setStyleSheet(theme.warning_style())
         self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels([_("Number"), _("Severity"), _("Status"), _("Owner"), _("Next deadline")])
         self.table.verticalHeader().setVisible(False)

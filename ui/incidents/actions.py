@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import protocols
+from dispatch_console.checklists import service as checklists
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.queue import IncidentRow, UnitRow
 from dispatch_console.kernel.categories import OPEN_STATUSES
@@ -298,8 +299,32 @@ class IncidentActions(QObject):
                   _("{number}: units on scene").format(number=row.number))
 
     def resolve(self, row: IncidentRow) -> None:
-        note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
-                        _("How was it resolved? (optional)"))
+        """Which required checklist steps are open is read first, so the officer is told before
+        typing: refused (policy ``refuse``), asked for a reason (``reason``) or for an optional
+        note that names them (``allow``, the shipped default)."""
+        db, resources = self.ui.console.db, self.ui.console.resources
+        self.ui.runner.run(lambda: checklists.resolve_check(db, row.id, resources),
+                           on_success=lambda check: self._resolve_after(row, check),
+                           on_failure=lambda exc: self.report_failure(exc, "resolve", row.id))
+
+    def _resolve_after(self, row: IncidentRow, check: checklists.ResolveCheck) -> None:
+        if check.refused:
+            self.message.emit(_("{number} cannot be resolved: {n} required checklist steps are still open "
+                                "(Ctrl+Shift+C to tick them):\n{steps}").format(
+                number=row.number, n=len(check.open_required), steps=check.listed()), True)
+            return
+        if check.needs_reason:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("These required checklist steps are still open:\n{steps}\n"
+                              "Why is it resolved anyway? (required)").format(steps=check.listed()),
+                            required=True)
+        elif check.open_required:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("These required checklist steps are still open:\n{steps}\n"
+                              "How was it resolved? (optional)").format(steps=check.listed()))
+        else:
+            note = ask_note(self.owner, _("Resolve {number}").format(number=row.number),
+                            _("How was it resolved? (optional)"))
         if note is None:
             return
         db, actor = self.ui.console.db, self.ui.actor

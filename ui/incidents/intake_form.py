@@ -36,12 +36,14 @@ from PySide6.QtWidgets import (
 from dispatch_console import jurisdiction
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft, Problem, draft_problems
+from dispatch_console.incidents.journal import JournalEntry
 from dispatch_console.incidents.queue import IncidentRow
 from dispatch_console.kernel.categories import Catalog, Label, load_catalog
 from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.incidents.offline import OfflineIntake
 from ui.protocols.questions import QuestionPanel
 from ui.shell import theme
 from ui.shell.context import UiContext
@@ -154,9 +156,12 @@ class RepeatHint(QWidget):
 
 class IntakeForm(QDialog):
     created = Signal(object)  # IncidentRow
+    kept = Signal(object)  # JournalEntry: the database was unreachable, the report is kept offline
 
-    def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ui: UiContext, parent: QWidget | None = None, *,
+                 offline: OfflineIntake | None = None) -> None:
         super().__init__(parent)
+        self.offline = offline
         self.setObjectName("intake-form")
         self.setWindowTitle(_("New incident"))
         self.ui = ui
@@ -489,12 +494,20 @@ class IntakeForm(QDialog):
         self.ok_button.setEnabled(False)
         db, actor = self.ui.console.db, self.ui.actor
 
-        def create() -> incidents.CreateResult:
+        offline = self.offline
+
+        def create() -> incidents.CreateResult | JournalEntry:
             if actor is None:
                 from dispatch_console.kernel.errors import AuthenticationFailed
 
                 raise AuthenticationFailed(_("Nobody is signed in at this workstation."))
-            result = incidents.create_incident(db, actor, draft, self.catalog)
+            if offline is not None:  # kept on this workstation if the database is unreachable
+                kept = offline.record(actor, draft, self.catalog)
+                if isinstance(kept, JournalEntry):
+                    return kept  # the journal keeps the report; its call-taking answers stay in the form's note
+                result = kept
+            else:
+                result = incidents.create_incident(db, actor, draft, self.catalog)
             if answers is not None and not result.duplicate and not result.replayed:
                 try:
                     answers.store(console, actor, result.row.id)
@@ -504,9 +517,12 @@ class IntakeForm(QDialog):
 
         self.ui.runner.run(create, on_success=self._created, on_failure=self._failed)
 
-    def _created(self, result: incidents.CreateResult) -> None:
+    def _created(self, result: incidents.CreateResult | JournalEntry) -> None:
         self.submitting = False
-        self.created.emit(result.row)
+        if isinstance(result, JournalEntry):
+            self.kept.emit(result)
+        else:
+            self.created.emit(result.row)
         super().done(QDialog.DialogCode.Accepted)
 
     def _failed(self, exc: BaseException) -> None:

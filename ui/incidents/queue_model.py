@@ -169,7 +169,7 @@ class QueueModel(QStandardItemModel):
         if flashing:
             flash = QColor(theme.severity_colours(1)[0])
             flash.setAlpha(110)
-        grey = QColor("#8b949e") if gone else None
+        grey = theme.muted_colour() if gone else None
         plain = self._fonts[(True, True)] if gone else None
         bold = self._fonts[(True, False)]
         cells: list[Cell] = []

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import jurisdiction
+from dispatch_console.incidents.journal import JournalEntry
 from dispatch_console.incidents.live_queue import (
     PageLoad,
     PendingAlert,
@@ -45,10 +46,11 @@ from dispatch_console.incidents.live_queue import (
     queue_position,
     refresh_rows,
 )
-from dispatch_console.incidents.queue import IncidentRow, QueueQuery
+from dispatch_console.incidents.queue import IncidentRow, QueueQuery, rows_by_ids
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from ui.incidents.actions import IncidentActions
+from ui.incidents.offline import OfflineIntake
 from ui.incidents.queue_model import Column, QueueModel
 from ui.shell import theme
 from ui.shell.alerts import AlertController
@@ -91,7 +93,14 @@ class QueueView(QWidget):
         self._grids_loading = True
         self._pending_select: int | None = None
         self._locating = False
+        # the selected incident's row when it is not (or no longer) a row of the queue: resolved
+        # out of the open queue, or chosen on the map under another filter. The keys act on it.
+        self._selected_row: IncidentRow | None = None
         self._build()
+        self.offline = OfflineIntake(ui, self)  # reports kept while the database is away, replayed
+        cast(QVBoxLayout, self.layout()).insertWidget(0, self.offline)
+        self.offline.told.connect(self.show_message)
+        self.offline.replayed.connect(lambda _outcome: self.reload())
         self.actions_ = IncidentActions(ui, self, self.current_row)
         self.actions_.make_actions(self.table)
         self.actions_.message.connect(self.show_message)
@@ -375,6 +384,10 @@ class QueueView(QWidget):
 
     def _refreshed(self, generation: int, ids: set[int], refresh: RowRefresh) -> None:
         self._refreshing = False
+        wanted = self.ui.selection.current
+        fresh = refresh.matching.get(wanted) or refresh.other.get(wanted)
+        if fresh is not None:
+            self._selected_row = fresh
         self._applying = True
         try:
             applied = self.model.apply_refresh(generation, refresh)
@@ -398,21 +411,42 @@ class QueueView(QWidget):
 
     # -- selection ----------------------------------------------------------------------------
     def current_row(self) -> IncidentRow | None:
-        index = self.table.currentIndex()
-        if not index.isValid():
+        """The incident the keys act on: the selected one, which the detail panel shows — also
+        after it left the queue (resolved out of the open queue). Never the row that happens to
+        sit under the highlight after rows moved."""
+        wanted = self.ui.selection.current
+        if not wanted:
             return None
-        return self.model.incident_at(index.row())
+        place = self.model.row_of(wanted)
+        if place is not None:
+            return self.model.incident_at(place)
+        row = self._selected_row
+        return row if row is not None and row.id == wanted else None
+
+    def highlighted_id(self) -> int | None:
+        """The incident of the queue's highlighted row, if any."""
+        index = self.table.currentIndex()
+        row = self.model.incident_at(index.row()) if index.isValid() else None
+        return row.id if row else None
 
     def current_id(self) -> int | None:
-        row = self.current_row()
-        return row.id if row else None
+        return self.highlighted_id()
 
     def _keep_selection(self) -> None:
         """After live changes: the selected incident stays selected, wherever its row went (a row
-        that moves is taken out and put back, and the table would otherwise pick a neighbour)."""
+        that moves is taken out and put back, and the table would otherwise pick a neighbour).
+        When it left the queue the highlight goes rather than landing on a neighbour the detail
+        panel does not show."""
         wanted = self.ui.selection.current
-        if wanted and self.current_id() != wanted and self.model.row_of(wanted) is not None:
-            self.select_id(wanted, load=False)
+        if wanted and self.current_id() != wanted:
+            if self.model.row_of(wanted) is not None:
+                self.select_id(wanted, load=False)
+            else:
+                self._clear_highlight()
+
+    def _clear_highlight(self) -> None:
+        self.table.selectionModel().clear()
+        self.actions_.update_enabled()
 
     def _visible_rows(self) -> tuple[int, int]:
         """The rows on screen: only these are drawn, ticked and flashed. While the queue is hidden,
@@ -457,8 +491,22 @@ class QueueView(QWidget):
             self.ui.selection.select(row.id)
 
     def _follow_selection(self, incident_id: int) -> None:
-        if incident_id and incident_id != self.current_id():
-            self.select_id(incident_id, load=False)
+        if incident_id and incident_id != self.current_id() and not self.select_id(incident_id, load=False):
+            self._clear_highlight()  # not a row here: no highlight on an incident not shown
+            self._read_selected(incident_id)
+        self.actions_.update_enabled()
+
+    def _read_selected(self, incident_id: int) -> None:
+        """Read the row of a selected incident that is not in the queue, so the keys act on it."""
+        db = self.ui.console.db
+
+        def got(rows: dict[int, IncidentRow]) -> None:
+            if self.ui.selection.current == incident_id and incident_id in rows:
+                self._selected_row = rows[incident_id]
+                self.actions_.update_enabled()
+
+        self.ui.runner.run(lambda: rows_by_ids(db, [incident_id]), on_success=got,
+                           on_failure=lambda exc: log.warning("reading incident %s failed: %s", incident_id, exc))
 
     def _restore_selection(self) -> None:
         wanted = self._pending_select or self.ui.selection.current
@@ -554,8 +602,9 @@ class QueueView(QWidget):
     def open_intake(self) -> None:
         from ui.incidents.intake_form import IntakeForm
 
-        form = IntakeForm(self.ui, self.window())
+        form = IntakeForm(self.ui, self.window(), offline=self.offline)
         form.created.connect(self._created)
+        form.kept.connect(self._kept)
         self.intake = form
         form.open()
 
@@ -564,6 +613,19 @@ class QueueView(QWidget):
         self.ui.selection.select(row.id)
         self.select_id(row.id)
         self.focus_table()
+
+    def _kept(self, entry: JournalEntry) -> None:
+        self.offline.kept(entry)  # shown above the queue as a pending row
+        self.focus_table()
+
+    def quit_concern(self) -> str | None:
+        """Quitting now would lose a report half typed in the intake form."""
+        form = getattr(self, "intake", None)
+        try:
+            typing = form is not None and form.isVisible() and form.has_input()
+        except RuntimeError:  # the form was closed and deleted
+            typing = False
+        return _("An incident report is being typed in the intake form and is not recorded yet.") if typing else None
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -581,6 +643,7 @@ class QueueView(QWidget):
         self.model.rerender()
 
     def shutdown(self) -> None:
+        self.offline.shutdown()
         for timer in (self._tick, self._coalesce, self._search_timer):
             timer.stop()
         self.alerts.stop()

@@ -6,8 +6,10 @@ with a recursive filter is the right tool; it reloads when areas, people or grid
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from dispatch_console import jurisdiction
@@ -61,10 +63,20 @@ class JurisdictionPanel(QDockWidget):
         self.setWidget(body)
         self.search.textChanged.connect(self._filter)
         self.view.selectionModel().currentChanged.connect(self._on_current)
-        QShortcut(QKeySequence("Ctrl+J"), self, activated=self.focus_search)  # type: ignore[call-arg]
         ui.feed.changed.connect(self._on_changes)
         self._loading = False
         self.reload()
+
+    def contribute_actions(self, window: Any) -> None:
+        """Ctrl+J from anywhere, also while the dock is hidden (a window action that F1 lists)."""
+        action = QAction(_("Jurisdiction search"), window)
+        action.setObjectName("jurisdiction-search")
+        action.setShortcut(QKeySequence("Ctrl+J"))
+        action.triggered.connect(self.focus_search)
+        window.addAction(action)
+        menu = getattr(window, "menu_duty", None)
+        if menu is not None:
+            menu.addAction(action)
 
     def focus_search(self) -> None:
         self.show()

@@ -85,6 +85,7 @@ class MapPanel(QDockWidget):
         self.marker_ids: set[int] = set()
         self.unit_ids: set[int] = set()
         self.grid_counts: dict[int, int] = {}
+        self.open_total = 0
         self._snapshot: map_data.MapSnapshot | None = None
         self._busy = False
         self._pending_incidents: set[int] = set()
@@ -100,6 +101,7 @@ class MapPanel(QDockWidget):
         self._card_token = 0
         self._db_offset = timedelta(0)  # database clock minus local clock, from the last card read
         self._build()
+        self.topLevelChanged.connect(lambda _floating: self.fit_jurisdiction())  # own window, or docked back
         self.bridge.page_ready.connect(self._on_page_ready)
         self.bridge.incident_clicked.connect(self._on_marker_clicked)
         self.bridge.grid_clicked.connect(self.show_grid_card)
@@ -131,7 +133,7 @@ class MapPanel(QDockWidget):
         self.fit_button = QToolButton(body)
         self.fit_button.setText(_("Whole jurisdiction"))
         self.fit_button.setToolTip(_("Zoom out to every community and grid"))
-        self.fit_button.clicked.connect(lambda: self.bridge.send([{"op": "fit"}]))
+        self.fit_button.clicked.connect(self.fit_jurisdiction)
         self.detach_action = QAction(_("Map in its own window"), self)
         self.detach_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
         self.detach_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -258,10 +260,12 @@ class MapPanel(QDockWidget):
         first = self.first_seq == 0
         ops = snapshot_ops(snapshot, fit=first)
         self.grid_counts = dict(snapshot.grid_counts)
+        self.open_total = snapshot.open_total
         self.marker_ids = {m.id for m in snapshot.incidents}
         self.unit_ids = {u.id for u in snapshot.units}
         if self.ui.selection.current:
-            ops.append({"op": "select", "id": self.ui.selection.current, "pan": first})
+            # the first view is the whole jurisdiction, every marker in it: no pan into a corner
+            ops.append({"op": "select", "id": self.ui.selection.current, "pan": False})
         seq = self.bridge.send(ops)
         if first:
             self.first_seq = seq
@@ -337,6 +341,7 @@ class MapPanel(QDockWidget):
             changed = {str(gid): n for gid, n in incidents.grid_counts.items() if self.grid_counts.get(gid) != n}
             changed.update({str(gid): 0 for gid in self.grid_counts if gid not in incidents.grid_counts})
             self.grid_counts = dict(incidents.grid_counts)
+            self.open_total = incidents.open_total
             if changed:
                 ops.append({"op": "grid_counts", "counts": changed})
         if units is not None:
@@ -352,6 +357,10 @@ class MapPanel(QDockWidget):
     def _update_summary(self) -> None:
         text = _("{incidents} open incidents on the map, {units} units with a known position").format(
             incidents=len(self.marker_ids), units=len(self.unit_ids))
+        unplaced = max(0, self.open_total - len(self.marker_ids))
+        if unplaced:  # so the map's count and the queue's agree, or say why not
+            text += " — " + _("{n} more open incidents have no coordinates and are not on the map").format(
+                n=unplaced)
         if self.tile_problem:
             text += " — " + _("base map not used: {problem}").format(problem=self.tile_problem)
         self.summary.setText(text)
@@ -545,6 +554,12 @@ class MapPanel(QDockWidget):
             self.ui.selection.select(card.incident.id)
 
     # -- window and theme --------------------------------------------------------------------
+    def fit_jurisdiction(self) -> None:
+        """The whole jurisdiction in view, and kept so while the map's size changes (its own window
+        maximising, docked back) until the officer moves or zooms it."""
+        if self.page_loaded:
+            self.bridge.send([{"op": "fit"}])
+
     def toggle_detached(self) -> None:
         """Float the map as its own maximised window (second monitor), or dock it again."""
         if self.isFloating():

@@ -100,7 +100,15 @@ def load(db: Any, actor: Actor | None, *, unsigned_only: bool, mine: bool) -> li
     if mine and actor is None:
         return []
     return list_notifications(db, unacknowledged_only=unsigned_only, limit=LIMIT,
-                              for_role=actor.role if mine and actor else None)
+                              for_role=actor.role if mine and actor else None, threads=True)
+
+
+def thread_text(row: NotificationRow) -> str:
+    """How many escalations of the incident the row stands for (its latest step is the row)."""
+    if row.thread_size <= 1:
+        return ""
+    return _("{n} notifications of this incident, {unsigned} not signed for").format(
+        n=row.thread_size, unsigned=row.thread_unsigned)
 
 
 class NotificationModel(QAbstractTableModel):
@@ -178,7 +186,9 @@ class NotificationModel(QAbstractTableModel):
         if column == Column.INCIDENT:
             return row.incident_number or ""
         if column == Column.TITLE:
-            return " ".join(with_drill_mark(row).split())
+            title = " ".join(with_drill_mark(row).split())
+            count = thread_text(row)
+            return f"{title}  ({count})" if count else title
         if column == Column.TARGET:
             return role_label(row.target_role)
         return signed_text(row)
@@ -367,7 +377,7 @@ class NotificationCentre(QDockWidget):
         if row is None:
             self.body.clear()
         else:
-            lines = [with_drill_mark(row), row.body or "",
+            lines = [with_drill_mark(row), thread_text(row), row.body or "",
                      _("For: {role}. Signed for: {signed}.").format(role=role_label(row.target_role),
                                                                     signed=signed_text(row))]
             self.body.setPlainText("\n".join(line for line in lines if line))

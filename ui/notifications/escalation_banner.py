@@ -38,7 +38,7 @@ LEVEL_LABELS: dict[str, str] = {
 }
 URGENCY = {"critical": 0, "warning": 1, "info": 2}
 # The banner's background per level, deep enough for white text by day and by night.
-BANNER_COLOURS = {"critical": "#c62828", "warning": "#e65100", "info": "#1565c0", "drill": "#6a1b9a"}
+BANNER_COLOURS = {"critical": "#c62828", "warning": "#bf360c", "info": "#1565c0", "drill": "#6a1b9a"}
 
 
 def level_label(level: str) -> str:
@@ -63,7 +63,8 @@ def pending_for(db: Any, actor: Actor | None) -> tuple[NotificationRow, ...]:
     (runs off the GUI thread)."""
     if actor is None:
         return ()
-    mine = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT, for_role=actor.role)
+    mine = list_notifications(db, unacknowledged_only=True, limit=PENDING_LIMIT, for_role=actor.role,
+                              threads=True)
     return tuple(sorted(mine, key=lambda r: URGENCY.get(r.level, len(URGENCY))))  # stable: newest first kept
 
 

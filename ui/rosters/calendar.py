@@ -55,6 +55,7 @@ from dispatch_console.rosters import service as roster
 from ui.rosters.confirm import ConfirmDialog
 from ui.rosters.leave import LeaveDialog
 from ui.rosters.shift_types import ShiftTypeDialog
+from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.plain_text import plain_tooltip
 
@@ -501,7 +502,7 @@ class RosterCalendarPanel(QDockWidget):
             self.reload()
 
     def say(self, text: str, *, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #b02a37" if error else "")
+        self.message.setStyleSheet(theme.warning_style() if error else "")
         self.message.setText(text)
 
     # -- assigning ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ Every query runs off the GUI thread through the background runner.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -23,9 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console.incidents import units as incident_units
+from dispatch_console.incidents.queue import UnitRow
+from dispatch_console.jurisdiction import StaffHit
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
+from dispatch_console.kernel.roles import role_label
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.rosters import service as roster
 from ui.shell.context import UiContext
@@ -198,7 +203,7 @@ class DutyBoardPanel(QDockWidget):
     def reload_staff(self) -> None:
         self._load("staff")
 
-    def _on_changes(self, changes: list) -> None:
+    def _on_changes(self, changes: list[Any]) -> None:
         entities = {c.entity for c in changes}
         if entities & ROSTER_ENTITIES:
             self.reload_duty()
@@ -218,7 +223,7 @@ class DutyBoardPanel(QDockWidget):
         state = "" if on.shift.published_at else "  " + _("(not published)")
         title.setText(_("{when}: {shift}").format(when=heading, shift=roster.describe_shift(on.shift)) + state)
         for p in on.people:
-            model.appendRow([_item(roster.role_label(p.role)), _item(p.name), _item(p.phone)])
+            model.appendRow([_item(role_label(p.role)), _item(p.name), _item(p.phone)])
         if not on.people:
             model.appendRow([_item(_("nobody rostered")), _item(""), _item("")])
 
@@ -228,7 +233,7 @@ class DutyBoardPanel(QDockWidget):
         self._fill(self.next_model, self.next_title, _("Next shift"), duty.next)
         self.setToolTip(_("As of {time} (database time)").format(time=fmt_local(duty.at, "%H:%M")))
 
-    def _show_units(self, units: list[roster.UnitRow]) -> None:
+    def _show_units(self, units: list[UnitRow]) -> None:
         catalog = shipped_catalog()
         self.units_model.removeRows(0, self.units_model.rowCount())
         for u in units:
@@ -237,7 +242,7 @@ class DutyBoardPanel(QDockWidget):
             self.units_model.appendRow([_item(u.name, u.id), status, _item(u.contact_name), _item(u.phone),
                                         _item(u.incident_number)])
 
-    def _show_staff(self, hits: list[roster.StaffHit]) -> None:
+    def _show_staff(self, hits: list[StaffHit]) -> None:
         self.staff_model.removeRows(0, self.staff_model.rowCount())
         for h in hits:
             self.staff_model.appendRow([_item(h.grid_name), _item(h.community), _item(h.role_label),
@@ -258,9 +263,12 @@ class DutyBoardPanel(QDockWidget):
         unit_id = index.siblingAtColumn(0).data(UNIT_ID_ROLE)
         version = index.siblingAtColumn(1).data(UNIT_ID_ROLE + 1)
         db, actor = self.ui.console.db, self.ui.console.require_actor()
+        def refused(exc: BaseException) -> None:
+            self.message.setText(str(exc))
+            self.reload_units()
+
         self.ui.runner.run(lambda: incident_units.set_unit_status(db, actor, int(unit_id), int(version), status),
-                           on_success=lambda _u: self.message.clear(),
-                           on_failure=lambda exc: (self.message.setText(str(exc)), self.reload_units()))
+                           on_success=lambda _u: self.message.clear(), on_failure=refused)
 
     def shutdown(self) -> None:
         self.timer.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, QSortFilterProxyModel, Qt, QTime, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateTimeEdit,
@@ -38,13 +38,13 @@ from dispatch_console.kernel.permissions import refusal
 from dispatch_console.kernel.timefmt import LOCAL_TZ, fmt_local, local
 from dispatch_console.rosters import service as roster
 from ui.rosters.confirm import ConfirmDialog
+from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.plain_text import plain_tooltip
 from ui.shell.tables import refill
 
 PERSON_ROLE = Qt.ItemDataRole.UserRole + 1
 TIME_FORMAT = "yyyy-MM-dd HH:mm"
-WITHDRAWN_FG = QColor("#6c757d")
 
 
 def to_qt(when: datetime) -> QDateTime:
@@ -265,7 +265,7 @@ class LeaveDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(plain_tooltip(text))
                 if not lv.active:
-                    item.setForeground(QBrush(WITHDRAWN_FG))
+                    item.setForeground(QBrush(theme.muted_colour()))
                 items.append(item)
             table.append(items)
         refill(self.table, table)
@@ -295,7 +295,7 @@ class LeaveDialog(QDialog):
             pass
 
     def say(self, text: str, *, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #b02a37" if error else "")
+        self.message.setStyleSheet(theme.warning_style() if error else "")
         self.message.setText(text)
 
     # -- recording and withdrawing ------------------------------------------------------------------

@@ -35,11 +35,11 @@ from dispatch_console.kernel.errors import ConcurrentChange, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import refusal
 from dispatch_console.rosters import service as roster
+from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.plain_text import plain_tooltip
 from ui.shell.tables import refill
 
-ERROR_STYLE = "color: #b02a37"
 _HOURS = re.compile(r"(\d{1,2})(?:[.,](\d{1,2}))?")
 _HOURS_MINUTES = re.compile(r"(\d{1,2}):([0-5]\d)")
 
@@ -132,14 +132,14 @@ class ShiftTypeDialog(QDialog):
                 error = QLabel(self)
                 error.setTextFormat(Qt.TextFormat.PlainText)
                 error.setWordWrap(True)
-                error.setStyleSheet(ERROR_STYLE)
+                error.setStyleSheet(theme.warning_style())
                 grid.addWidget(error, r, 2)
                 self.errors[field] = error
         layout.addLayout(grid)
         self.note = QLabel(_("A changed start or length applies to the shifts that have not started yet, with the "
                              "people on them; shifts already started keep their times."), self)
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555")
+        self.note.setStyleSheet(f"color: {theme.muted_colour().name()}")
         layout.addWidget(self.note)
         self.message = QLabel(self)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -305,7 +305,7 @@ class ShiftTypeDialog(QDialog):
         return found
 
     def say(self, text: str, *, error: bool = False) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setStyleSheet(theme.warning_style() if error else "")
         self.message.setText(text)
 
     # -- saving ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -11,16 +12,24 @@ from PySide6.QtWidgets import QApplication
 
 from dispatch_console.kernel.i18n import language
 from ui.shell import settings, theme
+from ui.shell.fonts import shipped_cjk_family
+
+log = logging.getLogger(__name__)
 
 CJK_FAMILIES = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
                 "Microsoft YaHei", "PingFang SC", "SimHei"]
 
 
 def prefer_cjk_font(app: QApplication) -> str | None:
-    """Use an installed font that has Chinese glyphs; returns its family (None if none found)."""
+    """Use an installed font that has Chinese glyphs, else the one the project ships; returns its family."""
     available = set(QFontDatabase.families())
-    for family in CJK_FAMILIES:
-        if family in available:
+    try:
+        shipped = [shipped_cjk_family()]
+    except RuntimeError:  # the window still works with Qt's fallback; the PDFs refuse (pdf_export)
+        log.warning("the shipped Chinese font is missing", exc_info=True)
+        shipped = []
+    for family in [*CJK_FAMILIES, *shipped]:
+        if family in available or family in shipped:
             font = QFont(family)
             font.setPointSize(max(app.font().pointSize(), 10))
             app.setFont(font)

@@ -19,6 +19,8 @@ from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from ui.shell.main_window import Panels
 
 
@@ -31,6 +33,28 @@ def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
 
 
 def cmd_run(ctx: CliContext, panels: Panels) -> int:
+
+    from ui.shell import crash
+    from ui.shell.app import application
+    from ui.shell.single_instance import SingleInstance, bring_forward
+
+    app = application()
+    instance = SingleInstance(ctx.station, ctx.args.user or os.environ.get("DISPATCH_USER"), app)
+    if not instance.claim():
+        print(_("A console for {station} already runs on this workstation: it was brought forward.").format(
+            station=ctx.station), file=sys.stderr)
+        return EXIT_OK
+    opened: list[QWidget] = []
+    instance.activated.connect(lambda: bring_forward(opened[-1]) if opened else None)
+    reporter = crash.install(lambda: opened[0] if opened else None)  # no exception ends the shift
+    try:
+        return _run_console(ctx, panels, opened)
+    finally:
+        reporter.uninstall()
+        instance.release()
+
+
+def _run_console(ctx: CliContext, panels: Panels, opened: list[QWidget]) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from ui.shell.app import application
@@ -55,6 +79,7 @@ def cmd_run(ctx: CliContext, panels: Panels) -> int:
     from ui.shell.main_window import MainWindow
 
     window = MainWindow(console, panels=panels)
+    opened.append(window)
     window.show()
     collector = GarbageCollector(parent=window)  # from now on collections run between events
     collector.start()

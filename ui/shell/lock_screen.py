@@ -29,7 +29,7 @@ from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import role_label
 from dispatch_console.users import accounts as users
-from ui.shell import settings
+from ui.shell import settings, theme
 from ui.shell.sign_in import SignInDialog, plain_label
 
 SWITCH_SHORTCUT = "Ctrl+Shift+L"
@@ -128,7 +128,7 @@ class LockScreen(QWidget):
         self.password.returnPressed.connect(self.unlock)
         self.error = plain_label("", card)
         self.error.setObjectName("lock-error")
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(theme.warning_style())
         self.unlock_button = QPushButton(_("Unlock"), card)
         self.unlock_button.clicked.connect(self.unlock)
         self.switch_button = QPushButton(_("Switch officer"), card)

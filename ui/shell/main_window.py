@@ -30,12 +30,13 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
-from ui.shell import settings, theme
+from ui.shell import about, settings, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext
 from ui.shell.dock_tabs import hide_stale_tab_bars
 from ui.shell.feed import QtChangeFeed
 from ui.shell.lock_screen import install_session_guard
+from ui.shell.quit_guard import confirm_quit, quit_concerns
 from ui.shell.status_bar import ConsoleStatusBar
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Panels:
 DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
     Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
     Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"],
-                                            ["checklist", "notifications", "calls", "drills"]],
+                                            ["checklist", "notifications", "calls", "drills", "warnings"]],
 }
 
 
@@ -169,8 +170,9 @@ class MainWindow(QMainWindow):
         self.menu_help = bar.addMenu(_("&Help"))
 
         quit_action = QAction(_("Quit"), self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # every platform alike (no platform theme: no Quit key)
+        quit_action.setObjectName("console-quit")
+        quit_action.triggered.connect(self.request_quit)
         self.menu_console.addAction(quit_action)
 
         for dock in self.panels.values():
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         keys.setShortcut(QKeySequence(Qt.Key.Key_F1))
         keys.triggered.connect(self.show_shortcuts)
         self.menu_help.addAction(keys)
+        about.add_to_menu(self, self.ui, self.menu_help)
         central_contribute = getattr(self.central, "contribute_actions", None)
         if central_contribute is not None:
             central_contribute(self)
@@ -274,7 +277,20 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def request_quit(self) -> bool:
+        """Ctrl+Q, the menu and the window's close button: ask first, naming what is at stake."""
+        views = [self.central, *self.panels.values()]
+        if not confirm_quit(self, quit_concerns(views)):
+            return False
+        self._quit_confirmed = True
+        self.close()
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if event.spontaneous() and not getattr(self, "_quit_confirmed", False):
+            event.ignore()  # the window manager's close button: the same question as Ctrl+Q
+            self.request_quit()
+            return
         settings.put("ui/geometry", self.saveGeometry())
         settings.put("ui/state", self.saveState())
         self.shutdown()

@@ -1,9 +1,13 @@
 """HTML (the handover record, the duty log) to a paged PDF with Chinese text embedded.
 
-QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with a CJK font
-(Noto Sans CJK SC or another installed one, see ``ui.shell.app.CJK_FAMILIES``) for Chinese; each page
+QTextDocument lays the HTML out for the PDF writer's resolution in a Latin font with the Chinese font
+the project ships (``ui.shell.fonts``: never whatever the machine has) for Chinese; each page
 is drawn with a footer that carries the document's title and "page N of M". QPdfWriter embeds
-the glyphs it uses, so the file reads the same on a machine without the fonts."""
+the glyphs it uses, so the file reads the same on a machine without the fonts.
+
+Paper is white whatever the screen theme: the document is drawn with :func:`paper_palette` (black
+ink on white), never the application's palette — under the night theme the application's text
+colour is near-white, and QTextDocument takes its default ink from the palette it is painted with."""
 
 from __future__ import annotations
 
@@ -11,17 +15,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
     QFont,
     QFontDatabase,
     QPageLayout,
     QPageSize,
     QPainter,
+    QPalette,
     QPdfWriter,
     QTextDocument,
 )
 
 from dispatch_console.kernel.i18n import _
-from ui.shell.app import CJK_FAMILIES
+from ui.shell.fonts import shipped_cjk_family
 
 RESOLUTION = 300
 MARGINS_MM = QMarginsF(15, 15, 15, 12)
@@ -32,10 +39,34 @@ MARGINS_MM = QMarginsF(15, 15, 15, 12)
 LATIN_FAMILIES = ["Noto Sans", "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"]
 
 
+PAPER = "#ffffff"
+INK = "#000000"
+
+
+def paper_palette() -> QPalette:
+    """Black ink on white paper, the same for every theme (text, links and table headers)."""
+    palette = QPalette(QColor(PAPER))
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled):
+        for role, colour in ((QPalette.ColorRole.Text, INK), (QPalette.ColorRole.WindowText, INK),
+                             (QPalette.ColorRole.ButtonText, INK), (QPalette.ColorRole.Base, PAPER),
+                             (QPalette.ColorRole.Window, PAPER), (QPalette.ColorRole.Link, "#0b3d91"),
+                             (QPalette.ColorRole.Highlight, PAPER), (QPalette.ColorRole.HighlightedText, INK)):
+            palette.setColor(group, role, QColor(colour))
+    return palette
+
+
+def draw_on_paper(doc: QTextDocument, painter: QPainter, clip: QRectF) -> None:
+    """``doc.drawContents`` with the paper palette instead of the application's."""
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette = paper_palette()
+    context.clip = clip
+    painter.setClipRect(clip)
+    doc.documentLayout().draw(painter, context)
+
+
 def cjk_family() -> str:
-    """The first installed family that has Chinese glyphs (Qt's default if there is none)."""
-    available = set(QFontDatabase.families())
-    return next((f for f in CJK_FAMILIES if f in available), QFont().family())
+    """The shipped Chinese font (the same record on every machine)."""
+    return shipped_cjk_family()
 
 
 def document_font(point_size: float) -> QFont:
@@ -80,9 +111,10 @@ def export_pdf(html: str, out: str | Path, *, title: str) -> int:
                 writer.newPage()
             painter.save()
             painter.translate(0, -page * body_h)
-            doc.drawContents(painter, QRectF(0, page * body_h, area.width(), body_h))
+            draw_on_paper(doc, painter, QRectF(0, page * body_h, area.width(), body_h))
             painter.restore()
             painter.setFont(footer_font)
+            painter.setPen(QColor(INK))
             painter.drawLine(0, int(body_h + footer_h * 0.2), area.width(), int(body_h + footer_h * 0.2))
             box = QRectF(0, body_h + footer_h * 0.25, area.width(), footer_h * 0.75)
             painter.drawText(box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
@@ -105,3 +137,25 @@ def render_png(pdf: str | Path, page: int, out: str | Path, width: int = 1240) -
     image.save(str(out))
     document.close()
     return Path(out)
+
+
+def embedded_fonts(pdf: str | Path) -> set[str]:
+    """The base names of the fonts a PDF carries with it (``ABCDEF+NotoSansCJKsc-DispatchSubset`` …).
+
+    Only fonts whose program is embedded count: a name without a font file would print in whatever
+    the reading machine substitutes."""
+    import pypdf
+
+    names: set[str] = set()
+    for page in pypdf.PdfReader(str(pdf)).pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for ref in (fonts.get_object().values() if fonts is not None else ()):
+            font = ref.get_object()
+            descriptors = [font.get("/FontDescriptor")]
+            descriptors += [d.get_object().get("/FontDescriptor") for d in font.get("/DescendantFonts", [])]
+            for descriptor in filter(None, descriptors):
+                d = descriptor.get_object()
+                if any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    names.add(str(font["/BaseFont"]))
+    return names

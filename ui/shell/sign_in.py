@@ -27,11 +27,19 @@ from dispatch_console.kernel.errors import AuthenticationFailed, DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed, role_label
 from dispatch_console.users import accounts as users
+from ui.shell import theme
 from ui.shell.background import BackgroundRunner
 
 log = logging.getLogger(__name__)
 
-DEMO_HINT = "demo-admin / demo-leader / demo-officer"
+
+
+def demo_hint() -> str:
+    """Every demo account with its role (the demo plan's list, so none is left out)."""
+    from dispatch_console.demo.plan import ACCOUNTS
+
+    lines = [f"{username} — {role_label(role)}" for username, role, _key, _title in ACCOUNTS]
+    return _("Demo accounts (password demo):") + "\n" + "\n".join(lines)
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -71,7 +79,7 @@ class _BackgroundDialog(QDialog):
         self.form = QFormLayout()
         self.error = plain_label("", self)
         self.error.setObjectName("sign-in-error")
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(theme.warning_style())
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.submit)
@@ -141,8 +149,9 @@ class SignInDialog(_BackgroundDialog):
         self.form.addRow(_("Password"), self.password)
         self.form.addRow(_("Workstation"), self.station)
         if demo:
-            self.form.addRow(plain_label(
-                _("Demo accounts: {names}, password demo").format(names=DEMO_HINT), self))
+            hint = plain_label(demo_hint(), self)
+            hint.setObjectName("sign-in-demo-accounts")
+            self.form.addRow(hint)
         (self.password if username else self.user).setFocus()
 
     def operation(self) -> Callable[[], Actor] | None:

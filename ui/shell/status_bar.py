@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import _
@@ -24,6 +24,19 @@ def _label(name: str, tip: str) -> QLabel:
     return label
 
 
+def _busy_indicator() -> QProgressBar:
+    """A drawn busy bar, not a glyph: "⏳" is missing from the fonts a duty-room PC ships with and
+    showed as an empty box."""
+    bar = QProgressBar()
+    bar.setObjectName("busy")
+    bar.setToolTip(_("Database work in progress"))
+    bar.setRange(0, 0)  # busy: Qt's own moving indicator
+    bar.setTextVisible(False)
+    bar.setFixedSize(48, 10)
+    bar.setVisible(False)
+    return bar
+
+
 class ConsoleStatusBar(QStatusBar):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,7 +46,7 @@ class ConsoleStatusBar(QStatusBar):
         self.database = _label("database", _("The shared database (password never shown)"))
         self.connection = _label("connection-up", _("Live updates from the other workstations"))
         self.clock = _label("db-clock", _("The database clock: the one clock for deadlines and shifts"))
-        self.busy = _label("busy", _("Database work in progress"))
+        self.busy = _busy_indicator()
         for w in (self.station, self.user, self.database, self.connection, self.busy, self.clock):
             self.addPermanentWidget(w)
         self.station.setText(_("Station: {name}").format(name=ui.console.station))
@@ -93,7 +106,7 @@ class ConsoleStatusBar(QStatusBar):
         self.clock.setText(_("DB time {time}").format(time=fmt_local(now)) if now else _("DB time …"))
 
     def _on_busy(self, count: int) -> None:
-        self.busy.setText("⏳" if count else "")
+        self.busy.setVisible(bool(count))
 
     def flash(self, message: str, *, error: bool = False, msecs: int = 8000) -> None:
         self.showMessage(("⚠ " if error else "") + message, msecs)

@@ -10,6 +10,7 @@ a full 1400x900 queue 21 → 14 ms; during a surge, stall p95 24 → 14–18 ms)
 
 from __future__ import annotations
 
+import re
 from importlib import resources as importlib_resources
 
 from PySide6.QtGui import QColor, QFont, QPalette
@@ -17,22 +18,24 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QStatusBar, QWidget
 
 THEMES = ("light", "dark")
 
-# Severity 1–4 (特别重大 … 一般): background and text per theme, contrast checked by eye on both.
+# Severity 1–4 (特别重大 … 一般): background and text per theme. Every text colour here meets WCAG
+# AA (4.5:1) on the background it is drawn on: :func:`text_pairs` lists them, a test measures them.
 _SEVERITY = {
-    "light": {1: ("#b71c1c", "#ffffff"), 2: ("#e65100", "#ffffff"), 3: ("#f9a825", "#1a1a1a"),
+    "light": {1: ("#b71c1c", "#ffffff"), 2: ("#bf360c", "#ffffff"), 3: ("#f9a825", "#1a1a1a"),
               4: ("#1565c0", "#ffffff")},
     "dark": {1: ("#ef5350", "#1a0000"), 2: ("#ff9800", "#1a0d00"), 3: ("#ffd54f", "#1a1400"),
              4: ("#64b5f6", "#001a33")},
 }
 _DEADLINE = {
-    "light": {"ok": "#2e7d32", "amber": "#ef6c00", "red": "#c62828"},
-    "dark": {"ok": "#81c784", "amber": "#ffb74d", "red": "#ef5350"},
+    "light": {"ok": "#2a6f2e", "amber": "#a24a07", "red": "#c62828"},
+    "dark": {"ok": "#81c784", "amber": "#ffb74d", "red": "#ff7b72"},
 }
 DRILL_COLOUR = {"light": "#6a1b9a", "dark": "#ce93d8"}
+MUTED_COLOUR = {"light": "#5f6b76", "dark": "#9aa4ae"}  # done, withdrawn, waiting, gone: quieter, still legible
 # Tables: selection, header sections and grid lines (QPalette Highlight, Button and Mid).
 _VIEWS = {
     "light": {"selection": "#2f6fd6", "selected_text": "#ffffff", "header": "#f3f5f8", "grid": "#d0d7de"},
-    "dark": {"selection": "#3d7bd9", "selected_text": "#ffffff", "header": "#2a3038", "grid": "#3a414a"},
+    "dark": {"selection": "#2d66c3", "selected_text": "#ffffff", "header": "#2a3038", "grid": "#3a414a"},
 }
 STYLED = (QDockWidget, QStatusBar)  # the widgets that carry the theme's style sheet
 INPUT_PADDING = "padding: 3px;"  # the sheet's padding of inputs, for inputs outside docks
@@ -57,6 +60,16 @@ def drill_colour(theme: str | None = None) -> QColor:
     return QColor(DRILL_COLOUR[theme or _current])
 
 
+def muted_colour(theme: str | None = None) -> QColor:
+    return QColor(MUTED_COLOUR[theme or _current])
+
+
+def warning_style(theme: str | None = None) -> str:
+    """A style sheet for a label that warns (refusals, deadlines passed): the theme's red, which
+    reads on that theme's panels — never a fixed dark red that vanishes at night."""
+    return f"color: {deadline_colour('red', theme).name()}; font-weight: bold"
+
+
 def _dark_palette() -> QPalette:
     p = QPalette()
     base, alt, text = QColor("#1e2227"), QColor("#272c33"), QColor("#e6e6e6")
@@ -67,11 +80,11 @@ def _dark_palette() -> QPalette:
     p.setColor(QPalette.ColorRole.Text, text)
     p.setColor(QPalette.ColorRole.Button, QColor("#2d333b"))
     p.setColor(QPalette.ColorRole.ButtonText, text)
-    p.setColor(QPalette.ColorRole.Highlight, QColor("#3d7bd9"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#2d66c3"))
     p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     p.setColor(QPalette.ColorRole.ToolTipBase, alt)
     p.setColor(QPalette.ColorRole.ToolTipText, text)
-    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8b949e"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#9aa4ae"))
     p.setColor(QPalette.ColorRole.Link, QColor("#79b8ff"))
     disabled = QPalette.ColorGroup.Disabled  # greyed-out actions must look greyed out at night too
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
@@ -98,6 +111,76 @@ def style_panels(*roots: QWidget) -> None:
         for widget in widgets:
             if widget.styleSheet() != sheet:
                 widget.setStyleSheet(sheet)
+
+
+def palette(theme: str) -> QPalette:
+    """The application palette of a theme (without the table tweaks of :func:`apply`)."""
+    if theme == "dark":
+        return _dark_palette()
+    from PySide6.QtWidgets import QStyleFactory
+
+    fusion = QStyleFactory.create("Fusion")
+    return fusion.standardPalette()
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two opaque colours (1 … 21)."""
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+_RULE = re.compile(r"([^{}]+)\{([^}]*)\}")
+_PROP = re.compile(r"(?:^|;)\s*(background(?:-color)?|color)\s*:\s*(#[0-9a-fA-F]{6})")
+
+
+def sheet_colours(theme: str) -> list[tuple[str, str | None, str | None]]:
+    """(selector, text colour, background) of each rule of the theme's style sheet that sets one."""
+    found = []
+    for selector, body in _RULE.findall(re.sub(r"/\*.*?\*/", "", style_sheet(theme), flags=re.S)):
+        props = {("bg" if k.startswith("background") else "fg"): v for k, v in _PROP.findall(body)}
+        if props:
+            found.append((selector.strip(), props.get("fg"), props.get("bg")))
+    return found
+
+
+def text_pairs(theme: str) -> list[tuple[str, QColor, QColor]]:
+    """Every (what, text colour, background) the theme draws text with."""
+    p = palette(theme)
+    role = QPalette.ColorRole
+    views = _VIEWS[theme]
+    pairs: list[tuple[str, QColor, QColor]] = [
+        ("window text", p.color(role.WindowText), p.color(role.Window)),
+        ("text", p.color(role.Text), p.color(role.Base)),
+        ("text, alternate rows", p.color(role.Text), p.color(role.AlternateBase)),
+        ("buttons", p.color(role.ButtonText), p.color(role.Button)),
+        ("tooltips", p.color(role.ToolTipText), p.color(role.ToolTipBase)),
+        ("placeholder", p.color(role.PlaceholderText), p.color(role.Base)),
+        ("links", p.color(role.Link), p.color(role.Base)),
+        ("selection", QColor(views["selected_text"]), QColor(views["selection"])),
+        ("table headers", p.color(role.ButtonText), QColor(views["header"])),
+    ]
+    surfaces = {"window": p.color(role.Window), "rows": p.color(role.Base),
+                "alternate rows": p.color(role.AlternateBase), "buttons": p.color(role.Button)}
+    for level in _SEVERITY[theme]:
+        bg, fg = severity_colours(level, theme)
+        pairs.append((f"severity {level}", fg, bg))
+    coloured = {f"deadline {k}": QColor(v) for k, v in _DEADLINE[theme].items()}
+    coloured["drill"] = drill_colour(theme)
+    coloured["muted"] = muted_colour(theme)
+    for what, colour in coloured.items():
+        pairs += [(f"{what} on {where}", colour, bg) for where, bg in surfaces.items()]
+    sheet = sheet_colours(theme)
+    # a rule that sets only a text colour is drawn on what holds it: the status bar, a dock title
+    containers = [QColor(bg) for sel, _fg, bg in sheet if bg and sel.startswith(("QStatusBar", "QDockWidget"))]
+    for selector, rule_fg, rule_bg in sheet:
+        text = QColor(rule_fg) if rule_fg else p.color(role.WindowText)
+        behind = [QColor(rule_bg)] if rule_bg else [*containers, p.color(role.Window)]
+        pairs += [(f"style sheet {selector}", text, b) for b in behind]
+    return pairs
 
 
 def apply(app: QApplication, theme: str) -> None:

@@ -11,7 +11,7 @@ UPDATE and DELETE for everyone, so a mistake is corrected by a new line. ``db gr
 the append-only tables of the workstation role as well.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-03 12:40:00
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alembic import op
 from db.base import JSONType, UTCDateTime
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

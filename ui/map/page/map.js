@@ -314,12 +314,19 @@
     S.selected = Number(id) || 0;
     placeRing();
     const m = S.markers.get(S.selected);
+    // one label at a time: the incident arrowed past loses its label when the next is selected
+    if (S.labelled && S.labelled !== m) S.labelled.layer.closeTooltip();
+    S.labelled = null;
     if (m && pan) {
       // bring it into view only when it is not already comfortably inside; keep the zoom
       const latlng = m.layer.getLatLng();
       const inner = S.map.getBounds().pad(-0.1);
-      if (!inner.contains(latlng)) S.map.setView(latlng, Math.max(S.map.getZoom(), 14), { animate: false });
+      if (!inner.contains(latlng)) {
+        S.autoFit = false;
+        S.map.setView(latlng, Math.max(S.map.getZoom(), 14), { animate: false });
+      }
       m.layer.openTooltip();
+      S.labelled = m;
     }
   }
 
@@ -431,7 +438,15 @@
     refreshLegend();
   }
 
+  // "fit" keeps the jurisdiction in view while the map's size changes (its own window maximising,
+  // docked back) until the officer drags or zooms it
   function fit() {
+    S.autoFit = true;
+    S.map.invalidateSize({ animate: false });
+    fitNow();
+  }
+
+  function fitNow() {
     let bounds = null;
     if (S.gridLayer && S.grids.size) bounds = S.gridLayer.getBounds();
     if (S.communityLayer && S.communityLayer.getLayers().length) {
@@ -509,7 +524,13 @@
     }).setView([22.585, 113.995], 13);
     S.map.on("resize", () => {
       if (S.legend && !S.legendToggled) setLegendCollapsed(S.legend.getContainer(), compactMap());
+      if (S.autoFit) fitNow();
     });
+    // the officer takes over the view: later resizes keep what they chose
+    S.map.on("dragstart", () => { S.autoFit = false; });
+    S.map.getContainer().addEventListener("wheel", () => { S.autoFit = false; }, { passive: true });
+    S.map.getContainer().addEventListener("keydown", () => { S.autoFit = false; });
+    S.map.zoomControl.getContainer().addEventListener("click", () => { S.autoFit = false; });
     S.loads = countLoad();
     new QWebChannel(qt.webChannelTransport, (channel) => {
       S.bridge = channel.objects.bridge;
@@ -532,6 +553,9 @@
     gridCount: (id) => { const g = S.grids.get(id); return g ? g.props.open_count : null; },
     gridFill: (id) => { const g = S.grids.get(id); return g ? g.layer.options.fillColor : null; },
     selected: () => S.selected,
+    tooltipsOpen: () => Array.from(S.markers.values()).filter((m) => m.layer.isTooltipOpen()).map((m) => m.data.id),
+    bounds: () => { const b = S.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; },
+    autoFit: () => !!S.autoFit,
     centre: () => { const c = S.map.getCenter(); return [c.lng, c.lat]; },
     inView: (id) => { const m = S.markers.get(id); return !!m && S.map.getBounds().contains(m.layer.getLatLng()); },
     setView: (lon, lat, zoom) => { S.map.setView([lat, lon], zoom, { animate: false }); return true; },

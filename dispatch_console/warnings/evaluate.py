@@ -1,0 +1,292 @@
+"""The warning rules, evaluated incrementally from the change feed in the timer engine's process.
+
+:func:`evaluate_pending` reads ``change_log`` after the rules' cursor (``warning_cursor``), takes
+each incident created or changed since, evaluates the rules of ``policies/warning.toml`` for it
+and moves the cursor — all in one write transaction under the writers' lock. So the agent and
+every console carrying a timer engine may run it at once: the first to take the lock evaluates
+a change, the others find the cursor past it. The warning's unique ``episode_key`` is the
+second guard. Drills are never evaluated and never counted.
+
+The rules (each a frozen value of :mod:`dispatch_console.warnings.rules`):
+
+- repeat reports: the same phone (digits) or address (normalised) ``threshold`` times within
+  ``window``; a later report while the episode's warning is younger than the window joins it;
+- grid surge and category surge: reports in the last ``window`` against the daily mean of the
+  ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count`` (judged
+  only once the street has recorded for about the whole baseline);
+- group incidents: people involved at or above each tier, once per incident and tier;
+- sensitive periods: an incident of the sensitive categories notifies one level higher.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from db.engine import Database, db_now
+from db.models import Area, ChangeLog, EarlyWarning, Incident, WarningCursor, WarningSubject
+from dispatch_console.kernel import transient
+from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.audit import mask_phone
+from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.changes import serialise_writers
+from dispatch_console.kernel.i18n import _
+from dispatch_console.warnings.board import link_incidents, raise_warning
+from dispatch_console.warnings.rules import (
+    Notify,
+    RepeatRule,
+    SurgeRule,
+    WarningPolicy,
+    current_policy,
+    poisson_upper_tail,
+)
+
+if TYPE_CHECKING:
+    from dispatch_console.timers.engine import TimerEngine
+
+log = logging.getLogger(__name__)
+
+CURSOR = "rules"
+BATCH = 500
+EVALUATE_EVERY_S = 2.0
+_NOT_ADDRESS = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def phone_key(phone: str | None) -> str | None:
+    """The digits of a phone, without a leading +86 / 0086 (at least 5 digits, else None)."""
+    digits = re.sub(r"\D", "", phone or "")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) >= 11:
+            digits = digits[len(prefix):]
+    return digits if len(digits) >= 5 else None
+
+
+def address_key(address: str | None) -> str | None:
+    """An address compared as people mean it: full-width folded (NFKC), case, spaces and punctuation gone."""
+    text = _NOT_ADDRESS.sub("", unicodedata.normalize("NFKC", address or "")).lower()
+    return text[:500] if len(text) >= 4 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The cursor.
+
+
+def _cursor(session: Session) -> WarningCursor | None:
+    return session.get(WarningCursor, CURSOR)
+
+
+def _start(session: Session, policy: WarningPolicy, now: datetime) -> None:
+    """First run on a database: start at the present, with the repeat rules' window filled in.
+
+    History is not turned into a flood of old warnings; but the reports of the last window are
+    written as subjects, so the third call from one phone tomorrow counts the two of last week.
+    """
+    latest = int(session.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one())
+    since = now - max(policy.repeat_phone.window, policy.repeat_address.window)
+    for inc in session.execute(select(Incident).where(Incident.created_at >= since,
+                                                      Incident.is_drill.is_(False))).scalars():
+        _write_subjects(session, inc)
+    session.add(WarningCursor(name=CURSOR, seq=latest, updated_at=now))
+    session.flush()
+
+
+def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None = None,
+                     batch: int = BATCH) -> list[int]:
+    """Evaluate the incidents changed since the cursor; returns the ids of warnings raised now."""
+    with db.read() as s:
+        cursor = _cursor(s)
+        latest = int(s.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one())
+        if cursor is not None and cursor.seq >= latest:
+            return []  # the usual case: nothing new, no write transaction
+    policy = policy or current_policy()
+    actor = Actor.system(station)
+    raised: list[int] = []
+    with db.write() as s:
+        serialise_writers(s)
+        now = db_now(s)
+        cursor = _cursor(s)
+        if cursor is None:
+            _start(s, policy, now)
+            return []
+        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op)
+                         .where(ChangeLog.seq > cursor.seq).order_by(ChangeLog.seq).limit(batch)).all()
+        if not rows:
+            return []
+        todo: dict[int, bool] = {}  # incident id → created in this batch
+        for r in rows:
+            if r.entity == "incident" and r.entity_id is not None and r.op in ("create", "update"):
+                todo[int(r.entity_id)] = todo.get(int(r.entity_id), False) or r.op == "create"
+        for incident_id, created in todo.items():
+            inc = s.get(Incident, incident_id)
+            if inc is not None and not inc.is_drill:
+                raised.extend(evaluate_incident(s, actor, inc, policy, created=created))
+        cursor.seq = int(rows[-1].seq)
+        cursor.updated_at = now
+    return raised
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules for one incident.
+
+
+def _write_subjects(session: Session, inc: Incident) -> None:
+    for kind, key in (("phone", phone_key(inc.reporter_phone)), ("address", address_key(inc.address))):
+        if key is not None:
+            session.add(WarningSubject(kind=kind, key=key, incident_id=inc.id, at=inc.created_at))
+    session.flush()
+
+
+def _notify(policy: WarningPolicy, base: Notify, inc: Incident) -> tuple[Notify, str | None]:
+    period = policy.period_at(inc.created_at)
+    if period is not None and inc.category in policy.sensitive_categories:
+        return base.one_higher(), period.name
+    return base, None
+
+
+def _ongoing(session: Session, prefix: str, since: datetime) -> int | None:
+    """The episode's warning still running: one of ``prefix`` raised since ``since``."""
+    found = session.execute(select(EarlyWarning.id).where(
+        EarlyWarning.episode_key.like(prefix + "%"), EarlyWarning.raised_at >= since)
+        .order_by(EarlyWarning.id.desc()).limit(1)).scalar()
+    return int(found) if found is not None else None
+
+
+def evaluate_incident(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy, *,
+                      created: bool) -> list[int]:
+    raised: list[int] = []
+    if created:
+        _write_subjects(session, inc)
+        for kind, rule, key in (("phone", policy.repeat_phone, phone_key(inc.reporter_phone)),
+                                ("address", policy.repeat_address, address_key(inc.address))):
+            if key is not None and rule.enabled:
+                raised.extend(_repeat(session, actor, inc, policy, kind, rule, key))
+        if inc.grid_id is not None and policy.grid_surge.enabled:
+            raised.extend(_surge(session, actor, inc, policy, "grid_surge", policy.grid_surge,
+                                 Incident.grid_id == inc.grid_id, str(inc.grid_id)))
+        if policy.category_surge.enabled:
+            raised.extend(_surge(session, actor, inc, policy, "category_surge", policy.category_surge,
+                                 Incident.category == inc.category, inc.category))
+    if policy.group_enabled and inc.people_count:
+        raised.extend(_group(session, actor, inc, policy))
+    return raised
+
+
+def _repeat(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy, kind: str,
+            rule: RepeatRule, key: str) -> list[int]:
+    since = inc.created_at - rule.window
+    ids = list(session.execute(
+        select(WarningSubject.incident_id).join(Incident, Incident.id == WarningSubject.incident_id)
+        .where(WarningSubject.kind == kind, WarningSubject.key == key, WarningSubject.at > since,
+               WarningSubject.at <= inc.created_at, Incident.merged_into_id.is_(None), Incident.is_drill.is_(False))
+        .order_by(WarningSubject.at, WarningSubject.incident_id)).scalars())
+    if len(ids) < rule.threshold:
+        return []
+    name = f"repeat_{kind}"
+    prefix = f"{name}:{key}:"
+    ongoing = _ongoing(session, prefix, since)
+    if ongoing is not None:
+        link_incidents(session, ongoing, [inc.id])
+        return []
+    notify, period = _notify(policy, rule.notify, inc)
+    days = round(rule.window / timedelta(days=1))
+    if kind == "phone":
+        title = _("Repeat caller: {phone} reported {n} times in {days} days").format(
+            phone=mask_phone(key) or key, n=len(ids), days=days)
+    else:
+        title = _("Repeat address: {address} reported {n} times in {days} days").format(
+            address=inc.address or key, n=len(ids), days=days)
+    out = raise_warning(session, actor, rule=name, episode_key=prefix + str(inc.id), level=notify.level,
+                        target_role=notify.role, unit_kind=notify.unit, title=_period_title(title, period),
+                        body=None, incident_ids=ids, sensitive_period=period,
+                        details={"count": len(ids), "window_days": days})
+    return [out.warning_id] if out.new else []
+
+
+def _period_title(title: str, period: str | None) -> str:
+    return _("[{period}] {title}").format(period=period, title=title) if period else title
+
+
+def _surge(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy, name: str, rule: SurgeRule,
+           where: ColumnElement[bool], subject: str) -> list[int]:
+    t = inc.created_at
+    recent = (Incident.created_at > t - rule.window, Incident.created_at <= t)
+    base = (Incident.created_at > t - rule.window - rule.baseline, Incident.created_at <= t - rule.window)
+    common = (where, Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
+    k = int(session.execute(select(func.count()).select_from(Incident).where(*common, *recent)).scalar_one())
+    if k < rule.min_count:
+        return []
+    # a mean needs its whole baseline: on a street recording for less than that (a new deployment),
+    # every third report would look like a surge against a mean of nothing
+    first = session.execute(select(func.min(Incident.created_at)).where(Incident.is_drill.is_(False))).scalar()
+    if first is None or first > t - rule.window - rule.baseline + timedelta(days=1):
+        return []
+    before = int(session.execute(select(func.count()).select_from(Incident).where(*common, *base)).scalar_one())
+    expected = before / (rule.baseline / timedelta(days=1)) * (rule.window / timedelta(days=1))
+    p = poisson_upper_tail(k, expected)
+    if p >= rule.p_value:
+        return []
+    prefix = f"{name}:{subject}:"
+    ongoing = _ongoing(session, prefix, t - rule.window)
+    if ongoing is not None:
+        link_incidents(session, ongoing, [inc.id])
+        return []
+    ids = list(session.execute(select(Incident.id).where(*common, *recent).order_by(Incident.created_at)
+                               .limit(200)).scalars())
+    notify, period = _notify(policy, rule.notify, inc)
+    hours = round(rule.window / timedelta(hours=1))
+    if name == "grid_surge":
+        grid = session.get(Area, inc.grid_id)
+        title = _("Surge in {grid}: {n} reports in {hours} h (usually {mean:.1f})").format(
+            grid=grid.name if grid else subject, n=k, hours=hours, mean=expected)
+    else:
+        title = _("Surge of {category}: {n} reports in {hours} h across the street (usually {mean:.1f})").format(
+            category=load_catalog().category_label(inc.category), n=k, hours=hours, mean=expected)
+    out = raise_warning(session, actor, rule=name, episode_key=prefix + str(inc.id), level=notify.level,
+                        target_role=notify.role, unit_kind=notify.unit, title=_period_title(title, period),
+                        body=None, incident_ids=ids, sensitive_period=period,
+                        details={"count": k, "expected": round(expected, 3), "p": p})
+    return [out.warning_id] if out.new else []
+
+
+def _group(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy) -> list[int]:
+    raised: list[int] = []
+    for tier in policy.group_tiers:
+        if (inc.people_count or 0) < tier.people:
+            continue
+        notify, period = _notify(policy, tier.notify, inc)
+        title = _("Group incident {number}: {people} people involved (at least {tier})").format(
+            number=inc.number, people=inc.people_count, tier=tier.people)
+        out = raise_warning(session, actor, rule="group_incident", episode_key=f"group_incident:{inc.id}:{tier.people}",
+                            level=notify.level, target_role=notify.role, unit_kind=notify.unit,
+                            title=_period_title(title, period), body=(inc.description or "")[:500],
+                            incident_ids=[inc.id], sensitive_period=period,
+                            details={"people": inc.people_count, "tier": tier.people})
+        if out.new:
+            raised.append(out.warning_id)
+    return raised
+
+
+# ---------------------------------------------------------------------------------------------
+# On the timer engine.
+
+
+def attach(engine: TimerEngine) -> None:
+    """Timer engine companion: evaluate the rules over what the change feed brought, every few seconds."""
+
+    def run() -> None:
+        try:
+            evaluate_pending(engine.db, engine.station)
+        except Exception as exc:
+            if transient.is_transient(exc):  # the engine's own outage line tells of a database away
+                log.info("warning rules wait for the database on %s: %s", engine.station, exc)
+            else:
+                log.exception("warning rules could not be evaluated on %s", engine.station)
+
+    engine.add_job(run, "interval", job_id="warning-rules", seconds=EVALUATE_EVERY_S,
+                   next_run_time=datetime.now(UTC))

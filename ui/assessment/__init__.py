@@ -1,0 +1,1 @@
+"""Views of the assessment: the monthly report as a PDF (the command line's --pdf)."""

@@ -1,0 +1,141 @@
+"""The situation view (研判): pyqtgraph charts of the figures of ``assessment.situation``.
+
+Four charts on tabs — reports per day by category (30 / 90 / 365 days), open incidents by age,
+response times as 90th percentiles against the policy's targets per severity, warnings by rule.
+The figures are read off the GUI thread and again when incidents or warnings change (at most
+once per refresh interval). Drills never count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from dispatch_console.assessment import situation as figures
+from dispatch_console.assessment.monthly import TARGETS
+from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.i18n import _
+from dispatch_console.warnings import RULES
+from ui.shell import theme
+from ui.shell.context import UiContext
+
+PALETTE = ("#1976d2", "#d32f2f", "#388e3c", "#f57c00", "#7b1fa2", "#0097a7", "#5d4037", "#c2185b", "#455a64",
+           "#afb42b", "#512da8", "#00796b")
+REFRESH_MS = 5000
+
+
+def _plot(parent: QWidget) -> pg.PlotWidget:
+    widget = pg.PlotWidget(parent, background="#1e2227" if theme.current() == "dark" else "w")
+    widget.showGrid(x=False, y=True, alpha=0.3)
+    return widget
+
+
+def _bars(plot: pg.PlotWidget, labels: list[str], values: list[float], colour: str, *, offset: float = 0.0,
+          width: float = 0.6) -> None:
+    xs = [i + offset for i in range(len(values))]
+    plot.addItem(pg.BarGraphItem(x=xs, height=values, width=width, brush=colour))
+    plot.getAxis("bottom").setTicks([list(enumerate(labels))])
+
+
+class SituationPanel(QDockWidget):
+    screenshot_name = "situation"
+    default_visible = False  # the director opens it (View menu); the duty floor's layout stays as it was
+
+    def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(_("Situation"), parent)
+        self.setObjectName("situation")
+        self.default_area = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.ui = ui
+        self.data: figures.Situation | None = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.span = QComboBox(body)
+        self.span.setObjectName("situation-window")
+        for days in figures.WINDOWS:
+            self.span.addItem(_("Last {n} days").format(n=days), days)
+        self.span.currentIndexChanged.connect(lambda _i: self.reload())
+        self.summary = QLabel(body)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        top.addWidget(self.span)
+        top.addWidget(self.summary, 1)
+        self.tabs = QTabWidget(body)
+        self.per_day, self.ages, self.response, self.by_rule = (_plot(body) for _n in range(4))
+        self.per_day.addLegend()
+        self.tabs.addTab(self.per_day, _("Reports per day"))
+        self.tabs.addTab(self.ages, _("Open by age"))
+        self.tabs.addTab(self.response, _("Response p90 against the target (min)"))
+        self.tabs.addTab(self.by_rule, _("Warnings by rule"))
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        self.setWidget(body)
+        self._loading = False
+        self._stale = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._refresh_if_stale)
+        self._timer.start()
+        ui.feed.changed.connect(self._on_changes)
+        self.reload()
+
+    def days(self) -> int:
+        return int(self.span.currentData() or 30)
+
+    def reload(self) -> None:
+        if self._loading:
+            self._stale = True
+            return
+        self._loading = True
+        db, days = self.ui.console.db, self.days()
+        self.ui.runner.run(lambda: figures.situation(db, days), on_success=self._loaded, on_failure=self._failed)
+
+    def _refresh_if_stale(self) -> None:
+        if self._stale and not self._loading:
+            self._stale = False
+            self.reload()
+
+    def _on_changes(self, changes: list[Any]) -> None:
+        if any(getattr(c, "entity", None) in ("incident", "warning") for c in changes):
+            self._stale = True  # redrawn at the next tick, not once per change of a busy minute
+
+    def _failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self.summary.setText(_("Could not read the situation: {error}").format(error=exc))
+
+    def _loaded(self, data: figures.Situation) -> None:
+        self._loading = False
+        self.data = data
+        catalog = load_catalog()
+        self.summary.setText(_("{n} reports, {open} open").format(n=data.total, open=sum(data.open_by_age.values())))
+        self.per_day.clear()
+        xs = list(range(len(data.days)))
+        for i, (category, counts) in enumerate(sorted(data.per_day.items(), key=lambda kv: -sum(kv[1]))):
+            self.per_day.plot(xs, list(counts), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2),
+                              name=catalog.category_label(category))
+        step = max(len(data.days) // 10, 1)
+        self.per_day.getAxis("bottom").setTicks([[(i, d.strftime("%m-%d")) for i, d in enumerate(data.days)
+                                                  if i % step == 0]])
+        self.ages.clear()
+        _bars(self.ages, list(data.open_by_age), [float(v) for v in data.open_by_age.values()], PALETTE[0])
+        self.response.clear()
+        labels: list[str] = []
+        p90s: list[float] = []
+        targets: list[float] = []
+        for severity, per in data.response.items():
+            for kind, r in per.items():
+                labels.append(f"{severity}·{_(TARGETS[kind])}")
+                p90s.append((r.p90_s or 0.0) / 60)
+                targets.append(r.target_s / 60)
+        _bars(self.response, labels, targets, "#bdbdbd", offset=-0.2, width=0.4)
+        _bars(self.response, labels, p90s, PALETTE[1], offset=0.2, width=0.4)
+        self.by_rule.clear()
+        rules = list(RULES)
+        _bars(self.by_rule, [_(RULES[r]) for r in rules], [float(data.warnings_by_rule.get(r, 0)) for r in rules],
+              PALETTE[3])
+        if self._stale:
+            self._stale = False
+            self.reload()

@@ -1,0 +1,1 @@
+"""Views of the early warnings: the warning board (预警看板)."""
