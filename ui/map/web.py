@@ -83,6 +83,8 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
         "free_places": _("free places"),
         # one letter on the depot and shelter icons
         "depot_mark": _("S (depot mark)"), "shelter_mark": _("H (shelter mark)"),
+        "depot": _("Supplies depot"), "depot_low": _("Depot below minimum"), "shelter_open": _("Shelter open"),
+        "shelter_full": _("Shelter full"), "shelter_closed": _("Shelter closed"),
     }
     for s in (1, 2, 3, 4):
         labels[f"severity_{s}"] = catalog.severity_label(s)

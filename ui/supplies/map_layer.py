@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject
 
 from dispatch_console.supplies import map_layers
@@ -57,5 +58,6 @@ class PlacesLayer(QObject):
             self.reload()
 
     def _send(self) -> None:
-        if self.op is not None and self.map.page_loaded:
+        # A read that ends after the map was shut down (its bridge and page are gone) sends nothing.
+        if self.op is not None and self.map.page_loaded and shiboken6.isValid(self.map.bridge):
             self.sent = self.map.bridge.send([self.op])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QBrush, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -157,12 +158,16 @@ class SuppliesPanel(QDockWidget):
 
         def ok(result: Any) -> None:
             self.pending -= 1
+            if not shiboken6.isValid(self.message):  # the dock was closed while the read ran
+                return
             on_success(result)
             if done_text:
                 self.message.setText(done_text)
 
         def failed(exc: BaseException) -> None:
             self.pending -= 1
+            if not shiboken6.isValid(self.message):
+                return
             self.message.setText(str(exc) if isinstance(exc, DispatchError) else
                                  _("Could not do it: {error}").format(error=exc))
 

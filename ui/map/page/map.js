@@ -385,6 +385,19 @@
     unit.appendChild(usw);
     unit.appendChild(el("span", null, label("unit", "Unit")));
     box.appendChild(unit);
+    // depots and shelters (the supplies room's layer), drawn as their icons are
+    [["dc-depot", "depot_mark", "depot", "Supplies depot"],
+     ["dc-depot dc-depot-low", "depot_mark", "depot_low", "Depot below minimum"],
+     ["dc-shelter dc-shelter-open", "shelter_mark", "shelter_open", "Shelter open"],
+     ["dc-shelter dc-shelter-full", "shelter_mark", "shelter_full", "Shelter full"],
+     ["dc-shelter dc-shelter-closed", "shelter_mark", "shelter_closed", "Shelter closed"]].forEach((r) => {
+      const row = el("div", "dc-legend-row");
+      const icon = el("span", r[0] + " dc-legend-icon");
+      icon.appendChild(el("span", null, label(r[1], "")));
+      row.appendChild(icon);
+      row.appendChild(el("span", null, label(r[2], r[3])));
+      box.appendChild(row);
+    });
     box.appendChild(el("h4", null, label("grid_scale", "Open incidents per grid")));
     const scale = el("div", "dc-scale");
     const names = S.labels.grid_scale_steps || ["0", "1", "2", "3–4", "5+"];
