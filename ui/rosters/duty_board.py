@@ -14,11 +14,9 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,7 +32,7 @@ from dispatch_console.kernel.roles import role_label
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.rosters import service as roster
 from ui.shell.context import UiContext
-from ui.shell.tables import keep_columns_fitted
+from ui.shell.tables import row_table
 
 ROSTER_ENTITIES = {"roster", "shift", "person", "database"}
 UNIT_ENTITIES = {"unit", "incident", "database"}
@@ -49,19 +47,6 @@ def _item(text: str | None, data: object = None) -> QStandardItem:
     if data is not None:
         item.setData(data, UNIT_ID_ROLE)
     return item
-
-
-def _table(model: QStandardItemModel, parent: QWidget) -> QTableView:
-    view = QTableView(parent)
-    view.setModel(model)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    keep_columns_fitted(view)
-    return view
 
 
 class DutyBoardPanel(QDockWidget):
@@ -113,8 +98,8 @@ class DutyBoardPanel(QDockWidget):
         self.next_model = QStandardItemModel(0, 3, self)
         for m in (self.current_model, self.next_model):
             m.setHorizontalHeaderLabels([_("Post"), _("Full name"), _("Phone")])
-        self.current_view = _table(self.current_model, tab)
-        self.next_view = _table(self.next_model, tab)
+        self.current_view = row_table(self.current_model, tab)
+        self.next_view = row_table(self.next_model, tab)
         layout.addWidget(self.current_title)
         layout.addWidget(self.current_view, 3)
         layout.addWidget(self.next_title)
@@ -127,7 +112,7 @@ class DutyBoardPanel(QDockWidget):
         self.units_model = QStandardItemModel(0, 5, self)
         self.units_model.setHorizontalHeaderLabels(
             [_("Unit"), _("Status"), _("Contact"), _("Phone"), _("Incident")])
-        self.units_view = _table(self.units_model, tab)
+        self.units_view = row_table(self.units_model, tab)
         buttons = QHBoxLayout()
         self.status_buttons: dict[str, QPushButton] = {}
         catalog = shipped_catalog()
@@ -151,7 +136,7 @@ class DutyBoardPanel(QDockWidget):
         self.staff_model = QStandardItemModel(0, 5, self)
         self.staff_model.setHorizontalHeaderLabels(
             [_("Grid"), _("Community"), _("Post"), _("Full name"), _("Phone")])
-        self.staff_view = _table(self.staff_model, tab)
+        self.staff_view = row_table(self.staff_model, tab)
         layout.addWidget(self.search)
         layout.addWidget(self.staff_view, 1)
         self.tabs.addTab(tab, _("Grid staff (一格三员)"))

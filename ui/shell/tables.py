@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QItemSelectionModel, QTimer
-from PySide6.QtWidgets import QTableView, QTableWidget, QTableWidgetItem
+from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QTimer
+from PySide6.QtWidgets import QHeaderView, QTableView, QTableWidget, QTableWidgetItem, QWidget
 
 
 def refill(table: QTableWidget, rows: Iterable[Sequence[QTableWidgetItem]]) -> None:
@@ -57,3 +57,20 @@ def keep_columns_fitted(view: QTableView) -> None:
     pending.timeout.connect(header.resizeSections)
     for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
         signal.connect(pending.start)
+
+
+def row_table(model: QAbstractItemModel, parent: QWidget, name: str | None = None) -> QTableView:
+    """A read-only list of rows for a dock: one row selected at a time, alternating colours, no row
+    numbers, the columns fitted to their contents and the last one stretched."""
+    view = QTableView(parent)
+    if name:
+        view.setObjectName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    keep_columns_fitted(view)
+    return view

@@ -19,12 +19,10 @@ from PySide6.QtGui import QAction, QBrush, QKeySequence, QStandardItem, QStandar
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -36,7 +34,7 @@ from dispatch_console.supplies import shelters as shelter_service
 from dispatch_console.supplies import stock as stock_service
 from ui.shell import theme
 from ui.shell.context import UiContext
-from ui.shell.tables import keep_columns_fitted
+from ui.shell.tables import row_table
 
 STOCK_ENTITIES = {"stock", "depot", "database"}
 SHELTER_ENTITIES = {"shelter", "database"}
@@ -49,20 +47,6 @@ def _item(text: object, data: object = None) -> QStandardItem:
     if data is not None:
         item.setData(data, DATA)
     return item
-
-
-def _table(model: Any, parent: QWidget, name: str) -> QTableView:
-    view = QTableView(parent)
-    view.setObjectName(name)
-    view.setModel(model)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    keep_columns_fitted(view)
-    return view
 
 
 class SuppliesPanel(QDockWidget):
@@ -115,7 +99,7 @@ class SuppliesPanel(QDockWidget):
         self.stock_proxy.setFilterKeyColumn(-1)
         self.stock_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter.textChanged.connect(self.stock_proxy.setFilterFixedString)
-        self.stock_view = _table(self.stock_proxy, tab, "supplies-stock")
+        self.stock_view = row_table(self.stock_proxy, tab, "supplies-stock")
         buttons = QHBoxLayout()
         for kind, label in (("receive", _("Receive…")), ("issue", _("Issue to incident…")),
                             ("transfer", _("Transfer…")), ("count", _("Count…"))):
@@ -134,7 +118,7 @@ class SuppliesPanel(QDockWidget):
         self.shelter_model = QStandardItemModel(0, 6, self)
         self.shelter_model.setHorizontalHeaderLabels(
             [_("Shelter"), _("Status"), _("Occupancy"), _("Free places"), _("Contact"), _("Phone")])
-        self.shelter_view = _table(self.shelter_model, tab, "supplies-shelters")
+        self.shelter_view = row_table(self.shelter_model, tab, "supplies-shelters")
         buttons = QHBoxLayout()
         actions: tuple[tuple[str, Callable[[], None]], ...] = (
             (_("Open"), lambda: self.shelter_status("open")), (_("Close"), lambda: self.shelter_status("closed")),
