@@ -30,7 +30,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
-from ui.shell import about, settings, theme
+from ui.shell import about, dock_fit, settings, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext
 from ui.shell.dock_tabs import hide_stale_tab_bars
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.panel_errors: dict[str, str] = {}
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
+        dock_fit.initial_size(self)  # before the docks: their default widths follow the window's
         self._build_central()
         self._build_panels()
         self.status = ConsoleStatusBar(self.ui, self)
@@ -89,7 +90,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.ui.session.actor_changed.connect(self._on_actor_changed)
         self._on_actor_changed(console.actor)
-        self.resize(1600, 960)
         if restore_layout:
             self._restore_layout()
         hide_stale_tab_bars(self)
@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
                 continue
             if not dock.objectName():
                 dock.setObjectName(path)
-            self.panels[dock.objectName()] = dock
+            self.panels[dock.objectName()] = dock_fit.scrollable(dock)
         self._default_layout()
 
     def _default_layout(self) -> None:
@@ -157,8 +157,8 @@ class MainWindow(QMainWindow):
         left = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.LeftDockWidgetArea] if g[0] in self.panels]
         right = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.RightDockWidgetArea]
                  if g[0] in self.panels]
-        if left and right:
-            self.resizeDocks([left[0], right[0]], [330, 560], Qt.Orientation.Horizontal)
+        self.dock_columns = (left, right)  # the groups of each column, top to bottom
+        dock_fit.size_columns(self)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
