@@ -46,6 +46,28 @@ def use_saved_language(ctx: CliContext) -> str:
     return language()
 
 
+def use_configured_database(ctx: CliContext, *, ask: bool) -> bool:
+    """The workstation's database and station name (Console → Settings) when the command line and
+    the environment name none; with ``ask``, the first-run dialog when nothing is configured.
+    False when the officer cancelled the first-run dialog."""
+    from ui.shell import settings
+
+    if not ctx.args.station and not os.environ.get("DISPATCH_STATION") and settings.get("station/name"):
+        ctx.args.station = str(settings.get("station/name"))
+    if ctx.args.db or ctx.args.demo or os.environ.get("DISPATCH_DB_URL"):
+        return True
+    if not settings.get("db/url") and ask:
+        from ui.shell.settings_dialog import SettingsDialog
+
+        if SettingsDialog(first_run=True).exec() != SettingsDialog.DialogCode.Accepted:
+            return False
+    if settings.get("db/url"):
+        ctx.args.db = str(settings.get("db/url"))
+        if not ctx.args.station and settings.get("station/name"):
+            ctx.args.station = str(settings.get("station/name"))
+    return True
+
+
 def cmd_run(ctx: CliContext, panels: Panels) -> int:
 
     from ui.shell import crash
@@ -54,6 +76,8 @@ def cmd_run(ctx: CliContext, panels: Panels) -> int:
 
     use_saved_language(ctx)  # before the QApplication: it installs Qt's own translations for it
     app = application()
+    if not use_configured_database(ctx, ask=True):
+        return EXIT_OK
     instance = SingleInstance(ctx.station, ctx.args.user or os.environ.get("DISPATCH_USER"), app)
     if not instance.claim():
         print(_("A console for {station} already runs on this workstation: it was brought forward.").format(

@@ -30,7 +30,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
-from ui.shell import about, dock_fit, settings, theme
+from ui.shell import about, dock_fit, settings, settings_dialog, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext
 from ui.shell.dock_tabs import hide_stale_tab_bars
@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         self.menu_duty = bar.addMenu(_("&Duty"))
         self.menu_help = bar.addMenu(_("&Help"))
 
+        settings_dialog.add_to_menu(self, self.menu_console)
         quit_action = QAction(_("Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
