@@ -112,3 +112,25 @@ def test_the_menu_opens_settings(qtbot: QtBot, sqlite_db: Database) -> None:
         assert any(a.objectName() == "action-settings" for a in window.menu_console.actions())
     finally:
         window.shutdown()
+
+
+def test_a_machine_wide_defaults_file_sets_up_every_workstation(tmp_path: Any) -> None:
+    """IT copies one file to /etc/xdg/dispatch-console/ (XDG_CONFIG_DIRS); each officer's own
+    settings still win over it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    machine = tmp_path / "etc-xdg" / "dispatch-console"
+    machine.mkdir(parents=True)
+    (machine / "dispatch-console.conf").write_text(
+        "[db]\nurl=postgresql+psycopg://duty@db.street.local/dispatch\n[ui]\ntheme=dark\n", encoding="utf-8")
+    user = tmp_path / "home-config" / "dispatch-console"
+    user.mkdir(parents=True)
+    (user / "dispatch-console.conf").write_text("[ui]\ntheme=light\n", encoding="utf-8")
+    env = {**os.environ, "XDG_CONFIG_DIRS": str(tmp_path / "etc-xdg"), "XDG_CONFIG_HOME": str(tmp_path / "home-config"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    code = "from ui.shell import settings; print(settings.get('db/url')); print(settings.get('ui/theme'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["postgresql+psycopg://duty@db.street.local/dispatch", "light"], out.stderr
