@@ -4,7 +4,7 @@
 #   /usr/bin/dispatch-console               the command line on the PATH (a link into /opt)
 #   /usr/share/applications/…desktop        the menu entry (the windowed console)
 #   /usr/share/icons/hicolor/256x256/apps/  its icon
-#   /etc/dispatch-console/                  where IT puts the machine-wide defaults (README)
+#   /etc/xdg/dispatch-console/              where IT puts the machine-wide defaults file (README)
 # Depends: lists the Debian packages that own the system libraries the folder links to (found with
 # ldd and dpkg -S on the building machine), so `apt install ./dispatch-console_….deb` pulls them in.
 # Usage: tools/make_deb.sh APP_DIR VERSION OUT_DIR
@@ -17,7 +17,7 @@ trap 'rm -rf "$stage"' EXIT
 pkg=$stage/dispatch-console_${version}_${arch}
 
 mkdir -p "$pkg/DEBIAN" "$pkg/opt" "$pkg/usr/bin" "$pkg/usr/share/applications" \
-  "$pkg/usr/share/icons/hicolor/256x256/apps" "$pkg/usr/share/doc/dispatch-console" "$pkg/etc/dispatch-console"
+  "$pkg/usr/share/icons/hicolor/256x256/apps" "$pkg/usr/share/doc/dispatch-console" "$pkg/etc/xdg/dispatch-console"
 cp -a "$app" "$pkg/opt/dispatch-console"
 ln -s /opt/dispatch-console/dispatch-console "$pkg/usr/bin/dispatch-console"
 install -m 644 "$root/resources/icons/dispatch-console.png" "$pkg/usr/share/icons/hicolor/256x256/apps/"

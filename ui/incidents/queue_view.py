@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -56,6 +55,7 @@ from ui.shell import theme
 from ui.shell.alerts import AlertController
 from ui.shell.context import UiContext
 from ui.shell.feed import ids_of
+from ui.shell.flow_layout import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ def _combo(parent: QWidget, name: str, tip: str) -> QComboBox:
     combo = QComboBox(parent)
     combo.setObjectName(name)
     combo.setToolTip(tip)
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # as wide as its choice needs, but at the least eight characters wide: with every
+    # filter as wide as its longest category the bar alone forced the window past 1366 px
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
     return combo
 
 
@@ -136,12 +139,12 @@ class QueueView(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # one row when there is room, two in a narrow window (1366 px)
         self.search = QLineEdit(self)
         self.search.setObjectName("queue-search")
         self.search.setPlaceholderText(_("Search all history: number, description, address, reporter, phone…"))
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(320)
+        self.search.setMinimumWidth(180)  # it grows (stretch 2); 320 forced the window past a 1366 screen
         self.status = _combo(self, "filter-status", _("Status"))
         self.status.addItem(_("Open incidents"), STATUS_OPEN)
         self.status.addItem(_("All statuses"), STATUS_ALL)
@@ -166,13 +169,11 @@ class QueueView(QWidget):
         self.count = QLabel(self)
         self.count.setObjectName("queue-count")
         self.count.setTextFormat(Qt.TextFormat.PlainText)
-        bar.addWidget(self.search, 2)
-        for w in (self.status, self.category, self.grid, self.severity, self.mine, self.drills):
-            bar.addWidget(w)
+        bar.add(self.search, stretch=True)
+        for widget in (self.status, self.category, self.grid, self.severity, self.mine, self.drills, self.count):
+            bar.add(widget)
         for w in (self.search, self.status, self.category, self.grid, self.severity):
             w.setStyleSheet(theme.INPUT_PADDING)  # on each input, not the view: see ui/shell/theme.py
-        bar.addStretch(1)
-        bar.addWidget(self.count)
         layout.addLayout(bar)
 
         self.banner = QPushButton(self)

@@ -37,6 +37,7 @@ class AlertSound:
 
     def __init__(self) -> None:
         self.played = 0
+        self.volume = 0.9  # 0 … 1 (Console → Settings: alerts/volume)
         self._effect: Any = None
         self._tried = False
 
@@ -59,6 +60,7 @@ class AlertSound:
         try:
             effect = self._load()
             if effect is not None and effect.status() != effect.Status.Error:
+                effect.setVolume(self.volume)
                 effect.play()
             else:
                 QApplication.beep()
@@ -138,6 +140,7 @@ class AlertController(QObject):
 
     def _ring(self) -> None:
         if settings.get("alerts/sound"):
+            self.sound.volume = max(0, min(100, int(settings.get("alerts/volume")))) / 100
             self.sound.play()
 
     def _toggle(self) -> None:

@@ -32,13 +32,52 @@ def _console(ctx: CliContext, *, demo_default: bool) -> ConsoleContext:
     return ConsoleContext(db, ctx.station, ctx.resources)
 
 
+def use_saved_language(ctx: CliContext) -> str:
+    """The language chosen in View → 中文/English (saved per workstation) is the console's from the
+    next start on; ``--lang`` and ``DISPATCH_LANG`` still win for one run. Returns the language."""
+    from dispatch_console.kernel.i18n import LANGUAGES, language, set_language
+    from ui.shell import settings
+
+    if getattr(ctx.args, "lang", None) or os.environ.get("DISPATCH_LANG"):
+        return language()
+    saved = str(settings.get("ui/language"))
+    if saved in LANGUAGES and saved != language():
+        set_language(saved)
+    return language()
+
+
+def use_configured_database(ctx: CliContext, *, ask: bool) -> bool:
+    """The workstation's database and station name (Console → Settings) when the command line and
+    the environment name none; with ``ask``, the first-run dialog when nothing is configured.
+    False when the officer cancelled the first-run dialog."""
+    from ui.shell import settings
+
+    if not ctx.args.station and not os.environ.get("DISPATCH_STATION") and settings.get("station/name"):
+        ctx.args.station = str(settings.get("station/name"))
+    if ctx.args.db or ctx.args.demo or os.environ.get("DISPATCH_DB_URL"):
+        return True
+    if not settings.get("db/url") and ask:
+        from ui.shell.settings_dialog import SettingsDialog
+
+        if SettingsDialog(first_run=True).exec() != SettingsDialog.DialogCode.Accepted:
+            return False
+    if settings.get("db/url"):
+        ctx.args.db = str(settings.get("db/url"))
+        if not ctx.args.station and settings.get("station/name"):
+            ctx.args.station = str(settings.get("station/name"))
+    return True
+
+
 def cmd_run(ctx: CliContext, panels: Panels) -> int:
 
     from ui.shell import crash
     from ui.shell.app import application
     from ui.shell.single_instance import SingleInstance, bring_forward
 
+    use_saved_language(ctx)  # before the QApplication: it installs Qt's own translations for it
     app = application()
+    if not use_configured_database(ctx, ask=True):
+        return EXIT_OK
     instance = SingleInstance(ctx.station, ctx.args.user or os.environ.get("DISPATCH_USER"), app)
     if not instance.claim():
         print(_("A console for {station} already runs on this workstation: it was brought forward.").format(
@@ -55,8 +94,10 @@ def cmd_run(ctx: CliContext, panels: Panels) -> int:
 
 
 def _run_console(ctx: CliContext, panels: Panels, opened: list[QWidget]) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
+    from ui.shell import dock_fit, settings
     from ui.shell.app import application
 
     app = application()
@@ -81,6 +122,8 @@ def _run_console(ctx: CliContext, panels: Panels, opened: list[QWidget]) -> int:
     window = MainWindow(console, panels=panels)
     opened.append(window)
     window.show()
+    if settings.get("ui/state") is None:  # the first start: the default columns for this screen
+        QTimer.singleShot(0, lambda: dock_fit.size_columns(window))
     collector = GarbageCollector(parent=window)  # from now on collections run between events
     collector.start()
     try:
@@ -118,7 +161,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 def cmd_screenshot(ctx: CliContext, panels: Panels) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
-    from ui.shell import theme
+    from ui.shell import dock_fit, theme
     from ui.shell.app import application
     from ui.shell.main_window import MainWindow, process_events_until
 
@@ -137,6 +180,8 @@ def cmd_screenshot(ctx: CliContext, panels: Panels) -> int:
         names = ", ".join(["main", *sorted(_view_names(window))])
         raise UsageError(_("Unknown view {view}; choose one of: {names}").format(view=ctx.args.view, names=names))
     window.show()
+    app.processEvents()
+    dock_fit.size_columns(window)  # the default columns for this size, as on a screen this big
     if hasattr(target, "setFloating"):  # a dock: float it on its own at the requested size
         target.setFloating(True)
         target.resize(width, height)

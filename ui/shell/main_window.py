@@ -30,7 +30,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
-from ui.shell import about, settings, theme
+from ui.shell import about, dock_fit, settings, settings_dialog, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext
 from ui.shell.dock_tabs import hide_stale_tab_bars
@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.panel_errors: dict[str, str] = {}
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
+        dock_fit.initial_size(self)  # before the docks: their default widths follow the window's
         self._build_central()
         self._build_panels()
         self.status = ConsoleStatusBar(self.ui, self)
@@ -90,7 +91,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.ui.session.actor_changed.connect(self._on_actor_changed)
         self._on_actor_changed(console.actor)
-        self.resize(1600, 960)
         if restore_layout:
             self._restore_layout()
         hide_stale_tab_bars(self)
@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
                 continue
             if not dock.objectName():
                 dock.setObjectName(path)
-            self.panels[dock.objectName()] = dock
+            self.panels[dock.objectName()] = dock_fit.scrollable(dock)
         self._default_layout()
 
     def _default_layout(self) -> None:
@@ -158,8 +158,8 @@ class MainWindow(QMainWindow):
         left = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.LeftDockWidgetArea] if g[0] in self.panels]
         right = [self.panels[g[0]] for g in DEFAULT_LAYOUT[Qt.DockWidgetArea.RightDockWidgetArea]
                  if g[0] in self.panels]
-        if left and right:
-            self.resizeDocks([left[0], right[0]], [330, 560], Qt.Orientation.Horizontal)
+        self.dock_columns = (left, right)  # the groups of each column, top to bottom
+        dock_fit.size_columns(self)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.menu_duty = bar.addMenu(_("&Duty"))
         self.menu_help = bar.addMenu(_("&Help"))
 
+        settings_dialog.add_to_menu(self, self.menu_console)
         quit_action = QAction(_("Quit"), self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # every platform alike (no platform theme: no Quit key)
         quit_action.setObjectName("console-quit")

@@ -7,6 +7,9 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 DEFAULTS: dict[str, Any] = {
+    "db/url": "",          # the street's database (Console → Settings; the password is in the keyring)
+    "station/name": "",    # empty: the computer's name
+    "alerts/volume": 80,
     "ui/theme": "light",
     "ui/language": "zh_CN",
     "ui/geometry": None,
