@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
@@ -216,8 +217,12 @@ def _store_version(session: Session, code: str, name: str, version: str, digest:
     found = session.execute(select(ChecklistTemplate.id).where(
         ChecklistTemplate.code == code, ChecklistTemplate.content_hash == digest)).first()
     if found is None:
-        session.add(ChecklistTemplate(code=code, name=name, template_version=version, content_hash=digest,
-                                      body=body, loaded_at=now))
+        # Writers recording incidents at once do not wait for each other until their commit's
+        # last step: two may store the same new version at the same moment; one row is kept.
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(ChecklistTemplate).values(
+            code=code, name=name, template_version=version, content_hash=digest, body=body, loaded_at=now,
+        ).on_conflict_do_nothing(index_elements=["code", "content_hash"]))
 
 
 def attach(session: Session, actor: Actor, incident: Incident, *, reason: str = "created") -> int:

@@ -4,13 +4,15 @@ The sequence lives in ``incident_counter`` (one row per prefix and day) and is u
 many workstations and intake processes number at once:
 
 * SQLite: the write transaction began ``IMMEDIATE``, so one writer at a time;
-* PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING`` makes sure the day's row exists, then
-  ``UPDATE … SET last_value = last_value + 1 RETURNING`` row-locks it until commit, so a second
-  transaction waits and reads the incremented value. A rolled-back transaction gives its number
+* PostgreSQL: ``INSERT … ON CONFLICT DO UPDATE SET last_value = last_value + 1 RETURNING``
+  creates the day's row or row-locks and increments it until commit, so a second transaction
+  waits and reads the incremented value. A rolled-back transaction gives its number
   back, so numbers have no gaps.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -41,17 +43,15 @@ def street_prefix(session: Session, grid_id: int | None) -> str:
     return DEFAULT_PREFIX
 
 
-def next_number(session: Session, prefix: str) -> str:
-    """Take the next number for today (database clock, Asia/Shanghai) inside the caller's write."""
-    day = local(db_now(session)).strftime("%Y%m%d")
-    session.execute(
-        text("INSERT INTO incident_counter (prefix, day, last_value) VALUES (:p, :d, 0) "
-             "ON CONFLICT (prefix, day) DO NOTHING"),
-        {"p": prefix, "d": day},
-    )
+def next_number(session: Session, prefix: str, at: datetime | None = None) -> str:
+    """Take the next number for the day of ``at`` (default: now by the database clock; the day in
+    Asia/Shanghai) inside the caller's write: one statement, that creates the day's row or
+    increments it (and row-locks it until the commit)."""
+    day = local(at or db_now(session)).strftime("%Y%m%d")
     value = session.execute(
-        text("UPDATE incident_counter SET last_value = last_value + 1 "
-             "WHERE prefix = :p AND day = :d RETURNING last_value"),
+        text("INSERT INTO incident_counter (prefix, day, last_value) VALUES (:p, :d, 1) "
+             "ON CONFLICT (prefix, day) DO UPDATE SET last_value = incident_counter.last_value + 1 "
+             "RETURNING last_value"),
         {"p": prefix, "d": day},
     ).scalar_one()
     return f"{prefix}-{day}-{int(value):04d}"

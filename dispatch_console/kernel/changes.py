@@ -26,6 +26,8 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +41,8 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import ConcurrentChange, NotFound
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
+
+log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "dispatch_changes"
 WRITER_LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key shared by every writer
@@ -57,8 +61,14 @@ def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> Non
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None:
-    session.info.pop(_WRITE_STATE, None)  # any rollback, a savepoint's included: look again
+def _forget_on_rollback(session: Session, previous: SessionTransaction) -> None:
+    # Any rollback, a savepoint's included: look again. Changes kept for the end of the
+    # transaction cannot be told apart from the savepoint's own, so whoever uses savepoints takes
+    # the writers' lock first (the timer engine does: its claim needs it anyway).
+    state = session.info.pop(_WRITE_STATE, None)
+    if previous.nested and state and state.get("pending"):
+        log.error("a savepoint was rolled back while changes waited for the writers' lock: %d dropped",
+                  len(state["pending"]))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -119,13 +129,70 @@ def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def writers_locked(session: Session) -> bool:
+    """True once this transaction holds the writers' lock (SQLite: always, it began IMMEDIATE)."""
+    return bool(_write_state(session).get("locked")) or not _postgres(session)
+
+
 def serialise_writers(session: Session) -> None:
+    """Take the writers' lock now (held to the end of the transaction), and write what waited for it.
+
+    On PostgreSQL a transaction that has not asked for the lock yet records its changes without
+    it (:func:`record` keeps them); they are written here, with the steps :func:`under_the_lock`
+    asked for, in one short step at the end — so the writers queue only for that step, not for
+    their whole transaction. Whoever needs the lock from the start (a timer's claim, a versioned
+    update that must not be overtaken) calls this first.
+    """
     state = _write_state(session)
     if state.get("locked"):
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
     state["locked"] = True
+    for step in state.pop("under_lock", []):
+        step(session)
+    pending = state.pop("pending", [])
+    if pending:
+        _write_bookkeeping(session, pending)
+
+
+def defer_to_the_end(session: Session) -> None:
+    """Record this transaction's changes without the writers' lock until its end (PostgreSQL).
+
+    For a write whose work does not depend on what other writers do meanwhile (a new incident:
+    its rows are its own), so that it waits for the others only in its last, short step. Once
+    the lock is taken — by :func:`serialise_writers`, at the latest at commit — changes are
+    written as they are recorded again.
+    """
+    if not writers_locked(session):
+        _write_state(session)["deferred"] = True
+
+
+def under_the_lock(session: Session, step: Callable[[Session], None]) -> None:
+    """Run ``step`` once the writers' lock is held: now if it is, else at the end (before the
+    transaction's audit and change rows are written). An incident's number is taken so."""
+    if writers_locked(session):
+        step(session)
+        return
+    _write_state(session).setdefault("under_lock", []).append(step)
+
+
+def amend_pending(session: Session, *, entity: str, entity_id: int | None, **after: Any) -> None:
+    """Correct the ``after`` of changes recorded but not yet written (a number taken at the end)."""
+    for values in _write_state(session).get("pending", []):
+        if values["entity"] == entity and values["entity_id"] == entity_id and isinstance(values["after"], dict):
+            values["after"].update({k: to_jsonable(v) for k, v in after.items() if k in values["after"]})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_the_end(session: Session) -> None:
+    state = session.info.get(_WRITE_STATE)
+    if state and (state.get("pending") or state.get("under_lock")):
+        serialise_writers(session)
 
 
 def record(
@@ -139,18 +206,14 @@ def record(
     before: Any = None,
     after: Any = None,
     at: datetime | None = None,
-) -> int:
-    """Add the audit and change_log rows for one change; returns the change's seq."""
-    serialise_writers(session)
+) -> int | None:
+    """Add the audit and change_log rows for one change; returns the change's seq if written now.
+
+    In a transaction that deferred them (:func:`defer_to_the_end`) the rows are kept until the
+    writers' lock is taken and then written in the order recorded; None is returned then.
+    """
     at = at or db_now(session)
-    state = _write_state(session)
-    tail = state.get("audit_tail")
-    if tail is None:
-        last = session.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
-        tail = (last.id, last.hash) if last else (0, GENESIS_HASH)
-    prev_hash = tail[1]
     values: dict[str, Any] = {
-        "id": tail[0] + 1,
         "at": at,
         "user_id": actor.user_id,
         "username": actor.username,
@@ -160,23 +223,45 @@ def record(
         "entity_id": entity_id,
         "before": to_jsonable(before),
         "after": to_jsonable(after),
+        "op": op,
     }
-    values["prev_hash"] = prev_hash
-    values["hash"] = audit_hash(prev_hash, values)
+    state = _write_state(session)
+    if state.get("deferred") and not writers_locked(session):
+        state.setdefault("pending", []).append(values)
+        return None
+    serialise_writers(session)
+    return _write_bookkeeping(session, [values])
+
+
+def _write_bookkeeping(session: Session, changes: list[dict[str, Any]]) -> int:
+    """Append the changes' audit rows to the chain and their change_log rows (under the lock)."""
+    state = _write_state(session)
+    tail = state.get("audit_tail")
+    if tail is None:
+        last = session.execute(select(AuditLog.id, AuditLog.hash).order_by(AuditLog.id.desc()).limit(1)).first()
+        tail = (last.id, last.hash) if last else (0, GENESIS_HASH)
+    audits, rows = [], []
+    for change in changes:
+        values = {k: v for k, v in change.items() if k != "op"}
+        values["id"] = tail[0] + 1
+        values["prev_hash"] = tail[1]
+        values["hash"] = audit_hash(tail[1], values)
+        tail = (values["id"], values["hash"])
+        audits.append(values)
+        rows.append({"at": change["at"], "entity": change["entity"], "entity_id": change["entity_id"],
+                     "op": change["op"], "station": change["station"], "user_id": change["user_id"]})
     # Core inserts, not ORM objects: the bookkeeping rows are never read back in the transaction,
     # and the unit of work around two plain rows was most of a timer firing's cost. Executing
     # them flushes the caller's pending changes first, as the ORM flush here used to.
-    audit = insert(AuditLog.__table__).values(values)
-    change = insert(ChangeLog.__table__).values(
-        at=at, entity=entity, entity_id=entity_id, op=op, station=actor.station, user_id=actor.user_id,
-    ).returning(ChangeLog.__table__.c.seq)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:  # one round trip: the audit row as a data-modifying CTE of the change_log insert
-        change = change.add_cte(audit.cte("audit_row"))
+    audit = insert(AuditLog.__table__).values(audits)
+    change_rows = insert(ChangeLog.__table__).values(rows).returning(ChangeLog.__table__.c.seq)
+    postgres = _postgres(session)
+    if postgres:  # one round trip: the audit rows as a data-modifying CTE of the change_log insert
+        change_rows = change_rows.add_cte(audit.cte("audit_row"))
     else:
         session.execute(audit)
-    seq: int = session.execute(change).scalar_one()
-    state["audit_tail"] = (values["id"], values["hash"])
+    seq = max(int(x) for x in session.execute(change_rows).scalars())
+    state["audit_tail"] = tail
     if not state.get("notified") and postgres:
         session.execute(text("SELECT pg_notify(:ch, :seq)"), {"ch": NOTIFY_CHANNEL, "seq": str(seq)})
         state["notified"] = True
