@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Shift, ShiftType, Timer
 from dispatch_console.handover.content import HandoverPolicy, load_policy, shift_row
+from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import serialise_writers
 from dispatch_console.rosters.service import describe_shift
@@ -84,22 +85,34 @@ def cron_times(db: Database, policy: HandoverPolicy) -> dict[str, tuple[str, tim
 
 
 def attach(engine: TimerEngine) -> None:
-    """Timer engine companion: the cron jobs of the shift types, a start-up run, an hourly resync."""
+    """Timer engine companion: the cron jobs of the shift types, a start-up run, an hourly resync.
+
+    A database that went away is weather: one line when it goes and one when it is back (the next
+    run or resync catches up), not a traceback at every sweep."""
+    outage = transient.Outage(log, f"station {engine.station}: handover reminders")
 
     def run() -> None:
         try:
             made = ensure_reminders(engine.db, engine.station)
             if made:
                 engine.rearm()
-        except Exception:
+        except Exception as exc:
+            if transient.is_transient(exc):
+                outage.lost(exc)
+                return
             log.exception("handover reminders could not be created on %s", engine.station)
+        else:
+            outage.back()
 
     def sync() -> None:
         try:
             policy = load_policy()
             wanted = cron_times(engine.db, policy)
-        except Exception:
-            log.exception("handover cron jobs could not be read on %s", engine.station)
+        except Exception as exc:
+            if transient.is_transient(exc):
+                outage.lost(exc)
+            else:
+                log.exception("handover cron jobs could not be read on %s", engine.station)
             return
         for job_id in engine.job_ids():
             if job_id.startswith(JOB_PREFIX) and job_id[len(JOB_PREFIX):] not in wanted:
