@@ -134,3 +134,42 @@ def test_a_machine_wide_defaults_file_sets_up_every_workstation(tmp_path: Any) -
     code = "from ui.shell import settings; print(settings.get('db/url')); print(settings.get('ui/theme'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["postgresql+psycopg://duty@db.street.local/dispatch", "light"], out.stderr
+
+
+@pytest.mark.parametrize("saved", [True, False])
+def test_the_first_start_with_no_database_configured_asks_for_one(
+        qtbot: QtBot, tmp_path: Any, keyring: dict[str, str], clean_settings: None,
+        monkeypatch: pytest.MonkeyPatch, saved: bool) -> None:
+    """No --db, no DISPATCH_DB_URL and nothing saved: the first-run dialog comes up before the console;
+    what the officer saves there is the database the console opens, and Esc starts nothing."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    monkeypatch.delenv("DISPATCH_DB_URL", raising=False)
+    monkeypatch.delenv("DISPATCH_STATION", raising=False)
+    settings.settings().remove("db/url")
+    url = f"sqlite:///{tmp_path / 'street.sqlite3'}"
+    seen: list[str] = []
+
+    def officer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, SettingsDialog):
+            QTimer.singleShot(50, officer)
+            return
+        seen.append(dialog.windowTitle())
+        if not saved:
+            qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+            return
+        dialog.url.setFocus()
+        qtbot.keyClicks(dialog.url, url)
+        dialog.station.setText("值班台3")
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+
+    QTimer.singleShot(0, officer)
+    ctx: Any = SimpleNamespace(args=SimpleNamespace(db=None, demo=False, station=None, lang=None, user=None))
+    assert use_configured_database(ctx, ask=True) is saved
+    assert seen == ["Set up this workstation"]
+    if saved:
+        assert ctx.args.db == url and ctx.args.station == "值班台3" and settings.get("db/url") == url
+    else:
+        assert ctx.args.db is None and not settings.get("db/url")
