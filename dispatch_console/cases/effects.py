@@ -22,6 +22,7 @@ from dispatch_console.cases.records import add_event, case_title, changed, close
 from dispatch_console.cases.service import CaseDraft, open_in
 from dispatch_console.cases.vocabulary import DEADLINE_LABELS, label
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.changes import serialise_writers
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.text import summary
@@ -52,6 +53,10 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     draft = CaseDraft(kind=kind, title=summary(incident.description, 80) or incident.number, subtype=subtype,
                       description=incident.description, grid_id=incident.grid_id,
                       risk="high" if incident.severity <= 2 else "low", parties=parties)
+    # The writers' lock first, outside the savepoint: taking it gives a new incident its number and
+    # writes the audit rows waiting for it (PostgreSQL); inside a savepoint that the retry below
+    # rolls back, they would be rolled back with it and the incident committed without them.
+    serialise_writers(session)
     try:
         with session.begin_nested():
             open_in(session, actor, draft, opened_by="policy", incident_ids=(incident.id,))

@@ -602,6 +602,9 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     waiting = session.execute(select(Handover).where(Handover.status == "signed")).scalars().all()
     if not waiting:
         return
+    # the addendum names the incident: take the writers' lock now, which gives a new incident its
+    # number (on PostgreSQL it is otherwise taken at the end of the transaction)
+    serialise_writers(session)
     policy = load_policy()
     now = db_now(session)
     text = _("New incident during the handover: {number} (severity {severity}) — {description}").format(

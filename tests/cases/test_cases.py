@@ -235,3 +235,21 @@ def test_closing_without_an_agreement_needs_a_reason_and_schedules_visits(
     assert d.row.status == "closed" and d.referral == "litigation" and len(d.visits) == 2
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(Timer).where(Timer.case_id == case_id)).scalar() == 2
+
+
+def test_a_reporter_phone_the_case_refuses_leaves_the_incident_whole(db: Database,
+                                                                   make_actor: Callable[..., Actor]) -> None:
+    """The case opened by policy refuses the reporter's phone and is opened without the party; the
+    incident keeps its real number and its audit rows (the case's retry must not roll them back)."""
+    from dispatch_console.kernel import audit
+
+    make_case_world(db)
+    officer = make_actor("duty_officer")
+    inc = incidents.create_incident(db, officer, IncidentDraft(
+        category="dispute", severity=3, source="hotline_12345", description="楼上漏水，邻里争吵",
+        grid="G1", reporter_name="钱女士", reporter_phone="0755-86001234转8001")).row
+    stored = incidents.get_incident(db, inc.number).row
+    assert stored.number == inc.number and stored.number.startswith("TY-")
+    [case] = list_cases(db)
+    assert get_case(db, case.id).parties == () or list(get_case(db, case.id).parties) == []
+    assert audit.verify(db).ok
