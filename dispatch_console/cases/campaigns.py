@@ -245,7 +245,7 @@ def _rows(s: Session, campaign_ids: list[int] | None, now: datetime) -> list[_Re
     for line, code, name in lines:
         d = due[line.campaign_id]
         by[line.campaign_id].append(GridLine(
-            grid_id=line.grid_id, code=str(code), name=str(name), state=line.state, reporter=line.reporter,
+            grid_id=line.grid_id, code=str(code or ""), name=str(name), state=line.state, reporter=line.reporter,
             reported_at=line.reported_at, overdue=line.state == "pending" and now > d,
             late=line.reported_at is not None and line.reported_at > d, escalated_at=line.escalated_at,
             cases=tuple(cases.get((line.campaign_id, line.grid_id), ()))))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import Database
-from db.models import Area, Campaign, Case, CaseVisit, GridStaff, Person, Timer, Unit
+from db.models import Area, Campaign, CampaignGrid, Case, CaseVisit, GridStaff, Person, Timer, Unit
 from dispatch_console.cases import policy
 from dispatch_console.jurisdiction import import_geojson
 from dispatch_console.kernel.actor import Actor
@@ -88,3 +88,5 @@ def advance(db: Database, seconds: float) -> None:
             v.due_at = v.due_at - back
         for campaign in s.execute(select(Campaign)).scalars():
             campaign.due_at, campaign.created_at = campaign.due_at - back, campaign.created_at - back
+        for line in s.execute(select(CampaignGrid).where(CampaignGrid.reported_at.is_not(None))).scalars():
+            line.reported_at = line.reported_at - back if line.reported_at is not None else None
