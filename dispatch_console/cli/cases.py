@@ -414,7 +414,7 @@ def cmd_campaign_show(ctx: CliContext) -> int:
 
     d = campaigns.get_campaign(ctx.database(), ctx.args.id)
     if ctx.args.json:
-        _json({**campaign_json(d.row), "note": d.note, "grids": [
+        _json({**campaign_json(d.row), "note": d.note, "grid_reports": [
             {"code": x.code, "name": x.name, "state": x.state, "state_label": _(campaigns.GRID_STATES[x.state]),
              "reporter": x.reporter, "reported_at": x.reported_at, "overdue": x.overdue, "late": x.late,
              "escalated_at": x.escalated_at, "cases": list(x.cases)} for x in d.lines]})

@@ -13,7 +13,7 @@ from support.case_world import advance, make_case_world
 from db.engine import Database, db_now
 from db.models import AuditLog, Campaign, CampaignCase, CampaignGrid, Case, ChangeLog, Notification
 from dispatch_console.cases import campaigns
-from dispatch_console.cases.reads import get_case
+from dispatch_console.cases.reads import find_case, get_case
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import ConcurrentChange, IllegalTransition, PermissionDenied, ValidationError
 from dispatch_console.timers import engine as timers
@@ -146,17 +146,11 @@ def test_campaigns_from_the_command_line(db: Database, make_actor: Callable[...,
     assert "reported already" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert _cli(db, None, "show", cid, "--json") == 0
     shown = json.loads(capsys.readouterr().out)
-    assert [(g["code"], g["state"]) for g in shown["grids"]] == [("G1", "found"), ("G2", "pending")]
-    number = shown["grids"][0]["cases"][0]
-    assert get_case(db, int(number) if number.isdigit() else _case_id(db, number)).row.title == "拖欠工资纠纷"
+    assert [(g["code"], g["state"]) for g in shown["grid_reports"]] == [("G1", "found"), ("G2", "pending")]
+    number = shown["grid_reports"][0]["cases"][0]
+    assert get_case(db, find_case(db, number)).row.title == "拖欠工资纠纷"
     assert _cli(db, None, "list", "--json") == 0
     assert [(r["id"], r["reported"], r["found"]) for r in json.loads(capsys.readouterr().out)] == [
         (started["id"], 1, 1)]
     assert _cli(db, None, "show", cid) == 0
     assert "G2" in capsys.readouterr().out
-
-
-def _case_id(db: Database, number: str) -> int:
-    from dispatch_console.cases.reads import find_case
-
-    return find_case(db, number)

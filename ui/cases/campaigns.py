@@ -30,7 +30,7 @@ from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
 
-COLUMNS = (N_("Grid"), N_("Report"), N_("Reported at"), N_("By"), N_("Cases opened"))
+COLUMNS = (N_("Grid"), N_("Report"), N_("Reported at"), N_("Reported by"), N_("Cases opened"))
 
 
 def campaign_label(row: CampaignRow) -> str:
