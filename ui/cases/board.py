@@ -134,6 +134,7 @@ class CaseBoard(QDockWidget):
             self.filter_box.addItem(name, item_id)
         self.filter_box.blockSignals(False)
         self.filter_box.setVisible(view in ("unit", "grid"))
+        self.count.setVisible(view != "campaigns")  # the cases' count; the campaign box shows its own
         if view == "campaigns":
             self.pages.setCurrentWidget(self.campaigns)
             self.campaigns.reload()
