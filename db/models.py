@@ -782,6 +782,55 @@ class CaseVisit(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class Campaign(Base):
+    """矛盾纠纷排查: a screening campaign over some grids, each grid's 网格员 reporting by a due time."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (CheckConstraint("reason IN ('monthly', 'sensitive_date', 'other')", name="reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(16), default="monthly")
+    note: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CampaignGrid(Base):
+    """One grid of a campaign: pending until its 网格员 reports 无新增 or the disputes found."""
+
+    __tablename__ = "campaign_grid"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "grid_id"),
+        CheckConstraint("state IN ('pending', 'nothing_new', 'found')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reporter: Mapped[str | None] = mapped_column(String(100))  # the 网格员 who reported
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # overdue, told once
+
+
+class CampaignCase(Base):
+    """A dispute a grid found in a campaign: the case it opened."""
+
+    __tablename__ = "campaign_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), unique=True)
+
+
 class CaseEvent(Base):
     """The case's timeline: append-only like the incidents'."""
 

@@ -87,6 +87,7 @@ def follow_ups() -> FollowUps:
 
 def timer_effects() -> dict[str, Effect]:
     """What firing each kind of timer does."""
+    from dispatch_console.cases import campaigns
     from dispatch_console.cases import effects as cases
     from dispatch_console.cases.vocabulary import FOLLOW_UP_KIND, JUDICIAL_KIND, PETITION_WINDOW_KIND
     from dispatch_console.channels import callout
@@ -112,6 +113,7 @@ def timer_effects() -> dict[str, Effect]:
         "petition_conclude": cases.on_petition_deadline,  # conclude within 60 (+ one extension ≤ 30)
         "petition_review": cases.on_petition_deadline,   # 复查 within 30
         "petition_re_review": cases.on_petition_deadline,  # 复核 within 30
+        campaigns.CAMPAIGN_DUE_KIND: campaigns.on_campaign_due,  # 矛盾纠纷排查: grids not reported in time, once
         PETITION_WINDOW_KIND: cases.on_petition_window,  # no review asked for in time: the reply stands
     }
 

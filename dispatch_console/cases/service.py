@@ -119,15 +119,9 @@ def _in_range(when: datetime, what: str) -> None:
 # Opening.
 
 
-def _grid_id(s: Session, draft: CaseDraft) -> int | None:
-    if draft.grid_id is not None:
-        found = s.execute(select(Area.id).where(Area.id == draft.grid_id, Area.level == "grid")).scalar()
-        if found is None:
-            raise ValidationError(_("Unknown grid {grid}.").format(grid=draft.grid_id), "grid")
-        return int(found)
-    if not draft.grid:
-        return None
-    key = draft.grid.strip()
+def find_grid(s: Session, key: str) -> int:
+    """A grid by its code, else by its name if only one grid has it; refused with the reason."""
+    key = key.strip()
     found = s.execute(select(Area.id).where(Area.level == "grid", Area.code == key)).scalar()
     if found is None:
         names = s.execute(select(Area.id).where(Area.level == "grid", Area.name == key)).scalars().all()
@@ -136,6 +130,17 @@ def _grid_id(s: Session, draft: CaseDraft) -> int | None:
                                   _("Several grids are named {grid}; give the grid's code.").format(grid=key), "grid")
         found = names[0]
     return int(found)
+
+
+def _grid_id(s: Session, draft: CaseDraft) -> int | None:
+    if draft.grid_id is not None:
+        found = s.execute(select(Area.id).where(Area.id == draft.grid_id, Area.level == "grid")).scalar()
+        if found is None:
+            raise ValidationError(_("Unknown grid {grid}.").format(grid=draft.grid_id), "grid")
+        return int(found)
+    if not draft.grid:
+        return None
+    return find_grid(s, draft.grid)
 
 
 def _unit_id(s: Session, code: str | None) -> int | None:

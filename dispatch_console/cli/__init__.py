@@ -76,14 +76,17 @@ class Commands:
         p.set_defaults(handler=handler)
         return p
 
-    def group(self, name: str, help: str) -> Any:
-        """A command with sub-commands (``db upgrade``, ``grids list`` …)."""
-        if name not in self.groups:
-            p = self.subparsers.add_parser(name, help=help, description=help)
+    def group(self, name: str, help: str, within: str | None = None) -> Any:
+        """A command with sub-commands (``db upgrade``, ``grids list`` …); ``within`` nests it in
+        another group (``cases campaign start``), registered under the name ``"<within> <name>"``."""
+        key = f"{within} {name}" if within else name
+        if key not in self.groups:
+            parent = self.groups[within] if within else self.subparsers
+            p = parent.add_parser(name, help=help, description=help)
             _version_option(p)
             p.set_defaults(handler=lambda _ctx, p=p: (p.print_help(), EXIT_USAGE)[1])
-            self.groups[name] = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-        return self.groups[name]
+            self.groups[key] = p.add_subparsers(dest=f"{key.replace(' ', '_')}_command", metavar="COMMAND")
+        return self.groups[key]
 
     def add_sub(self, group: str, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
         sub = self.groups[group]

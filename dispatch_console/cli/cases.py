@@ -86,6 +86,31 @@ def register(commands: Commands) -> None:
     p = commands.add_sub("cases", "export", cmd_export, _("the month's dispute ledger as a spreadsheet"))
     p.add_argument("--month", required=True, metavar="YYYY-MM")
     p.add_argument("file")
+    commands.group("campaign", _("dispute screening campaigns (矛盾纠纷排查) over the grids"), within="cases")
+    p = commands.add_sub("cases campaign", "start", cmd_campaign_start, _("start a screening campaign"))
+    p.add_argument("--title", required=True)
+    p.add_argument("--due", required=True, metavar="YYYY-MM-DD", help=_("the grids report by the end of this day"))
+    p.add_argument("--grid", action="append", default=[], metavar="GRID",
+                   help=_("a grid's code or name (repeatable; default every grid)"))
+    p.add_argument("--reason", choices=("monthly", "sensitive_date", "other"), default="monthly")
+    p.add_argument("--note", default=None)
+    p.add_argument("--json", action="store_true", help=_("JSON for machines"))
+    p = commands.add_sub("cases campaign", "list", cmd_campaign_list, _("the campaigns, newest first"))
+    p.add_argument("--json", action="store_true", help=_("JSON for machines"))
+    p = commands.add_sub("cases campaign", "show", cmd_campaign_show,
+                         _("one campaign: which grids reported, which are overdue"))
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true", help=_("JSON for machines"))
+    p = commands.add_sub("cases campaign", "report", cmd_campaign_report,
+                         _("a grid's report: nothing new, or the disputes found (each opens a case)"))
+    p.add_argument("id", type=int)
+    p.add_argument("--grid", required=True, metavar="GRID", help=_("the grid's code or name"))
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--nothing-new", action="store_true", help=_("无新增: no new dispute found"))
+    what.add_argument("--found", action="append", default=[], metavar="TITLE",
+                      help=_("a dispute found, by its title (repeatable)"))
+    p.add_argument("--reporter", default=None, help=_("the 网格员 who reported (default the grid's staff)"))
+    p.add_argument("--note", default=None)
 
 
 def _json(value: Any) -> None:
@@ -340,3 +365,75 @@ def cmd_export(ctx: CliContext) -> int:
     return EXIT_OK
 
 
+
+
+def campaign_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "title": row.title, "reason": row.reason, "due_at": row.due_at,
+            "created_at": row.created_at, "grids": row.grids, "reported": row.reported, "overdue": row.overdue,
+            "found": row.found, "complete": row.complete, "version": row.version}
+
+
+def _campaign_line(row: Any) -> str:
+    from dispatch_console.kernel.timefmt import fmt_local
+
+    return _("#{id} {title}: due {due}, {reported}/{grids} grids reported, {overdue} overdue, {found} cases").format(
+        id=row.id, title=row.title, due=fmt_local(row.due_at), reported=row.reported, grids=row.grids,
+        overdue=row.overdue, found=row.found)
+
+
+def cmd_campaign_start(ctx: CliContext) -> int:
+    from dispatch_console.cases import campaigns
+
+    due = _date(ctx.args.due, "--due")
+    db = ctx.database()
+    campaign_id = campaigns.start(db, ctx.actor(), campaigns.CampaignDraft(
+        title=ctx.args.title, due_at=due, grids=tuple(ctx.args.grid), reason=ctx.args.reason, note=ctx.args.note))
+    row = campaigns.get_campaign(db, campaign_id).row
+    if ctx.args.json:
+        _json(campaign_json(row))
+    else:
+        print(_("Started campaign #{id} over {n} grids.").format(id=row.id, n=row.grids))
+    return EXIT_OK
+
+
+def cmd_campaign_list(ctx: CliContext) -> int:
+    from dispatch_console.cases import campaigns
+
+    rows = campaigns.list_campaigns(ctx.database())
+    if ctx.args.json:
+        _json([campaign_json(r) for r in rows])
+        return EXIT_OK
+    for r in rows:
+        print(_campaign_line(r))
+    return EXIT_OK
+
+
+def cmd_campaign_show(ctx: CliContext) -> int:
+    from dispatch_console.cases import campaigns
+    from dispatch_console.kernel.timefmt import fmt_local
+
+    d = campaigns.get_campaign(ctx.database(), ctx.args.id)
+    if ctx.args.json:
+        _json({**campaign_json(d.row), "note": d.note, "grid_reports": [
+            {"code": x.code, "name": x.name, "state": x.state, "state_label": _(campaigns.GRID_STATES[x.state]),
+             "reporter": x.reporter, "reported_at": x.reported_at, "overdue": x.overdue, "late": x.late,
+             "escalated_at": x.escalated_at, "cases": list(x.cases)} for x in d.lines]})
+        return EXIT_OK
+    print(_campaign_line(d.row))
+    for x in d.lines:
+        mark = "!" if x.overdue else " "
+        when = f" {fmt_local(x.reported_at)} {x.reporter or ''}" if x.reported_at else ""
+        print(f" {mark} {x.code:12} {x.name:14} {_(campaigns.GRID_STATES[x.state])}{when} {' '.join(x.cases)}")
+    return EXIT_OK
+
+
+def cmd_campaign_report(ctx: CliContext) -> int:
+    from dispatch_console.cases import campaigns
+
+    numbers = campaigns.report(ctx.database(), ctx.actor(), ctx.args.id, ctx.args.grid, found=tuple(ctx.args.found),
+                               nothing_new=ctx.args.nothing_new, reporter=ctx.args.reporter, note=ctx.args.note)
+    if numbers:
+        print(_("Reported; opened {cases}.").format(cases=", ".join(numbers)))
+    else:
+        print(_("Reported: nothing new."))
+    return EXIT_OK

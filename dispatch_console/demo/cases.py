@@ -1,4 +1,5 @@
-"""The demo street's cases: about thirty disputes and petitions in every state, relative to now.
+"""The demo street's cases: about thirty disputes and petitions in every state, relative to now,
+and one screening campaign in progress (three of four grids reported, one overdue).
 
 Each case is worked through the cases room's own services (so its timeline, audit rows, visits
 and deadlines are the real thing) and, between its steps, moved back in time as if the step had
@@ -15,10 +16,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from db.engine import Database
-from db.models import Case, CaseEvent, CaseSession, CaseTerm, CaseVisit, Incident, Timer
-from dispatch_console.cases import petition, service
+from db.engine import Database, db_now
+from db.models import Campaign, CampaignGrid, Case, CaseEvent, CaseSession, CaseTerm, CaseVisit, Incident, Timer
+from dispatch_console.cases import campaigns, petition, service
 from dispatch_console.cases.parties import PartyDraft, make_id_number
+from dispatch_console.cases.reads import find_case
 from dispatch_console.cases.service import CaseDraft, SessionDraft, Term
 from dispatch_console.kernel.actor import Actor
 
@@ -220,4 +222,44 @@ def seed_cases(db: Database, actor: Actor) -> int:
             ago = when
         _age(db, case_id, ago)
         count += 1
-    return count
+    return count + seed_campaign(db, actor)
+
+
+CAMPAIGN_GRIDS = ("TY-PS-01", "TY-ZG-02", "TY-GQ-03", "TY-LG-01")
+
+
+def _age_campaign(db: Database, campaign_id: int, seconds: float) -> None:
+    """Move the campaign, its grids' reports and its pending deadline ``seconds`` into the past."""
+    back = timedelta(seconds=seconds)
+    with db.write() as s:
+        campaign = s.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.created_at, campaign.due_at = campaign.created_at - back, campaign.due_at - back
+        if campaign.updated_at is not None:
+            campaign.updated_at = campaign.updated_at - back
+        for line in s.execute(select(CampaignGrid).where(CampaignGrid.campaign_id == campaign_id)).scalars():
+            if line.reported_at is not None:
+                line.reported_at = line.reported_at - back
+        for timer in s.execute(select(Timer).where(Timer.kind == campaigns.CAMPAIGN_DUE_KIND,
+                                                   Timer.fired_at.is_(None))).scalars():
+            if (timer.payload or {}).get("campaign_id") == campaign_id:
+                timer.due_at, timer.created_at = timer.due_at - back, timer.created_at - back
+
+
+def seed_campaign(db: Database, actor: Actor) -> int:
+    """The month's screening: started 6 days ago, due 6 hours ago; TY-LG-01 has not reported (overdue,
+    escalated at the first start of a console). Returns how many cases its reports opened."""
+    with db.read() as s:
+        due = db_now(s) + timedelta(seconds=5.75 * DAY)
+    campaign_id = campaigns.start(db, actor, campaigns.CampaignDraft(
+        title="十二月矛盾纠纷排查", due_at=due, grids=CAMPAIGN_GRIDS, reason="monthly",
+        note="各网格员对辖区矛盾纠纷进行全面排查，无新增的报“无新增”"))
+    _age_campaign(db, campaign_id, 2 * DAY)             # 4 days ago
+    campaigns.report(db, actor, campaign_id, "TY-PS-01", nothing_new=True)
+    _age_campaign(db, campaign_id, 3 * DAY)             # 1 day ago
+    found = campaigns.report(db, actor, campaign_id, "TY-ZG-02", found=("小区电梯长期停运，业主与物业矛盾激化",))
+    campaigns.report(db, actor, campaign_id, "TY-GQ-03", nothing_new=True)
+    _age_campaign(db, campaign_id, 1 * DAY)
+    for number in found:
+        _age(db, find_case(db, number), 1 * DAY)
+    return len(found)

@@ -133,3 +133,57 @@ def test_a_visit_recorded_by_keys_on_one_workstation_appears_on_the_other(
     qtbot.waitUntil(lambda: mine.is_ready() and mine.view() == "overdue" and not mine.model.rows, timeout=10000)
     qtbot.keyClick(mine.table, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: mine.is_ready() and len(mine.model.rows) == 1, timeout=10000)
+
+
+def test_the_campaign_view_shows_who_reported_and_who_is_overdue_and_reports_by_keys(
+        qtbot, db: Database, make_actor, workstations: list[UiContext], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from support.case_world import advance
+
+    from db.engine import db_now
+    from dispatch_console.cases import campaigns
+
+    screenshot_dir = tmp_path
+
+    make_case_world(db)
+    first, second = workstations
+    leader = make_actor("shift_leader", username="leader-wu", station="值班台1")
+    li = make_actor("duty_officer", username="officer-li", station="值班台2")
+    first.session.set_actor(leader)
+    second.session.set_actor(li)
+    with db.read() as s:
+        due = db_now(s) + timedelta(hours=1)
+    campaign_id = campaigns.start(db, leader, campaigns.CampaignDraft(title="十二月排查", due_at=due))
+    campaigns.report(db, leader, campaign_id, "G2", found=("物业收费纠纷",))
+    advance(db, 3601)   # G1 has not reported: overdue
+
+    boards = [CaseBoard(ui) for ui in workstations]
+    for board in boards:
+        qtbot.addWidget(board)
+        board.resize(1200, 500)
+        board.show()
+    mine, theirs = boards
+    qtbot.waitUntil(lambda: all(b.is_ready() for b in boards), timeout=15000)
+    for board in boards:
+        _activate(qtbot, board)
+        qtbot.keyClick(board.table, Qt.Key.Key_7, Qt.KeyboardModifier.AltModifier)
+        assert board.view() == "campaigns"
+        qtbot.waitUntil(lambda board=board: board.campaigns.table.rowCount() == 2, timeout=15000)
+    panel = theirs.campaigns
+    assert "十二月排查" in panel.picker.currentText() and "1/2" in panel.picker.currentText()
+    texts = [[panel.table.item(r, c).text() for c in range(panel.table.columnCount())] for r in range(2)]
+    assert texts[0][0] == "测试社区第1网格" and texts[0][2] == "" and texts[1][0] == "测试社区第2网格"
+    assert panel.detail is not None and [x.overdue for x in panel.detail.lines] == [True, False]
+    assert texts[0][1] != texts[1][1] and texts[1][3] == "leader-wu"
+    panel.grab().save(str(screenshot_dir / "case_campaigns.png"))
+    assert texts[1][4].startswith("TYJ-")
+    assert panel.table.item(0, 1).foreground().color() != panel.table.item(1, 1).foreground().color()
+    _activate(qtbot, theirs)
+    panel.table.setFocus()
+    panel.table.setCurrentCell(0, 0)
+    qtbot.keyClick(panel.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "2/2" in mine.campaigns.picker.currentText(), timeout=15000)  # the other workstation
+    qtbot.waitUntil(lambda: mine.campaigns.table.item(0, 3) is not None
+                    and mine.campaigns.table.item(0, 3).text() == "李网格", timeout=15000)
+    assert campaigns.get_campaign(db, campaign_id).row.complete

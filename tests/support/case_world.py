@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.engine import Database
-from db.models import Area, Case, CaseVisit, GridStaff, Person, Timer, Unit
+from db.models import Area, Campaign, CampaignGrid, Case, CaseVisit, GridStaff, Person, Timer, Unit
 from dispatch_console.cases import policy
 from dispatch_console.jurisdiction import import_geojson
 from dispatch_console.kernel.actor import Actor
@@ -74,7 +74,8 @@ def shorten(folder: Path, *, petition_toml: str = SHORT_PETITION, cases_toml: st
 
 
 def advance(db: Database, seconds: float) -> None:
-    """Let time pass: pending timers, the cases' times and their visits move ``seconds`` into the past."""
+    """Let time pass: pending timers, the cases' times, their visits and the campaigns move ``seconds``
+    into the past."""
     back = timedelta(seconds=seconds)
     with db.write() as s:
         for t in s.execute(select(Timer).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))).scalars():
@@ -85,3 +86,7 @@ def advance(db: Database, seconds: float) -> None:
                     setattr(c, name, getattr(c, name) - back)
         for v in s.execute(select(CaseVisit).where(CaseVisit.state == "due")).scalars():
             v.due_at = v.due_at - back
+        for campaign in s.execute(select(Campaign)).scalars():
+            campaign.due_at, campaign.created_at = campaign.due_at - back, campaign.created_at - back
+        for line in s.execute(select(CampaignGrid).where(CampaignGrid.reported_at.is_not(None))).scalars():
+            line.reported_at = line.reported_at - back if line.reported_at is not None else None

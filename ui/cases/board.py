@@ -1,6 +1,7 @@
-"""The case board dock (案件): my cases, by unit, by grid, overdue, follow-ups due this week.
+"""The case board dock (案件): my cases, by unit, by grid, overdue, follow-ups due this week, and
+the screening campaigns (``ui.cases.campaigns``: which grids reported, which are overdue).
 
-Alt+1 … Alt+6 pick the view (the combo box shows which); the table is a thin model over the
+Alt+1 … Alt+7 pick the view (the combo box shows which); the table is a thin model over the
 core's rows, reloaded when the change feed names a case; the current row's case shows in full
 beside it (``ui.cases.detail``). Enter in the table moves to the detail, Ctrl+B back to the board.
 """
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -27,12 +29,14 @@ from PySide6.QtWidgets import (
 from dispatch_console.cases.reads import BoardChoices, CaseQuery, CaseRow, board_choices, list_cases
 from dispatch_console.kernel.i18n import N_, _
 from ui.cases.board_model import NUMBER, TITLE, CaseTableModel
+from ui.cases.campaigns import CampaignPanel
 from ui.cases.detail import CaseDetailView
 from ui.cases.forms import shortcut
 from ui.shell.context import UiContext
 
 VIEWS = (("all", N_("All open cases")), ("mine", N_("My cases")), ("unit", N_("By unit")),
-         ("grid", N_("By grid")), ("overdue", N_("Overdue")), ("week", N_("Follow-ups due this week")))
+         ("grid", N_("By grid")), ("overdue", N_("Overdue")), ("week", N_("Follow-ups due this week")),
+         ("campaigns", N_("Screening campaigns")))
 
 
 class CaseBoard(QDockWidget):
@@ -85,7 +89,11 @@ class CaseBoard(QDockWidget):
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        outer.addWidget(split, 1)
+        self.campaigns = CampaignPanel(ui, body)
+        self.pages = QStackedWidget(body)
+        self.pages.addWidget(split)
+        self.pages.addWidget(self.campaigns)
+        outer.addWidget(self.pages, 1)
         self.setWidget(body)
         self.view_box.currentIndexChanged.connect(self._view_changed)
         self.filter_box.currentIndexChanged.connect(lambda _i: self.reload())
@@ -126,11 +134,18 @@ class CaseBoard(QDockWidget):
             self.filter_box.addItem(name, item_id)
         self.filter_box.blockSignals(False)
         self.filter_box.setVisible(view in ("unit", "grid"))
+        self.count.setVisible(view != "campaigns")  # the cases' count; the campaign box shows its own
+        if view == "campaigns":
+            self.pages.setCurrentWidget(self.campaigns)
+            self.campaigns.reload()
+            self.campaigns.table.setFocus()
+            return
+        self.pages.setCurrentIndex(0)
         self.reload()
 
     # -- loading ------------------------------------------------------------------------------
     def is_ready(self) -> bool:
-        return not self._loading and self.detail.is_ready()
+        return not self._loading and self.detail.is_ready() and self.campaigns.is_ready()
 
     def reload(self) -> None:
         if self._loading:
@@ -188,7 +203,7 @@ class CaseBoard(QDockWidget):
     def focus_board(self) -> None:
         self.show()
         self.raise_()
-        self.table.setFocus()
+        (self.campaigns.table if self.view() == "campaigns" else self.table).setFocus()
 
     def select_number(self, number: str) -> bool:
         row = next((i for i, r in enumerate(self.model.rows) if r.number == number), None)
