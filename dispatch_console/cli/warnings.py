@@ -45,7 +45,7 @@ def _row_json(w: WarningRow) -> dict[str, Any]:
             "sensitive_period": w.sensitive_period, "checklist": w.checklist_code, "raised_at": w.raised_at,
             "raised_by": w.raised_by, "seen_at": w.seen_at, "seen_by": w.seen_by, "closed_at": w.closed_at,
             "closed_by": w.closed_by, "note": w.note, "incidents": list(w.incident_numbers),
-            "response_incident_id": w.response_incident_id, "cap": _cap_json(w.cap)}
+            "cases": list(w.case_numbers), "response_incident_id": w.response_incident_id, "cap": _cap_json(w.cap)}
 
 
 def cmd_list(ctx: CliContext) -> int:
@@ -76,6 +76,8 @@ def cmd_list(ctx: CliContext) -> int:
                 identifier=c.identifier, sender=c.sender, state=c.state_label, areas="、".join(c.areas) or "-"))
         if w.incident_numbers:
             print("    " + _("Incidents: {numbers}").format(numbers=", ".join(w.incident_numbers[:20])))
+        if w.case_numbers:
+            print("    " + _("Cases: {numbers}").format(numbers=", ".join(w.case_numbers[:20])))
         if w.note:
             print("    " + _("Note: {note}").format(note=w.note))
     for c in others:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import CapMessage, EarlyWarning, Incident, User, WarningIncident
+from db.models import CapMessage, Case, EarlyWarning, Incident, User, WarningIncident
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import record, serialise_writers, update_versioned
 from dispatch_console.kernel.errors import IllegalTransition, NotFound, ValidationError
@@ -38,6 +38,8 @@ RULES: dict[str, str] = {
     "grid_surge": N_("Grid surge"),
     "category_surge": N_("Category surge"),
     "group_incident": N_("Group incident"),
+    "repeat_party": N_("Repeat party (dispute and petition)"),
+    "case_may_escalate": N_("Case may escalate"),
     "cap": N_("Official warning (CAP)"),
     "cap_refused": N_("Official warning file refused"),
 }
@@ -48,6 +50,7 @@ CAP_STATES: dict[str, str] = {
     "expired": N_("expired"),
 }
 NOTE_LIMIT = 2000
+CASES_KEY = "case_ids"  # the cases a warning links to, in its details (the rules over the cases)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def raise_warning(
     title: str,
     body: str | None,
     incident_ids: Iterable[int] = (),
+    case_ids: Iterable[int] = (),
     unit_kind: str | None = None,
     details: dict[str, Any] | None = None,
     sensitive_period: str | None = None,
@@ -79,9 +83,12 @@ def raise_warning(
     serialise_writers(session)
     now = at or db_now(session)
     found = session.execute(select(EarlyWarning.id).where(EarlyWarning.episode_key == episode_key)).scalar()
+    cases = list(dict.fromkeys(case_ids))
     if found is not None:
-        link_incidents(session, found, incident_ids)
+        link_cases(session, found, cases, incident_ids)
         return Raised(int(found), False)
+    if cases:
+        details = {**(details or {}), CASES_KEY: cases}
     warning = EarlyWarning(
         rule=rule, episode_key=episode_key[:600], level=level, target_role=target_role, unit_kind=unit_kind,
         title=title[:300], body=body, details=details, sensitive_period=sensitive_period,
@@ -94,13 +101,30 @@ def raise_warning(
     link_incidents(session, warning.id, ids)
     record(session, actor, entity="warning", entity_id=warning.id, op="create", action="warning.raise",
            after={"rule": rule, "episode_key": episode_key, "level": level, "target_role": target_role,
-                  "title": warning.title, "incidents": ids, "sensitive_period": sensitive_period}, at=now)
+                  "title": warning.title, "incidents": ids, "cases": cases,
+                  "sensitive_period": sensitive_period}, at=now)
     if notify:
         row = notifications.notify(
             session, kind="warning", title=warning.title, body=body, level=level, target_role=target_role,
             incident_id=ids[0] if ids else None, actor=actor, at=now)
         warning.notification_id = row.id
     return Raised(warning.id, True)
+
+
+def link_cases(session: Session, warning_id: int, case_ids: Iterable[int], incident_ids: Iterable[int] = ()) -> None:
+    """Join cases (and incidents) to a warning raised already: kept in its details, in the order they came."""
+    link_incidents(session, warning_id, incident_ids)
+    new = list(dict.fromkeys(case_ids))
+    if not new:
+        return
+    warning = session.get(EarlyWarning, warning_id)
+    if warning is None:
+        return
+    have = list((warning.details or {}).get(CASES_KEY, []))
+    merged = have + [c for c in new if c not in have]
+    if merged != have:
+        warning.details = {**(warning.details or {}), CASES_KEY: merged}  # a new dict: JSON columns see reassignment
+        session.flush()
 
 
 def link_incidents(session: Session, warning_id: int, incident_ids: Iterable[int]) -> None:
@@ -161,6 +185,8 @@ class WarningRow:
     note: str | None
     incident_ids: tuple[int, ...]
     incident_numbers: tuple[str, ...]
+    case_ids: tuple[int, ...]
+    case_numbers: tuple[str, ...]
     response_incident_id: int | None
     cap: CapSummary | None
     details: dict[str, Any] | None
@@ -211,6 +237,10 @@ def _rows(session: Session, warnings: list[EarlyWarning]) -> list[WarningRow]:
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(users))).all()) \
         if users else {}
     caps = cap_summaries(session, (w.cap_thread_key for w in warnings if w.cap_thread_key), now)
+    case_links = {w.id: [int(c) for c in (w.details or {}).get(CASES_KEY, [])] for w in warnings}
+    wanted = {c for cs in case_links.values() for c in cs}
+    case_number = {int(i): str(n) for i, n in session.execute(
+        select(Case.id, Case.number).where(Case.id.in_(wanted)))} if wanted else {}
     return [WarningRow(
         id=w.id, rule=w.rule, rule_label=_(RULES.get(w.rule, w.rule)), level=w.level, state=w.state,
         state_label=_(STATES[w.state]), title=w.title, body=w.body, target_role=w.target_role,
@@ -220,6 +250,8 @@ def _rows(session: Session, warnings: list[EarlyWarning]) -> list[WarningRow]:
         closed_at=w.closed_at, closed_by=names.get(w.closed_by) if w.closed_by is not None else None, note=w.note,
         incident_ids=tuple(i for i, _n in links.get(w.id, [])),
         incident_numbers=tuple(n for _i, n in links.get(w.id, [])),
+        case_ids=tuple(c for c in case_links[w.id] if c in case_number),
+        case_numbers=tuple(case_number[c] for c in case_links[w.id] if c in case_number),
         response_incident_id=w.response_incident_id,
         cap=caps.get(w.cap_thread_key) if w.cap_thread_key else None, details=w.details, version=w.version,
     ) for w in warnings]

@@ -1,7 +1,7 @@
 """The warning rules, evaluated incrementally from the change feed in the timer engine's process.
 
 :func:`evaluate_pending` reads ``change_log`` after the rules' cursor (``warning_cursor``), takes
-each incident created or changed since, evaluates the rules of ``policies/warning.toml`` for it
+each incident (and case) created or changed since, evaluates the rules of ``policies/warning.toml`` for it
 and moves the cursor — all in one write transaction under the writers' lock. So the agent and
 every console carrying a timer engine may run it at once: the first to take the lock evaluates
 a change, the others find the cursor past it. The warning's unique ``episode_key`` is the
@@ -15,14 +15,14 @@ The rules (each a frozen value of :mod:`dispatch_console.warnings.rules`):
   ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count`` (judged
   only once the street has recorded for about the whole baseline);
 - group incidents: people involved at or above each tier, once per incident and tier;
+- the case rules (:mod:`dispatch_console.warnings.case_rules`): a party in a dispute and in a
+  petition within a window, a case flagged 可能激化;
 - sensitive periods: an incident of the sensitive categories notifies one level higher.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,14 +30,16 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Area, ChangeLog, EarlyWarning, Incident, WarningCursor, WarningSubject
+from db.models import Area, Case, ChangeLog, Incident, WarningCursor, WarningSubject
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.audit import mask_phone
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.changes import serialise_writers
 from dispatch_console.kernel.i18n import _
+from dispatch_console.warnings import case_rules
 from dispatch_console.warnings.board import link_incidents, raise_warning
+from dispatch_console.warnings.keys import address_key, ongoing, period_title, phone_key
 from dispatch_console.warnings.rules import (
     Notify,
     RepeatRule,
@@ -55,22 +57,6 @@ log = logging.getLogger(__name__)
 CURSOR = "rules"
 BATCH = 500
 EVALUATE_EVERY_S = 2.0
-_NOT_ADDRESS = re.compile(r"[\s\W_]+", re.UNICODE)
-
-
-def phone_key(phone: str | None) -> str | None:
-    """The digits of a phone, without a leading +86 / 0086 (at least 5 digits, else None)."""
-    digits = re.sub(r"\D", "", phone or "")
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) >= 11:
-            digits = digits[len(prefix):]
-    return digits if len(digits) >= 5 else None
-
-
-def address_key(address: str | None) -> str | None:
-    """An address compared as people mean it: full-width folded (NFKC), case, spaces and punctuation gone."""
-    text = _NOT_ADDRESS.sub("", unicodedata.normalize("NFKC", address or "")).lower()
-    return text[:500] if len(text) >= 4 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,18 +100,25 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         if cursor is None:
             _start(s, policy, now)
             return []
-        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op)
+        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at)
                          .where(ChangeLog.seq > cursor.seq).order_by(ChangeLog.seq).limit(batch)).all()
         if not rows:
             return []
         todo: dict[int, bool] = {}  # incident id → created in this batch
+        cases: dict[int, list[case_rules.CaseChange]] = {}  # case id → its changes in this batch
         for r in rows:
             if r.entity == "incident" and r.entity_id is not None and r.op in ("create", "update"):
                 todo[int(r.entity_id)] = todo.get(int(r.entity_id), False) or r.op == "create"
+            elif r.entity == "case" and r.entity_id is not None and r.op in case_rules.CASE_OPS:
+                cases.setdefault(int(r.entity_id), []).append(case_rules.CaseChange(int(r.seq), r.op, r.at))
         for incident_id, created in todo.items():
             inc = s.get(Incident, incident_id)
             if inc is not None and not inc.is_drill:
                 raised.extend(evaluate_incident(s, actor, inc, policy, created=created))
+        for case_id, changes in cases.items():
+            case = s.get(Case, case_id)
+            if case is not None:
+                raised.extend(case_rules.evaluate_case(s, actor, case, changes, policy))
         cursor.seq = int(rows[-1].seq)
         cursor.updated_at = now
     return raised
@@ -147,14 +140,6 @@ def _notify(policy: WarningPolicy, base: Notify, inc: Incident) -> tuple[Notify,
     if period is not None and inc.category in policy.sensitive_categories:
         return base.one_higher(), period.name
     return base, None
-
-
-def _ongoing(session: Session, prefix: str, since: datetime) -> int | None:
-    """The episode's warning still running: one of ``prefix`` raised since ``since``."""
-    found = session.execute(select(EarlyWarning.id).where(
-        EarlyWarning.episode_key.like(prefix + "%"), EarlyWarning.raised_at >= since)
-        .order_by(EarlyWarning.id.desc()).limit(1)).scalar()
-    return int(found) if found is not None else None
 
 
 def evaluate_incident(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy, *,
@@ -189,9 +174,9 @@ def _repeat(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy
         return []
     name = f"repeat_{kind}"
     prefix = f"{name}:{key}:"
-    ongoing = _ongoing(session, prefix, since)
-    if ongoing is not None:
-        link_incidents(session, ongoing, [inc.id])
+    running = ongoing(session, prefix, since)
+    if running is not None:
+        link_incidents(session, running, [inc.id])
         return []
     notify, period = _notify(policy, rule.notify, inc)
     days = round(rule.window / timedelta(days=1))
@@ -202,14 +187,10 @@ def _repeat(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy
         title = _("Repeat address: {address} reported {n} times in {days} days").format(
             address=inc.address or key, n=len(ids), days=days)
     out = raise_warning(session, actor, rule=name, episode_key=prefix + str(inc.id), level=notify.level,
-                        target_role=notify.role, unit_kind=notify.unit, title=_period_title(title, period),
+                        target_role=notify.role, unit_kind=notify.unit, title=period_title(title, period),
                         body=None, incident_ids=ids, sensitive_period=period,
                         details={"count": len(ids), "window_days": days})
     return [out.warning_id] if out.new else []
-
-
-def _period_title(title: str, period: str | None) -> str:
-    return _("[{period}] {title}").format(period=period, title=title) if period else title
 
 
 def _surge(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy, name: str, rule: SurgeRule,
@@ -232,9 +213,9 @@ def _surge(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy,
     if p >= rule.p_value:
         return []
     prefix = f"{name}:{subject}:"
-    ongoing = _ongoing(session, prefix, t - rule.window)
-    if ongoing is not None:
-        link_incidents(session, ongoing, [inc.id])
+    running = ongoing(session, prefix, t - rule.window)
+    if running is not None:
+        link_incidents(session, running, [inc.id])
         return []
     ids = list(session.execute(select(Incident.id).where(*common, *recent).order_by(Incident.created_at)
                                .limit(200)).scalars())
@@ -248,7 +229,7 @@ def _surge(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy,
         title = _("Surge of {category}: {n} reports in {hours} h across the street (usually {mean:.1f})").format(
             category=load_catalog().category_label(inc.category), n=k, hours=hours, mean=expected)
     out = raise_warning(session, actor, rule=name, episode_key=prefix + str(inc.id), level=notify.level,
-                        target_role=notify.role, unit_kind=notify.unit, title=_period_title(title, period),
+                        target_role=notify.role, unit_kind=notify.unit, title=period_title(title, period),
                         body=None, incident_ids=ids, sensitive_period=period,
                         details={"count": k, "expected": round(expected, 3), "p": p})
     return [out.warning_id] if out.new else []
@@ -264,7 +245,7 @@ def _group(session: Session, actor: Actor, inc: Incident, policy: WarningPolicy)
             number=inc.number, people=inc.people_count, tier=tier.people)
         out = raise_warning(session, actor, rule="group_incident", episode_key=f"group_incident:{inc.id}:{tier.people}",
                             level=notify.level, target_role=notify.role, unit_kind=notify.unit,
-                            title=_period_title(title, period), body=(inc.description or "")[:500],
+                            title=period_title(title, period), body=(inc.description or "")[:500],
                             incident_ids=[inc.id], sensitive_period=period,
                             details={"people": inc.people_count, "tier": tier.people})
         if out.new:

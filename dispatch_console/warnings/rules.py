@@ -61,6 +61,15 @@ class GroupTier:
 
 
 @dataclass(frozen=True)
+class CaseRule:
+    """A rule over the cases: repeat parties across a dispute and a petition, or 可能激化."""
+
+    enabled: bool
+    window: timedelta | None  # repeat parties: how far apart the two cases may be opened
+    notify: Notify
+
+
+@dataclass(frozen=True)
 class SensitivePeriod:
     name: str
     first: date
@@ -86,6 +95,8 @@ class WarningPolicy:
     category_surge: SurgeRule
     group_enabled: bool
     group_tiers: tuple[GroupTier, ...]
+    repeat_party: CaseRule
+    case_may_escalate: CaseRule
     sensitive_categories: frozenset[str]
     periods: tuple[SensitivePeriod, ...]
     cap: CapSettings
@@ -149,6 +160,16 @@ class _Reader:
                          self.integer(t, "min_count", key, 3), self.notify(t, key))
 
 
+    def case_rule(self, data: dict[str, Any], key: str, window: str | None, level: str, role: str) -> CaseRule:
+        t = {"level": level, "notify": role, **self.table(data, key)}
+        span = None
+        if window is not None:
+            span = policy_duration(t.get("window", window), self.source, f"{key}.window")
+            if not timedelta(days=1) <= span <= timedelta(days=3660):
+                raise self.fail(f"{key}.window", _("from a day to ten years"))
+        return CaseRule(self.flag(t, "enabled", key), span, self.notify(t, key))
+
+
 def _calendar(res: Resources) -> tuple[SensitivePeriod, ...]:
     path = res.path(CALENDAR_FILE)
     if not path.exists():
@@ -209,6 +230,8 @@ def load_policy(resources: Resources | None = None) -> WarningPolicy:
         category_surge=r.surge(data, "category_surge"),
         group_enabled=r.flag(group, "enabled", "group_incident"),
         group_tiers=tiers,
+        repeat_party=r.case_rule(data, "repeat_party", "365d", "warning", "shift_leader"),
+        case_may_escalate=r.case_rule(data, "case_may_escalate", None, "critical", "director"),
         sensitive_categories=frozenset(categories),
         periods=_calendar(res),
         cap=CapSettings(folder, max(scan, timedelta(seconds=1)), tuple(geocodes),

@@ -45,3 +45,31 @@ def test_the_board_shows_a_typhoon_warning_that_is_seen_started_and_handled(
     qtbot.waitUntil(lambda: board.list.count() == 0, timeout=15000)
     (row,) = warnings.list_warnings(db)
     assert row.state == "handled" and row.note == "已启动台风防御预案，通知各社区"
+
+
+def test_a_repeat_party_warning_on_the_board_names_its_cases(
+        qtbot: Any, db: Database, workstations: Any) -> None:  # noqa: F811
+    from dispatch_console.cases import service
+    from dispatch_console.cases.parties import PartyDraft
+    from dispatch_console.warnings.evaluate import evaluate_pending
+
+    street = make_street(db)
+    evaluate_pending(db, "agent")
+    set_language("zh_CN")
+    party = PartyDraft("张三", "applicant", "13800138000")
+    for kind in ("dispute", "petition"):
+        service.open_case(db, street.officer, service.CaseDraft(kind=kind, title="楼上漏水", parties=(party,)))
+    evaluate_pending(db, "agent")
+    (row,) = warnings.list_warnings(db)
+    ws = workstations(db, street.leader)
+    board = WarningBoard(ws.ui, ws.host)
+    board.setFloating(False)
+    ws.show()
+    board.show()
+    qtbot.waitUntil(lambda: board.list.count() == 1, timeout=15000)
+    assert "重复当事人" in board.list.item(0).text()
+    board.list.setFocus()
+    board.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: "相关案件：" in board.detail.toPlainText(), timeout=15000)
+    assert "相关案件：" + ", ".join(row.case_numbers) in board.detail.toPlainText()
+    assert len(row.case_numbers) == 2 and "13800138000" not in board.detail.toPlainText()

@@ -60,6 +60,7 @@ from ui.map.web import (
 from ui.shell import settings, theme
 from ui.shell.context import UiContext
 from ui.supplies.map_layer import PlacesLayer
+from ui.warnings.map_layer import WarningAreasLayer
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class MapPanel(QDockWidget):
         ui.selection.changed.connect(self._on_selection)
         ui.feed.changed.connect(self._on_changes)
         self.places = PlacesLayer(ui, self)  # depots and shelters (ui/supplies), their own layer
+        self.warning_areas = WarningAreasLayer(ui, self)  # official warnings in force (ui/warnings)
         self._load_page()
         self._busy = True
         self._run(self._snapshot_job(), self._snapshot_loaded)

@@ -85,6 +85,9 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
         "depot_mark": _("S (depot mark)"), "shelter_mark": _("H (shelter mark)"),
         "depot": _("Supplies depot"), "depot_low": _("Depot below minimum"), "shelter_open": _("Shelter open"),
         "shelter_full": _("Shelter full"), "shelter_closed": _("Shelter closed"),
+        "warning_areas": _("Official warning in force"),
+        "warning_blue": _("blue"), "warning_yellow": _("yellow"), "warning_orange": _("orange"),
+        "warning_red": _("red"),
     }
     for s in (1, 2, 3, 4):
         labels[f"severity_{s}"] = catalog.severity_label(s)

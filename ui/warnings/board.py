@@ -71,6 +71,8 @@ def describe(row: WarningRow) -> str:
         lines += ["", row.body]
     if row.incident_numbers:
         lines.append(_("Incidents: {numbers}").format(numbers=", ".join(row.incident_numbers[:30])))
+    if row.case_numbers:  # the case board is another room's view: the numbers, to find the cases there
+        lines.append(_("Cases: {numbers}").format(numbers=", ".join(row.case_numbers[:30])))
     if row.checklist_code:
         lines.append(_("Offers the checklist: {code}").format(code=row.checklist_code))
     if row.note:

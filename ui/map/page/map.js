@@ -13,6 +13,8 @@
     units: new Map(),     // unit id -> {layer, data}
     places: null,         // the depots' and shelters' layer group (supplies room)
     placeCount: { depots: 0, shelters: 0, low: 0 },
+    warningAreas: null,   // the official warnings' layer group (warnings room)
+    warningCount: { warnings: 0, shapes: 0, colours: [] },
     grids: new Map(),     // grid id -> {layer, props}
     communityLayer: null,
     gridLayer: null,
@@ -298,6 +300,40 @@
     S.placeCount = { depots: (op.depots || []).length, shelters: (op.shelters || []).length, low: low };
   }
 
+  // -- official warnings in force (the warnings room's layer; CAP areas in their colour) -------
+  const WARNING_COLOURS = { blue: "#1976d2", yellow: "#fbc02d", orange: "#f57c00", red: "#d32f2f", grey: "#757575" };
+
+  function warningTip(d) {
+    const box = el("div", "dc-tip");
+    box.appendChild(el("div", "dc-card-title", d.headline));
+    box.appendChild(el("div", "dc-card-meta", d.sender + (d.description ? " · " + d.description : "")));
+    return box;
+  }
+
+  function setWarningAreas(op) {
+    if (S.warningAreas) S.map.removeLayer(S.warningAreas);
+    S.warningAreas = L.layerGroup();
+    let shapes = 0;
+    (op.areas || []).forEach((d) => {
+      const colour = WARNING_COLOURS[d.colour] || WARNING_COLOURS.grey;
+      const style = { color: colour, weight: 2, dashArray: "6 4", fillColor: colour, fillOpacity: 0.12,
+                      interactive: true, bubblingMouseEvents: false };
+      (d.polygons || []).forEach((ring) => {
+        L.polygon(ring, style).bindTooltip(() => warningTip(d), { sticky: true }).addTo(S.warningAreas);
+        shapes += 1;
+      });
+      (d.circles || []).forEach((c) => {
+        L.circle([c[0], c[1]], Object.assign({ radius: c[2] }, style))
+          .bindTooltip(() => warningTip(d), { sticky: true }).addTo(S.warningAreas);
+        shapes += 1;
+      });
+    });
+    S.warningAreas.addTo(S.map);
+    S.warningAreas.eachLayer((layer) => layer.bringToBack());  // under the grids, incidents and units
+    S.warningCount = { warnings: (op.areas || []).length, shapes: shapes,
+                       colours: (op.areas || []).map((d) => d.colour) };
+  }
+
   // -- selection -----------------------------------------------------------------------------
   function placeRing() {
     if (S.ring) { S.map.removeLayer(S.ring); S.ring = null; }
@@ -398,6 +434,17 @@
       row.appendChild(el("span", null, label(r[2], r[3])));
       box.appendChild(row);
     });
+    // official warnings in force (the warnings room's layer): one row, the four colours
+    const warn = el("div", "dc-legend-row");
+    ["blue", "yellow", "orange", "red"].forEach((c) => {
+      const sw = el("span", "dc-swatch dc-square");
+      sw.style.background = WARNING_COLOURS[c];
+      sw.style.opacity = "0.6";
+      sw.title = label("warning_" + c, c);
+      warn.appendChild(sw);
+    });
+    warn.appendChild(el("span", null, label("warning_areas", "Official warning in force")));
+    box.appendChild(warn);
     box.appendChild(el("h4", null, label("grid_scale", "Open incidents per grid")));
     const scale = el("div", "dc-scale");
     const names = S.labels.grid_scale_steps || ["0", "1", "2", "3–4", "5+"];
@@ -488,6 +535,7 @@
     incidents: setIncidents,
     units: setUnits,
     places: setPlaces,
+    warning_areas: setWarningAreas,
     select: (op) => select(op.id, op.pan !== false),
     select_grid: (op) => selectGrid(op.id),
     select_unit: (op) => selectUnit(op.id),
@@ -560,6 +608,7 @@
     markerIds: () => Array.from(S.markers.keys()),
     unitIds: () => Array.from(S.units.keys()),
     places: () => Object.assign({}, S.placeCount),
+    warningAreas: () => Object.assign({}, S.warningCount),
     unit: (id) => { const u = S.units.get(id); return u ? u.data : null; },
     marker: (id) => { const m = S.markers.get(id); return m ? m.data : null; },
     markerStyle: (id) => { const m = S.markers.get(id); return m ? Object.assign({}, m.layer.options) : null; },
