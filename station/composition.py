@@ -172,6 +172,7 @@ def panels() -> Panels:
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
     from ui.supplies.panel import SuppliesPanel
+    from ui.transfers.inbox import TransferInboxPanel
     from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
@@ -187,6 +188,7 @@ def panels() -> Panels:
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,
+        TransferInboxPanel,
         WarningBoard,
         SituationPanel,
     ), status=(
