@@ -52,8 +52,10 @@ def _print(rows: Sequence[TransferRow], as_json: bool) -> None:
               f"  {fmt_local(r.updated_at)}")
         if r.description:
             print(f"    {r.description[:120]}")
-        if r.reason:
+        if r.reason and r.status in ("refused", "rejected"):
             print("    " + _("Reason: {reason}").format(reason=r.reason))
+        elif r.reason:
+            print("    " + _("Note: {note}").format(note=r.reason))
 
 
 def cmd_send(ctx: CliContext) -> int:

@@ -56,7 +56,7 @@ OUT_STATUSES = ("sent", "overdue", "accepted", "refused", "rejected", "dispatche
 IN_STATUSES = ("pending", "accepted", "refused", "rejected", "dispatched", "resolved")
 STATUS_LABELS: dict[str, str] = {
     "sent": N_("sent, awaiting receipt"), "overdue": N_("no receipt in time"), "pending": N_("awaiting decision"),
-    "accepted": N_("accepted"), "refused": N_("refused"), "rejected": N_("package refused (invalid)"),
+    "accepted": N_("taken over"), "refused": N_("refused"), "rejected": N_("package refused (invalid)"),
     "dispatched": N_("dispatched"), "resolved": N_("resolved"),
 }
 # a status package moves a transfer forward only (a late "dispatched" never undoes "resolved")
@@ -125,8 +125,8 @@ def _row(t: Transfer, cfg: TransferConfig | None) -> TransferRow:
         id=t.id, direction=t.direction, peer_room=t.peer_room, peer_name=peer.name if peer else t.peer_room,
         status=t.status, sender_number=t.sender_number, receiver_number=t.receiver_number, incident_id=t.incident_id,
         category=summary.get("category"), severity=summary.get("severity"), address=summary.get("address"),
-        description=str(summary.get("description") or ""), reason=t.reason, created_at=t.created_at,
-        updated_at=t.updated_at, version=t.version)
+        description=str(summary.get("description") or summary.get("file") or ""), reason=t.reason,
+        created_at=t.created_at, updated_at=t.updated_at, version=t.version)
 
 
 def _config(cfg: TransferConfig | None) -> TransferConfig:

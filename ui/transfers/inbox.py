@@ -97,8 +97,10 @@ class TransferInboxPanel(QDockWidget):
             number=r.sender_number, description=r.description[:160] or "-")
         if r.receiver_number:
             text += "\n" + _("Our incident: {number}").format(number=r.receiver_number)
-        if r.reason:
+        if r.reason and r.status in ("refused", "rejected"):
             text += "\n" + _("Reason: {reason}").format(reason=r.reason)
+        elif r.reason:
+            text += "\n" + _("Note: {note}").format(note=r.reason)
         return text
 
     def _loaded(self, rows: list[TransferRow]) -> None:
