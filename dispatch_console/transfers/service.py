@@ -230,6 +230,9 @@ def send(db: Database, actor: Actor, number: str, to: str, *, note: str | None =
         inc = s.execute(select(Incident).where(Incident.number == number.strip())).scalar_one_or_none()
         if inc is None:
             raise NotFound(_("Incident {number} does not exist.").format(number=number))
+        if inc.is_drill:
+            raise ValidationError(_("Incident {number} is a drill: drills stay in this duty room.").format(
+                number=inc.number), "number")
         if inc.status in ("closed", "cancelled"):
             raise ValidationError(_("Incident {number} is {status}: it cannot be handed over.").format(
                 number=inc.number, status=categories.load_catalog().status_label(inc.status)), "number")
@@ -385,6 +388,14 @@ def _refuse_package(s: Session, cfg: TransferConfig, raw: bytes, name: str, exc:
     return Taken(name, "refused", exc.reason, transfer.id)
 
 
+def _refused(db: Database, cfg: TransferConfig, raw: bytes, name: str, exc: PackageRefused, actor: Actor) -> Taken:
+    try:
+        with db.write() as s:
+            return _refuse_package(s, cfg, raw, name, exc, db_now(s), actor)
+    except IntegrityError:  # another workstation refused the same file between our look and our insert
+        return Taken(name, "duplicate", exc.reason)
+
+
 def take(db: Database, actor: Actor, raw: bytes, name: str, cfg: TransferConfig) -> Taken:
     """Take one package (its bytes): checked, then stored once under its identifier."""
     try:
@@ -402,8 +413,7 @@ def take(db: Database, actor: Actor, raw: bytes, name: str, cfg: TransferConfig)
         pkg.verify(body, key)
     except PackageRefused as exc:
         log.warning("transfer package %s refused: %s", name, exc.reason)
-        with db.write() as s:
-            return _refuse_package(s, cfg, raw, name, exc, db_now(s), actor)
+        return _refused(db, cfg, raw, name, exc, actor)
     try:
         with db.write() as s:
             serialise_writers(s)
@@ -615,8 +625,7 @@ def poll(db: Database, station: str, cfg: TransferConfig | None = None) -> PollR
             if not path.exists():
                 continue  # another workstation filed it away meanwhile
             raw, name = exc.reason.encode("utf-8") + path.name.encode("utf-8"), path.name
-            with db.write() as s:
-                taken = _refuse_package(s, cfg, raw, name, exc, db_now(s), actor)
+            taken = _refused(db, cfg, raw, name, exc, actor)
         else:
             taken = take(db, actor, raw, name, cfg)
         report.taken.append(taken)

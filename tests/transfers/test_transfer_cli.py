@@ -69,7 +69,11 @@ def test_an_unknown_room_or_number_is_one_line(rooms: tuple[Room, Room], capsys:
         number = s.execute(select(Incident.number).where(Incident.id == incident_id)).scalar_one()
     assert _run(taoyuan, "transfer", "send", number, "--to", "nowhere") == 1
     assert _run(taoyuan, "transfer", "send", "TY-00000000-9999", "--to", "district") == 1
+    drill_id = taoyuan.street.report("演练：交界处化学品泄漏", drill=True)
+    with taoyuan.db.read() as s:
+        drill = s.execute(select(Incident.number).where(Incident.id == drill_id)).scalar_one()
+    assert _run(taoyuan, "transfer", "send", drill, "--to", "district") == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "nowhere" in err[0] and "TY-00000000-9999" in err[1]
+    assert len(err) == 3 and "nowhere" in err[0] and "TY-00000000-9999" in err[1] and "drill" in err[2]
     assert _run(taoyuan, "transfer", "poll", login=False) == 0
     assert "0 taken" in capsys.readouterr().out
