@@ -1091,3 +1091,51 @@ class ShelterMovement(Base):
     note: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     username: Mapped[str | None] = mapped_column(String(64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-region transfer (跨区域联动).
+
+
+class Transfer(Base):
+    """One incident handed to (``out``) or from (``in``) another duty room, with both numbers."""
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        UniqueConstraint("direction", "package_id"),
+        CheckConstraint("direction IN ('out', 'in')", name="direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    package_id: Mapped[str] = mapped_column(String(64))  # the transfer package's eidoMessageIdentifier
+    peer_room: Mapped[str] = mapped_column(String(64), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)  # ours
+    sender_number: Mapped[str] = mapped_column(String(32))  # the sending room's incident number
+    receiver_number: Mapped[str | None] = mapped_column(String(32))  # the receiving room's, once accepted
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)  # type, severity, address, description
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TransferPackage(Base):
+    """Every package sent or taken, once: the unique key is what makes a package taken exactly once
+    across the workstations of a room; ``delivered_at`` NULL is the exchange's outbox."""
+
+    __tablename__ = "transfer_package"
+    __table_args__ = (UniqueConstraint("direction", "package_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    package_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # transfer | status
+    peer_room: Mapped[str] = mapped_column(String(64))
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(16))  # what a status package says
+    outcome: Mapped[str | None] = mapped_column(Text)  # taken, or refused and why
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

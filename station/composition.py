@@ -42,6 +42,7 @@ from dispatch_console.cli import roster as roster_cli
 from dispatch_console.cli import security as security_cli
 from dispatch_console.cli import supplies as supplies_cli
 from dispatch_console.cli import timers as timers_cli
+from dispatch_console.cli import transfer as transfer_cli
 from dispatch_console.cli import users as users_cli
 from dispatch_console.cli import warnings as warnings_cli
 from station import commands as gui_commands
@@ -56,6 +57,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     users_cli.register, audit_cli.register, security_cli.register, roster_cli.register,
     checklists_cli.register, grids_cli.register, drill_cli.register, cases_cli.register, warnings_cli.register,
     cap_cli.register, protocols_cli.register, supplies_cli.register, supplies_cli.register_shelters,
+    transfer_cli.register,
     # run, screenshot, handover report|log: Qt is imported only when one of them runs
     lambda commands: gui_commands.register(commands, panels=panels),
 )
@@ -68,6 +70,7 @@ def follow_ups() -> FollowUps:
     from dispatch_console.escalation import service as escalation
     from dispatch_console.handover import service as handover
     from dispatch_console.incidents import followups
+    from dispatch_console.transfers import service as transfers
 
     return followups.FollowUps(
         after_change=(
@@ -75,6 +78,7 @@ def follow_ups() -> FollowUps:
             escalation.on_incident_change,   # arm, move or cancel the escalation deadlines
             handover.on_incident_change,     # "created" only: note it for the shift's handover; never drills
             cases.on_incident_change,        # a dispute, labour, petition or rental incident opens a case
+            transfers.on_incident_change,    # a transferred-in incident dispatched/resolved: the sender is told
         ),
         before_close=(
             checklists.before_close,         # required steps open: may not close yet
@@ -95,6 +99,7 @@ def timer_effects() -> dict[str, Effect]:
     from dispatch_console.escalation import service as escalation
     from dispatch_console.handover import service as handover
     from dispatch_console.notifications import service as notifications
+    from dispatch_console.transfers import service as transfers
 
     return {
         "ack": escalation.on_timer,
@@ -115,6 +120,7 @@ def timer_effects() -> dict[str, Effect]:
         "petition_re_review": cases.on_petition_deadline,  # 复核 within 30
         campaigns.CAMPAIGN_DUE_KIND: campaigns.on_campaign_due,  # 矛盾纠纷排查: grids not reported in time, once
         PETITION_WINDOW_KIND: cases.on_petition_window,  # no review asked for in time: the reply stands
+        transfers.RECEIPT_KIND: transfers.on_timer,      # 跨区域联动: no receipt in time, the leader is told once
     }
 
 
@@ -122,6 +128,7 @@ def engine_companions() -> tuple[Companion, ...]:
     """The jobs every timer engine carries."""
     from dispatch_console.handover import schedule as handover_schedule
     from dispatch_console.timers import upkeep
+    from dispatch_console.transfers import service as transfers
     from dispatch_console.warnings import evaluate as warning_rules
     from dispatch_console.warnings import official as official_warnings
 
@@ -130,6 +137,7 @@ def engine_companions() -> tuple[Companion, ...]:
         upkeep.attach,              # planner statistics and other housekeeping
         warning_rules.attach,       # the warning rules over the change feed, each episode raised once
         official_warnings.attach,   # the CAP drop folder (policies/warning.toml, cap.drop_folder)
+        transfers.attach,           # the transfer exchange folder (policies/transfers.toml, exchange)
     )
 
 
@@ -166,6 +174,7 @@ def panels() -> Panels:
     from ui.rosters.duty_board import DutyBoardPanel
     from ui.shell.main_window import Panels
     from ui.supplies.panel import SuppliesPanel
+    from ui.transfers.inbox import TransferInboxPanel
     from ui.warnings.board import WarningBoard
 
     return Panels(central=QueueView, docks=(
@@ -181,6 +190,7 @@ def panels() -> Panels:
         DrillPanel,
         NotificationCentre,
         CallTasksPanel,
+        TransferInboxPanel,
         WarningBoard,
         SituationPanel,
     ), status=(

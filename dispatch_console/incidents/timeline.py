@@ -26,6 +26,9 @@ EVENT_LABELS: dict[str, str] = {
     "handed_over": N_("Handed over to the next shift"),
     "questions_answered": N_("Call-taking questions answered"),
     "forces_proposed": N_("Recommended forces"),
+    "transfer_sent": N_("Handed over to another duty room"),
+    "transfer_status": N_("Transfer status from the other duty room"),
+    "transfer_accepted": N_("Accepted from another duty room"),
 }
 
 

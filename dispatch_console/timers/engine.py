@@ -84,6 +84,7 @@ KIND_LABELS: dict[str, str] = {
     "handover_reminder": N_("handover reminder"),
     "handover_accept": N_("handover acceptance"),
     "call": N_("leader call-out"),
+    "transfer_receipt": N_("transfer receipt"),
 }
 
 # Lateness beyond this is written into the timeline ("late by …"); below it is ordinary jitter.

@@ -1,0 +1,1 @@
+"""Views of the cross-region transfer room: the incoming-transfers dock."""
