@@ -111,6 +111,8 @@ class SituationPanel(QDockWidget):
         self.shelters.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.shelters.verticalHeader().setVisible(False)
         self.shelters.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # the total's status cell ("1 open, 1 full, 1 closed") is the widest: never elided
+        self.shelters.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tabs.addTab(self.shelters, _("Shelters"))
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
