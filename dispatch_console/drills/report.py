@@ -360,15 +360,23 @@ def expectation_label(e: ExpectationResult) -> str:
     return what
 
 
-def dispatch_text(c: DispatchComparison) -> str:
-    """The proposal beside what was sent, on one line: card, proposed, sent, verdict (added / removed)."""
-    text = _("Run card {card}: proposed {proposed}; sent {sent}; {verdict}").format(
-        card="、".join(c.cards) or "—", proposed="、".join(c.proposed) or "—", sent="、".join(c.sent) or "—",
-        verdict=c.verdict_label)
-    if c.added:
-        text += _("; added {units}").format(units="、".join(c.added))
-    if c.removed:
-        text += _("; removed {units}").format(units="、".join(c.removed))
+def dispatch_text(c: DispatchComparison, *, verdict: bool = True) -> str:
+    """The proposal beside what was sent, on one line: card, proposed, sent, added / removed, and the
+    verdict (left out where a column of its own shows it)."""
+    sent = "、".join(c.sent) or "—"
+    if c.verdict == "none":
+        text = _("No units sent")
+    elif not c.cards:
+        text = _("Sent {sent}, no run card proposed").format(sent=sent)
+    else:
+        text = _("Run card {card}: proposed {proposed}; sent {sent}").format(
+            card="、".join(c.cards), proposed="、".join(c.proposed) or "—", sent=sent)
+        if c.added:
+            text += _("; added {units}").format(units="、".join(c.added))
+        if c.removed:
+            text += _("; removed {units}").format(units="、".join(c.removed))
+    if verdict and c.verdict not in ("none", "without"):
+        text += _(" ({verdict})").format(verdict=c.verdict_label)
     return text
 
 

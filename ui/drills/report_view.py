@@ -156,7 +156,7 @@ class DrillReportView(QDialog):
                 child.setForeground(3, QColor(STATE_COLOURS[step.state]))
                 top.addChild(child)
             if i.dispatch is not None:  # the run card's proposal beside the units sent (also in the PDF)
-                child = QTreeWidgetItem([dispatch_text(i.dispatch), "", "", i.dispatch.verdict_label])
+                child = QTreeWidgetItem([dispatch_text(i.dispatch, verdict=False), "", "", i.dispatch.verdict_label])
                 child.setForeground(3, QColor(VERDICT_COLOURS[i.dispatch.verdict]))
                 child.setToolTip(0, dispatch_text(i.dispatch))
                 top.addChild(child)
