@@ -14,7 +14,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from dispatch_console.assessment.monthly import TARGETS, Assessment, GroupRow
+from dispatch_console.assessment.monthly import TARGETS, Assessment, GroupRow, ProposalStats
+from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.export_cells import xlsx_append
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
@@ -76,6 +77,32 @@ def cells(r: GroupRow) -> list[Any]:
     return _row(r)
 
 
+def proposal_header() -> list[str]:
+    return [_("Category"), _("Severity"), _("Incidents"), _("With a proposal"), _("Accepted unchanged"),
+            _("Changed"), _("Units added"), _("Units removed"), _("Dispatched without a proposal"),
+            _("Nothing sent")]
+
+
+def proposal_rows(report: Assessment) -> list[list[Any]]:
+    """Per category × severity, then the street's total: the workbook's sheet and the PDF's table."""
+    catalog = load_catalog()
+    total = ProposalStats("", 0)
+    out: list[list[Any]] = []
+    for p in report.proposals:
+        out.append([catalog.category_label(p.category), p.severity, *_proposal_figures(p)])
+        for name in ("incidents", "with_proposal", "accepted", "changed", "units_added", "units_removed",
+                     "without", "not_sent"):
+            setattr(total, name, getattr(total, name) + getattr(p, name))
+    if report.proposals:
+        out.append([_("The street"), "", *_proposal_figures(total)])
+    return out
+
+
+def _proposal_figures(p: ProposalStats) -> list[int]:
+    return [p.incidents, p.with_proposal, p.accepted, p.changed, p.units_added, p.units_removed, p.without,
+            p.not_sent]
+
+
 def write_xlsx(report: Assessment, path: str | Path) -> None:
     wb = Workbook()
     sheet = wb.active
@@ -92,6 +119,10 @@ def write_xlsx(report: Assessment, path: str | Path) -> None:
         append_safe(ws, _header())
         for r in rows:
             append_safe(ws, _row(r))
+    ws = wb.create_sheet(_("Proposals"))
+    append_safe(ws, proposal_header())
+    for cells_ in proposal_rows(report):
+        append_safe(ws, cells_)
     ws = wb.create_sheet(_("Breaches"))
     append_safe(ws, [_("Incident"), _("Severity"), _("Deadline"), _("Due"), _("Reached"), _("Held by"),
                      _("Community"), _("Grid"), _("Unit")])

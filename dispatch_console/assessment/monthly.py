@@ -16,6 +16,10 @@ incident's severity:
   over to (``owner_user_id`` in the audited row), the last of these at or before the breach.
 
 For a unit the arrive target is measured from the incident's recording to that unit's arrival.
+
+Per category × severity, the run cards' proposals against what was sent (``protocols.compare``,
+the same verdicts as the drill after-action report): incidents with a proposal, accepted
+unchanged, changed (with the units added and removed), dispatched without a proposal.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import LOCAL_TZ
+from dispatch_console.protocols.compare import DispatchComparison, compare_dispatch
 
 TARGETS: dict[str, str] = {
     "ack": N_("Acknowledge"),
@@ -152,6 +157,38 @@ class Breach:
 
 
 @dataclass
+class ProposalStats:
+    """The run cards' proposals against what was sent, for one category × severity."""
+
+    category: str
+    severity: int
+    incidents: int = 0
+    with_proposal: int = 0
+    accepted: int = 0
+    changed: int = 0
+    units_added: int = 0
+    units_removed: int = 0
+    without: int = 0      # units sent, no proposal
+    not_sent: int = 0     # nothing sent at all
+
+    def add(self, c: DispatchComparison) -> None:
+        self.incidents += 1
+        self.with_proposal += c.has_proposal
+        self.accepted += c.verdict == "accepted"
+        self.changed += c.verdict == "changed"
+        self.units_added += len(c.added)
+        self.units_removed += len(c.removed)
+        self.without += c.verdict == "without"
+        self.not_sent += c.verdict == "none"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "severity": self.severity, "incidents": self.incidents,
+                "with_proposal": self.with_proposal, "accepted": self.accepted, "changed": self.changed,
+                "units_added": self.units_added, "units_removed": self.units_removed, "without": self.without,
+                "not_sent": self.not_sent}
+
+
+@dataclass
 class Assessment:
     month: str
     start: datetime
@@ -163,13 +200,15 @@ class Assessment:
     grids: list[GroupRow]
     units: list[GroupRow]
     breaches: list[Breach]
+    proposals: list[ProposalStats] = field(default_factory=list)  # by category, then severity
 
     def as_dict(self) -> dict[str, Any]:
         return {"month": self.month, "from": self.start.isoformat(), "to": self.end.isoformat(),
                 "made_at": self.made_at.isoformat(), "street": self.street.as_dict(),
                 "by_severity": {str(k): v.as_dict() for k, v in sorted(self.by_severity.items())},
                 "communities": [r.as_dict() for r in self.communities], "grids": [r.as_dict() for r in self.grids],
-                "units": [r.as_dict() for r in self.units], "breaches": [b.as_dict() for b in self.breaches]}
+                "units": [r.as_dict() for r in self.units], "breaches": [b.as_dict() for b in self.breaches],
+                "proposals": [p.as_dict() for p in self.proposals]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +284,7 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
                                                               ChecklistItem.due_at.is_not(None))).scalars():
                 reports[item.incident_id].append(item)
         holders = Holders(s, ids)
+        compared = compare_dispatch(s, ids)
         # an incident without audited rows (a database seeded in bulk): its owner, else who recorded it
         people = dict(s.execute(select(User.id, User.display_name)).all())
         fallback = {i.id: people.get(i.owner_user_id or i.created_by or 0) for i in incidents}
@@ -254,7 +294,10 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
     grids: dict[int, GroupRow] = {}
     unit_rows: dict[int, GroupRow] = {}
     breaches: list[Breach] = []
+    proposals: dict[tuple[str, int], ProposalStats] = {}
     for inc in incidents:
+        proposals.setdefault((inc.category, inc.severity), ProposalStats(inc.category, inc.severity)).add(
+            compared[inc.id])
         grid = areas.get(inc.grid_id) if inc.grid_id is not None else None
         community = areas.get(grid.parent_id) if grid is not None and grid.parent_id is not None else None
         groups = [street, severities.setdefault(inc.severity, GroupRow("severity", str(inc.severity)))]
@@ -304,4 +347,5 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
     breaches.sort(key=lambda b: (b.due_at, b.number, b.target))
     return Assessment(month, start, end, now, street, severities,
                       sorted(communities.values(), key=lambda r: r.name), sorted(grids.values(), key=lambda r: r.name),
-                      sorted(unit_rows.values(), key=lambda r: r.name), breaches)
+                      sorted(unit_rows.values(), key=lambda r: r.name), breaches,
+                      [proposals[k] for k in sorted(proposals)])

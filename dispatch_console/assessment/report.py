@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from dispatch_console.assessment.export import cells, header, summary_rows
+from dispatch_console.assessment.export import cells, header, proposal_header, proposal_rows, summary_rows
 from dispatch_console.assessment.monthly import Assessment, GroupRow
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
@@ -53,6 +53,8 @@ def assessment_html(report: Assessment) -> str:
              f"<h2>{esc(_('Communities'))}</h2>", _groups(report.communities),
              f"<h2>{esc(_('Grids'))}</h2>", _groups(report.grids),
              f"<h2>{esc(_('Units'))}</h2>", _groups(report.units),
+             f"<h2>{esc(_('Proposed forces against the units sent'))}</h2>",
+             _table(proposal_header(), proposal_rows(report)),
              f"<h2>{esc(_('Breached deadlines and who held the incident'))}</h2>",
              _table([_("Incident"), _("Severity"), _("Deadline"), _("Due"), _("Reached"), _("Held by"),
                      _("Community"), _("Grid"), _("Unit")],

@@ -1,5 +1,6 @@
 """The situation (研判) figures: reports per day by category, open incidents by age, response p90
-against the targets per severity, warnings by rule. Drills never count.
+against the targets per severity, warnings by rule, and the shelters (open / full / closed, the
+people in them, free places — per shelter and in total). Drills never count.
 
 Read in a few grouped queries over the chosen window (30, 90 or 365 days up to the database
 clock); the days are local dates (Asia/Shanghai).
@@ -20,6 +21,7 @@ from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import LOCAL_TZ
+from dispatch_console.supplies.shelters import ShelterRow, list_shelters
 
 WINDOWS = (30, 90, 365)
 AGES = (("<1d", 1), ("1-3d", 3), ("3-7d", 7), (">7d", None))
@@ -34,12 +36,36 @@ class Response:
 
 
 @dataclass(frozen=True)
+class Shelters:
+    """The shelters as they stand now; free places count in open shelters only (a closed one takes
+    nobody until it is opened, a full one has none)."""
+
+    rows: tuple[ShelterRow, ...] = ()
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def people(self) -> int:
+        return sum(r.occupancy for r in self.rows)
+
+    @property
+    def capacity(self) -> int:
+        return sum(r.capacity for r in self.rows)
+
+    @property
+    def free(self) -> int:
+        return sum(r.free for r in self.rows if r.status == "open")
+
+
+@dataclass(frozen=True)
 class Situation:
     days: tuple[date, ...]
     per_day: dict[str, tuple[int, ...]]           # category → reports on each day
     open_by_age: dict[str, int]                    # "<1d", "1-3d", "3-7d", ">7d"
     response: dict[int, dict[str, Response]]       # severity → target → p90 and the policy's target
     warnings_by_rule: dict[str, int]
+    shelters: Shelters = Shelters()
 
     @property
     def total(self) -> int:
@@ -89,4 +115,4 @@ def situation(db: Database, days: int = 30, *, escalation: EscalationPolicy | No
                       for kind, st in per.items() if kind in rules.for_severity(sev).targets}
                 for sev, per in sorted(stats.items())}
     return Situation(tuple(index), {k: tuple(v) for k, v in sorted(counts.items())}, dict(ages), response,
-                     {str(k): int(v) for k, v in by_rule.items()})
+                     {str(k): int(v) for k, v in by_rule.items()}, Shelters(tuple(list_shelters(db))))

@@ -5,8 +5,10 @@ moment each inject arrived. Only what happened before the run ended counts, so t
 that closes the drill's incidents never improves anybody's figures. Per inject: time to
 acknowledge, dispatch and arrive; each checklist step with a deadline against its target; the
 escalations its incident triggered; each expected action met, missed (and by how much) or still
-open when the drill ended. Then who did what, from the incidents' timelines, and the same figures
-of real incidents of the same categories for comparison (drills excluded).
+open when the drill ended; the run card's proposal beside the units actually sent (accepted
+unchanged, changed — units added or removed — or dispatched without one). Then who did what,
+from the incidents' timelines, and the same figures of real incidents of the same categories for
+comparison (drills excluded).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dispatch_console.kernel.categories import unit_kind_label
 from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
+from dispatch_console.protocols.compare import DispatchComparison, compare_dispatch
 
 BASELINE_DAYS = 365
 ACTION_LABELS = {"acknowledge": N_("acknowledge"), "dispatch": N_("dispatch"), "arrive": N_("arrive on scene"),
@@ -85,6 +88,7 @@ class InjectResult:
     escalations: int
     steps: tuple[StepResult, ...]
     expectations: tuple[ExpectationResult, ...]
+    dispatch: DispatchComparison | None = None  # the run card's proposal beside what was sent
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ def build_report(db: Database, run_id: int) -> DrillReport:
             Notification.at <= end).order_by(Notification.at, Notification.id)).scalars().all()
         escalations = tuple(EscalationEvent(n.at, clock.scenario_s(n.at), incidents[n.incident_id].number,
                                             n.target_role, n.title) for n in notes if n.incident_id)
+        compared = compare_dispatch(s, list(incidents))
         results = []
         for inject in scenario.injects:
             row = rows.get(inject.key)
@@ -265,7 +270,8 @@ def build_report(db: Database, run_id: int) -> DrillReport:
             results.append(InjectResult(
                 inject.key, inject.kind, inject.title, inject.at_s, fired_s, incident.id if incident else None,
                 incident.number if incident else None, (row.data or {}).get("outcome") if row else None,
-                ack, dispatch, arrive, count, steps, expectations))
+                ack, dispatch, arrive, count, steps, expectations,
+                compared.get(incident.id) if incident is not None and inject.kind == "incident" else None))
         events = s.execute(
             select(IncidentEvent).where(IncidentEvent.incident_id.in_(list(incidents) or [0]),
                                         IncidentEvent.user_id.is_not(None), IncidentEvent.at <= end)
@@ -354,6 +360,26 @@ def expectation_label(e: ExpectationResult) -> str:
     return what
 
 
+def dispatch_text(c: DispatchComparison, *, verdict: bool = True) -> str:
+    """The proposal beside what was sent, on one line: card, proposed, sent, added / removed, and the
+    verdict (left out where a column of its own shows it)."""
+    sent = "、".join(c.sent) or "—"
+    if c.verdict == "none":
+        text = _("No units sent")
+    elif not c.cards:
+        text = _("Sent {sent}, no run card proposed").format(sent=sent)
+    else:
+        text = _("Run card {card}: proposed {proposed}; sent {sent}").format(
+            card="、".join(c.cards), proposed="、".join(c.proposed) or "—", sent=sent)
+        if c.added:
+            text += _("; added {units}").format(units="、".join(c.added))
+        if c.removed:
+            text += _("; removed {units}").format(units="、".join(c.removed))
+    if verdict and c.verdict not in ("none", "without"):
+        text += _(" ({verdict})").format(verdict=c.verdict_label)
+    return text
+
+
 def report_lines(report: DrillReport, runs: list[RunFigures]) -> list[str]:
     out = [
         _("After-action report: {name} (run {id})").format(name=report.scenario_name, id=report.run_id),
@@ -370,6 +396,8 @@ def report_lines(report: DrillReport, runs: list[RunFigures]) -> list[str]:
         if i.kind == "incident":
             out.append("    " + _("acknowledge {ack}, dispatch {dispatch}, arrive {arrive}, escalations {n}").format(
                 ack=fmt_s(i.acknowledge_s), dispatch=fmt_s(i.dispatch_s), arrive=fmt_s(i.arrive_s), n=i.escalations))
+        if i.dispatch is not None:
+            out.append("    " + dispatch_text(i.dispatch))
         for e in i.expectations:
             out.append(f"    {expectation_label(e)} ≤ {fmt_s(e.target_s)}: {fmt_s(e.actual_s)} · "
                        + state_text(e.state, e.margin_s))

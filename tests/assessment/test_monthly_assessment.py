@@ -30,7 +30,7 @@ from sqlalchemy import update
 from support.street import make_street
 
 from db.engine import Database
-from db.models import Assignment, AuditLog, ChecklistItem, Incident, Unit
+from db.models import Assignment, AuditLog, ChecklistItem, DispatchProposal, Incident, Unit
 from dispatch_console import assessment
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
@@ -173,3 +173,58 @@ def test_the_command_line_writes_json_a_safe_workbook_and_a_chinese_pdf(
         assert heading in text
     assert main(["--db", db_url, "report", "assess", "--month", "2026-13"]) == 1
     assert "2026-13" in capsys.readouterr().err
+
+
+def _proposal(s, incident_id: int, proposed: list[int], sent: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """A run card's proposal as ``protocols.dispatch`` keeps it (the lines, then the grid's staff)."""
+    lines = [{"kind": "police", "wanted": len(proposed), "short": 0,
+              "proposed": [{"unit_id": u, "name": str(u)} for u in proposed]}, {"staff": []}]
+    s.add(DispatchProposal(incident_id=incident_id, card="纠纷", category="dispute", severity=3, proposed=lines,
+                           short=[], sent_unit_ids=sent, accepted=set(proposed) == set(sent), at=NOV))
+
+
+def test_proposals_against_what_was_sent_match_the_hand_computation(
+        db: Database, db_url: str, month: dict[str, int], tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    """On the seeded month: A sent as its card proposed (派出所); B's proposal (派出所, 城管) changed to
+    派出所, 民兵 — one unit added, one removed; C nothing sent; D made a fire and sent 民兵 with no
+    proposal; the drill's proposal never counts. By hand — dispute × Ⅲ: 3 incidents, 2 with a
+    proposal, 1 accepted, 1 changed (+1, −1), 0 without, 1 nothing sent; fire × Ⅲ: 1 incident,
+    dispatched without a proposal."""
+    with db.write() as s:
+        pcs = s.query(Unit).filter(Unit.code == "PCS").one().id
+        extra = {}
+        for code, name in (("CG", "城管中队"), ("MB", "民兵应急分队")):
+            unit = Unit(code=code, name=name, kind="militia", status="available", version=1)
+            s.add(unit)
+            s.flush()
+            extra[code] = unit.id
+        _proposal(s, month["A"], [pcs], [pcs])
+        _proposal(s, month["B"], [pcs, extra["CG"]], [pcs, extra["MB"]])
+        s.add(Assignment(incident_id=month["B"], unit_id=extra["MB"], status="dispatched", assigned_at=NOV,
+                         version=1))
+        _proposal(s, month["drill"], [pcs], [])
+        s.execute(update(Incident).where(Incident.id == month["D"]).values(category="fire"))
+        s.add(Assignment(incident_id=month["D"], unit_id=extra["MB"], status="dispatched", assigned_at=NOV,
+                         version=1))
+    report = assessment.assess(db, "2026-11")
+    figures = {(p.category, p.severity): p.as_dict() for p in report.proposals}
+    assert figures == {
+        ("dispute", 3): {"category": "dispute", "severity": 3, "incidents": 3, "with_proposal": 2, "accepted": 1,
+                         "changed": 1, "units_added": 1, "units_removed": 1, "without": 0, "not_sent": 1},
+        ("fire", 3): {"category": "fire", "severity": 3, "incidents": 1, "with_proposal": 0, "accepted": 0,
+                      "changed": 0, "units_added": 0, "units_removed": 0, "without": 1, "not_sent": 0},
+    }
+    xlsx, pdf = tmp_path / "assess.xlsx", tmp_path / "assess.pdf"
+    assert main(["--db", db_url, "--lang", "zh_CN", "report", "assess", "--month", "2026-11", "--json",
+                 "--xlsx", str(xlsx), "--pdf", str(pdf)]) == 0
+    assert json.loads(capsys.readouterr().out)["proposals"] == [figures[("dispute", 3)], figures[("fire", 3)]]
+    sheet = openpyxl.load_workbook(xlsx)["推荐力量对照"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:4] == ["事件类别", "事件等级", "事件数", "有推荐方案"]
+    assert rows[1:] == [["矛盾纠纷", 3, 3, 2, 1, 1, 1, 1, 0, 1], ["消防", 3, 1, 0, 0, 0, 0, 0, 1, 0],
+                        ["全街道", None, 4, 2, 1, 1, 1, 1, 1, 1]]
+    text = "".join(unicodedata.normalize("NFKC", "".join(p.extract_text() for p in PdfReader(pdf).pages)).split())
+    assert "推荐处置力量与实际派遣对照" in text and "无推荐直接派遣" in text
+    assert main(["--db", db_url, "--lang", "zh_CN", "report", "assess", "--month", "2026-11"]) == 0
+    assert "推荐处置力量与实际派遣对照" in capsys.readouterr().out

@@ -101,6 +101,10 @@ def test_a_drill_runs_through_the_console_and_is_reported(qtbot, db: Database, w
     assert "1 met, 1 missed" in view.summary.text() and "Escalations: 1" in view.summary.text()
     top = view.figures.topLevelItem(0)
     assert top.child(0).text(3).startswith("met") and top.child(1).text(3).startswith("missed by")
+    # the officer sent 桃源派出所 from the plain dialog: no run card proposed, and the report says so
+    sent = top.child(top.childCount() - 1)
+    assert sent.text(3) == "dispatched without a proposal" and "桃源派出所" in sent.text(0)
+    assert "dispatched without a proposal" in view.report_html(None)  # the PDF's content
     assert view.chart_rows()[2:] == [w.officer.username]
     assert view.comparison.rowCount() == 1
     pdf = tmp_path / "drill.pdf"

@@ -335,3 +335,41 @@ def test_drill_records_stay_out_of_the_handover_record(drill_world: DrillWorld, 
     assert not drill_numbers & {n.incident_number for n in record.situation.notable}
     assert real.number in {n.incident_number for n in record.situation.notable}  # severe: it is listed
     drills.abort_drill(db, w.director, run.id, drills.get_run(db, run.id).version)
+
+
+def test_the_report_puts_the_run_cards_proposal_beside_the_units_sent(drill_world: DrillWorld) -> None:
+    """The fire: the card's proposal changed by the officer (one unit swapped); the crowd: units sent
+    from the plain dialog, without a proposal. The report, its JSON and its text say so."""
+    from dispatch_console.kernel.categories import shipped_catalog
+    from dispatch_console.kernel.config import Resources
+    from dispatch_console.protocols import dispatch, load_run_cards, propose
+
+    w, db = drill_world, drill_world.db
+    cards, errors = load_run_cards(Resources(), shipped_catalog().category_codes)
+    assert errors == [] and cards is not None
+    run = drills.start_drill(db, w.director, w.scenario, SPEED)
+    drive(db, lambda r: r.run is not None and r.run.injects_fired >= 2)
+    with clock_stopped(db, w.director, run.id):
+        fire = incident_of(db, run.id, "fire")
+        proposal = propose(db, cards, fire.id)
+        assert proposal is not None and proposal.unit_ids == (w.unit_ids["xfd"],)  # 火灾（一般、较大）: one crew
+        # the officer swaps it for the police (the militia goes off duty at 0:20: never used here)
+        dispatch(db, w.officer, proposal, fire.version, unit_ids=[w.unit_ids["pcs"]])
+        crowd = incident_of(db, run.id, "crowd")
+        incidents.assign(db, w.officer, crowd.id, crowd.version, unit_ids=[w.unit_ids["xfd"]])
+    report = drill_report.build_report(db, run.id)
+    by_key = {i.key: i for i in report.injects}
+    fire_cmp, crowd_cmp = by_key["fire"].dispatch, by_key["crowd"].dispatch
+    assert fire_cmp is not None and crowd_cmp is not None
+    assert fire_cmp.verdict == "changed" and fire_cmp.cards == (proposal.card,)
+    assert fire_cmp.proposed == ("专职消防队",) and fire_cmp.sent == ("桃源派出所",)
+    assert fire_cmp.removed == ("专职消防队",) and fire_cmp.added == ("桃源派出所",)
+    assert crowd_cmp.verdict == "without" and crowd_cmp.cards == () and crowd_cmp.sent == ("专职消防队",)
+    assert all(i.dispatch is None for i in report.injects if i.kind != "incident")
+    data = drill_report.report_json(report)
+    assert [i["dispatch"]["verdict"] for i in data["injects"] if i["kind"] == "incident"] == ["changed", "without"]
+    text = "\n".join(drill_report.report_lines(report, []))
+    assert ("Run card 火灾（一般、较大）: proposed 专职消防队; sent 桃源派出所; added 桃源派出所; removed 专职消防队 "
+            "(changed by the officer)") in text
+    assert "Sent 专职消防队, no run card proposed" in text
+    drills.abort_drill(db, w.director, run.id, drills.get_run(db, run.id).version)

@@ -107,3 +107,33 @@ def test_accepted_and_changed_proposals_are_both_kept_and_cannot_be_edited(db: D
     assert "forces_proposed" in kinds
     with pytest.raises(Exception, match="append-only"), db.write() as s:
         s.execute(update(DispatchProposal).values(accepted=True))
+
+
+def test_the_comparison_judges_each_incident_as_the_reports_count_it(db: Database) -> None:
+    """The first fire sent as proposed; the second's proposal (西丽消防站, 西丽派出所) sent without the
+    police; a third sent from the plain dialog; a fourth nothing sent."""
+    from dispatch_console.protocols import compare_dispatch
+
+    world = make_world(db)
+    units = fire_forces(world)
+    first, second, third, fourth = (fire(world) for _n in range(4))
+    accepted = propose(db, cards(), first.id)
+    assert accepted is not None
+    dispatch(db, world.officers[0], accepted, first.version, unit_ids=accepted.unit_ids,
+             person_ids=accepted.person_ids)
+    changed = propose(db, cards(), second.id)
+    assert changed is not None and set(changed.unit_ids) == {units["far"], units["police_far"]}
+    dispatch(db, world.officers[0], changed, second.version, unit_ids=[units["far"]],
+             person_ids=changed.person_ids)
+    incidents.assign(db, world.officers[0], third.id, third.version, unit_ids=[units["police_far"]])
+    with db.read() as s:
+        got = compare_dispatch(s, [first.id, second.id, third.id, fourth.id])
+    assert [got[i].verdict for i in (first.id, second.id, third.id, fourth.id)] == [
+        "accepted", "changed", "without", "none"]
+    assert set(got[first.id].sent) == set(got[first.id].proposed) == {
+        "桃源专职消防队一中队", "留仙洞消防站", "桃源派出所"}
+    assert got[first.id].added == got[first.id].removed == ()
+    assert (got[second.id].sent, got[second.id].added, got[second.id].removed) == (
+        ("西丽消防站",), (), ("西丽派出所",))
+    assert got[third.id].sent == ("西丽派出所",) and got[third.id].cards == ()
+    assert got[fourth.id].sent == () and not got[fourth.id].has_proposal

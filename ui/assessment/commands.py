@@ -23,7 +23,7 @@ def _minutes(seconds: float | None) -> str:
 
 def cmd_assess(ctx: CliContext) -> int:
     from dispatch_console import assessment
-    from dispatch_console.assessment.export import LEVELS, summary_rows
+    from dispatch_console.assessment.export import LEVELS, proposal_header, proposal_rows, summary_rows
     from dispatch_console.kernel.timefmt import fmt_local
 
     report = assessment.assess(ctx.database(), ctx.args.month or ctx.args.quarter)
@@ -48,6 +48,12 @@ def cmd_assess(ctx: CliContext) -> int:
                           for k, t in r.targets.items())
         print(f"{_(LEVELS[r.level])} {r.name}: {r.incidents}  {rates}  "
               + _("reports {met}/{total}").format(met=r.reports.met, total=r.reports.met + r.reports.breached))
+    rows = proposal_rows(report)
+    if rows:
+        print(_("Proposed forces against the units sent:"))
+        print("  " + " | ".join(proposal_header()))
+        for row in rows:
+            print("  " + " | ".join(str(c) for c in row))
     for b in report.breaches:
         print("  " + _("{number} {deadline} due {due}, held by {holder}").format(
             number=b.number, deadline=b.label, due=fmt_local(b.due_at), holder=b.holder or "-"))

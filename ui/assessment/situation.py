@@ -1,9 +1,10 @@
 """The situation view (研判): pyqtgraph charts of the figures of ``assessment.situation``.
 
 Four charts on tabs — reports per day by category (30 / 90 / 365 days), open incidents by age,
-response times as 90th percentiles against the policy's targets per severity, warnings by rule.
-The figures are read off the GUI thread and again when incidents or warnings change (at most
-once per refresh interval). Drills never count.
+response times as 90th percentiles against the policy's targets per severity, warnings by rule —
+and the shelters: each one's status, the people in it, its capacity and free places, with the
+total. The figures are read off the GUI thread and again when incidents, warnings or shelters
+change (at most once per refresh interval). Drills never count.
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dispatch_console.assessment import situation as figures
 from dispatch_console.assessment.monthly import TARGETS
@@ -21,10 +35,29 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.warnings import RULES
 from ui.shell import theme
 from ui.shell.context import UiContext
+from ui.shell.tables import refill
 
 PALETTE = ("#1976d2", "#d32f2f", "#388e3c", "#f57c00", "#7b1fa2", "#0097a7", "#5d4037", "#c2185b", "#455a64",
            "#afb42b", "#512da8", "#00796b")
 REFRESH_MS = 5000
+REDRAW_ENTITIES = ("incident", "warning", "shelter")  # a shelter's status and arrivals/departures
+SHELTER_COLOURS = {"open": "#2e7d32", "full": "#c62828", "closed": "#757575"}
+
+
+def _cell(text: object, *, number: bool = False) -> QTableWidgetItem:
+    item = QTableWidgetItem(str(text))
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if number:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def shelter_summary(shelters: figures.Shelters) -> str:
+    """One line for the top of the view: how many open / full / closed, people in them, free places."""
+    return _("Shelters: {open} open, {full} full, {closed} closed; {people} people in them, "
+             "{free} free places in the open ones").format(
+        open=shelters.count("open"), full=shelters.count("full"), closed=shelters.count("closed"),
+        people=shelters.people, free=shelters.free)
 
 
 def _plot(parent: QWidget) -> pg.PlotWidget:
@@ -70,6 +103,17 @@ class SituationPanel(QDockWidget):
         self.tabs.addTab(self.ages, _("Open by age"))
         self.tabs.addTab(self.response, _("Response p90 against the target (min)"))
         self.tabs.addTab(self.by_rule, _("Warnings by rule"))
+        self.shelters = QTableWidget(0, 6, body)
+        self.shelters.setObjectName("situation-shelters")
+        self.shelters.setHorizontalHeaderLabels([_("Shelter"), _("Community"), _("Status"), _("Occupancy"),
+                                                 _("Capacity"), _("Free places")])
+        self.shelters.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.shelters.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.shelters.verticalHeader().setVisible(False)
+        self.shelters.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # the total's status cell ("1 open, 1 full, 1 closed") is the widest: never elided
+        self.shelters.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.tabs.addTab(self.shelters, _("Shelters"))
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
         self.setWidget(body)
@@ -99,7 +143,7 @@ class SituationPanel(QDockWidget):
             self.reload()
 
     def _on_changes(self, changes: list[Any]) -> None:
-        if any(getattr(c, "entity", None) in ("incident", "warning") for c in changes):
+        if any(getattr(c, "entity", None) in REDRAW_ENTITIES for c in changes):
             self._stale = True  # redrawn at the next tick, not once per change of a busy minute
 
     def _failed(self, exc: BaseException) -> None:
@@ -110,7 +154,11 @@ class SituationPanel(QDockWidget):
         self._loading = False
         self.data = data
         catalog = load_catalog()
-        self.summary.setText(_("{n} reports, {open} open").format(n=data.total, open=sum(data.open_by_age.values())))
+        summary = _("{n} reports, {open} open").format(n=data.total, open=sum(data.open_by_age.values()))
+        if data.shelters.rows:
+            summary += "\n" + shelter_summary(data.shelters)
+        self.summary.setText(summary)
+        self._fill_shelters(data.shelters)
         self.per_day.clear()
         xs = list(range(len(data.days)))
         for i, (category, counts) in enumerate(sorted(data.per_day.items(), key=lambda kv: -sum(kv[1]))):
@@ -139,3 +187,23 @@ class SituationPanel(QDockWidget):
         if self._stale:
             self._stale = False
             self.reload()
+
+    def _fill_shelters(self, shelters: figures.Shelters) -> None:
+        rows: list[list[QTableWidgetItem]] = []
+        for r in shelters.rows:
+            status = _cell(r.status_label)
+            status.setForeground(QColor(SHELTER_COLOURS.get(r.status, "#757575")))
+            rows.append([_cell(r.name), _cell(r.community or "—"), status, _cell(r.occupancy, number=True),
+                         _cell(r.capacity, number=True),
+                         _cell(r.free if r.status != "closed" else "—", number=True)])
+        if shelters.rows:
+            total = [_cell(_("Total")), _cell(""), _cell(_("{open} open, {full} full, {closed} closed").format(
+                open=shelters.count("open"), full=shelters.count("full"), closed=shelters.count("closed"))),
+                     _cell(shelters.people, number=True), _cell(shelters.capacity, number=True),
+                     _cell(shelters.free, number=True)]
+            bold = QFont()
+            bold.setBold(True)
+            for item in total:
+                item.setFont(bold)
+            rows.append(total)
+        refill(self.shelters, rows)

@@ -36,6 +36,7 @@ from dispatch_console.drills.report import (
     DrillReport,
     RunFigures,
     action_text,
+    dispatch_text,
     expectation_label,
     fmt_s,
     state_text,
@@ -48,6 +49,7 @@ from ui.shell.context import UiContext
 from ui.shell.tables import refill
 
 STATE_COLOURS = {"met": "#2e7d32", "missed": "#c62828", "open": "#757575", "not_started": "#757575"}
+VERDICT_COLOURS = {"accepted": "#2e7d32", "changed": "#ef6c00", "without": "#757575", "none": "#757575"}
 
 
 def _item(text: str) -> QTableWidgetItem:
@@ -152,6 +154,11 @@ class DrillReportView(QDialog):
                 child = QTreeWidgetItem([_("Checklist: {text}").format(text=step.text), fmt_s(step.target_s),
                                          fmt_s(step.done_s), state_text(step.state, step.margin_s)])
                 child.setForeground(3, QColor(STATE_COLOURS[step.state]))
+                top.addChild(child)
+            if i.dispatch is not None:  # the run card's proposal beside the units sent (also in the PDF)
+                child = QTreeWidgetItem([dispatch_text(i.dispatch, verdict=False), "", "", i.dispatch.verdict_label])
+                child.setForeground(3, QColor(VERDICT_COLOURS[i.dispatch.verdict]))
+                child.setToolTip(0, dispatch_text(i.dispatch))
                 top.addChild(child)
             self.figures.addTopLevelItem(top)
             top.setExpanded(True)
