@@ -31,6 +31,12 @@ def _(message: str) -> str:
     return _catalog.get(message, message)
 
 
+def C_(context: str, message: str) -> str:
+    """A text too short to translate on its own (one letter on a map icon): the catalogue's key is
+    ``"context|message"``, and untranslated it is the message alone, never the context."""
+    return _catalog.get(f"{context}|{message}", message)
+
+
 def language() -> str:
     return _language
 

@@ -32,6 +32,15 @@ def marked_strings() -> dict[str, str]:
                     and isinstance(node.args[0].value, str)
                 ):
                     found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")
+                if (  # C_("context", "message"): the catalogue's key is "context|message"
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "C_"
+                    and len(node.args) == 2
+                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+                ):
+                    key = f"{node.args[0].value}|{node.args[1].value}"  # type: ignore[attr-defined]
+                    found.setdefault(key, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 
@@ -67,5 +76,15 @@ def test_language_switch(lang: str) -> None:
         i18n.set_language(lang)
         expected = "值班员" if lang == "zh_CN" else "Duty officer"
         assert i18n._("Duty officer") == expected
+    finally:
+        i18n.set_language("en")
+
+
+def test_a_short_text_with_a_context_shows_the_text_alone_untranslated() -> None:
+    try:
+        i18n.set_language("en")
+        assert i18n.C_("depot mark", "S") == "S"
+        i18n.set_language("zh_CN")
+        assert i18n.C_("depot mark", "S") == "物" and i18n.C_("shelter mark", "H") == "避"
     finally:
         i18n.set_language("en")

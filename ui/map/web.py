@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QWidget
 
 from dispatch_console.incidents import map_data
 from dispatch_console.kernel.categories import Catalog
-from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.i18n import C_, _
 from ui.map.tiles import TileConfig
 from ui.shell import theme
 
@@ -82,7 +82,7 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
         "below_minimum": _("Below minimum stock"), "stock_ok": _("Stock above minimum"),
         "free_places": _("free places"),
         # one letter on the depot and shelter icons
-        "depot_mark": _("S (depot mark)"), "shelter_mark": _("H (shelter mark)"),
+        "depot_mark": C_("depot mark", "S"), "shelter_mark": C_("shelter mark", "H"),
         "depot": _("Supplies depot"), "depot_low": _("Depot below minimum"), "shelter_open": _("Shelter open"),
         "shelter_full": _("Shelter full"), "shelter_closed": _("Shelter closed"),
         "warning_areas": _("Official warning in force"),
