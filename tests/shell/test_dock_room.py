@@ -32,3 +32,27 @@ def test_the_roster_calendar_opens_with_room_to_read(qtbot: QtBot, sqlite_db: Da
         assert window.centralWidget().height() >= 200  # the queue keeps its place above it
     finally:
         window.shutdown()
+
+
+def test_every_room_s_dock_joins_a_group_and_the_queue_and_map_keep_their_room(qtbot: QtBot,
+                                                                              sqlite_db: Database) -> None:
+    """A dock a room adds takes a tab in a group of the default layout (or sits under the queue, or
+    is opened from the View menu): on its own in a side column it squeezed the map to a strip."""
+    from PySide6.QtCore import Qt
+
+    from ui.shell.main_window import DEFAULT_LAYOUT
+
+    window = MainWindow(ConsoleContext(sqlite_db, "t", Resources()), panels=composition.panels(),
+                        start_feed=False, restore_layout=False)
+    qtbot.addWidget(window)
+    try:
+        window.resize(1366, 768)
+        window.show()
+        grouped = {name for groups in DEFAULT_LAYOUT.values() for group in groups for name in group}
+        for name, dock in window.panels.items():
+            bottom = window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea  # type: ignore[arg-type]
+            assert name in grouped or bottom or not getattr(dock, "default_visible", True), name
+        qtbot.waitUntil(lambda: window.panels["map"].height() >= 250, timeout=10000)
+        qtbot.waitUntil(lambda: window.centralWidget().height() >= 768 // 2, timeout=10000)
+    finally:
+        window.shutdown()

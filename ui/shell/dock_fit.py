@@ -18,6 +18,7 @@ DEFAULT_SIZE = (1600, 960)
 LEFT_SHARE, LEFT_MIN, LEFT_MAX = 0.2, 270, 380      # who is on duty, the jurisdiction, the handover
 RIGHT_SHARE, RIGHT_MIN, RIGHT_MAX = 0.3, 400, 640   # the map, the incident at hand, the alerts
 RIGHT_HEIGHTS = (0.42, 0.30, 0.28)                   # map; incident detail; checklist, alerts, calls, drills
+BOTTOM_HEIGHT = 0.28                                 # the case board under the queue
 
 
 def scrollable(dock: QWidget) -> QWidget:
@@ -56,6 +57,12 @@ def size_columns(window: QMainWindow) -> None:
     right = columns[1]
     if len(right) == len(RIGHT_HEIGHTS):
         window.resizeDocks(right, [int(window.height() * share) for share in RIGHT_HEIGHTS], Qt.Orientation.Vertical)
+    # a dock under the queue (the case board) leaves the queue the larger part of the middle
+    bottom = [d for d in window.findChildren(QDockWidget)
+              if window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isHidden()
+              and not d.isFloating()]
+    if bottom:
+        window.resizeDocks(bottom[:1], [int(window.height() * BOTTOM_HEIGHT)], Qt.Orientation.Vertical)
 
 
 def initial_size(window: QMainWindow) -> None:

@@ -55,10 +55,14 @@ class Panels:
 
 # The default arrangement (a saved layout replaces it): per area, groups of docks stacked top to
 # bottom; the docks of one group share a place as tabs, the first one in front.
+# Every dock a room adds joins a group here: a dock of its own in a side column squeezes the map and
+# the incident detail (seen with the supplies and transfers docks). The side columns own the bottom
+# corners, so a bottom dock (the case board) sits under the queue, not under the map.
 DEFAULT_LAYOUT: dict[Qt.DockWidgetArea, list[list[str]]] = {
-    Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction"], ["handover"]],
+    Qt.DockWidgetArea.LeftDockWidgetArea: [["duty_board", "jurisdiction", "supplies"], ["handover"]],
     Qt.DockWidgetArea.RightDockWidgetArea: [["map"], ["incident-detail"],
-                                            ["checklist", "notifications", "calls", "drills", "warnings"]],
+                                            ["checklist", "notifications", "calls", "drills", "warnings",
+                                             "transfers"]],
 }
 
 
@@ -139,6 +143,8 @@ class MainWindow(QMainWindow):
 
     def _default_layout(self) -> None:
         """Who-is-on-duty on the left; map, the incident at hand and the alerts on the right."""
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         placed: set[str] = set()
         for area, groups in DEFAULT_LAYOUT.items():
             for group in groups:
