@@ -140,12 +140,15 @@ def stored_by_request(session: Session, request_id: str | None) -> Incident | No
 
 def add_incident(
     session: Session, actor: Actor, draft: IncidentDraft, catalog: Catalog | None = None,
-    *, request_id: str | None = None,
+    *, request_id: str | None = None, defer_number: bool = False,
 ) -> tuple[Incident, bool]:
     """Record the draft inside the caller's write transaction; (incident, was it a duplicate).
 
     ``request_id`` is the write's idempotency key: the incident stored under it is stored once,
-    however often the request is tried (see :func:`create_incident`).
+    however often the request is tried (see :func:`create_incident`). ``defer_number`` is for a
+    transaction that records the incident and nothing else and reads it back after the commit
+    (:func:`create_incident`): its number is then taken at the end; any other caller (a warning's
+    response, an accepted transfer) gets the number at once, to show or to store.
     """
     require(actor, "incident.create")
     validate_draft(draft, catalog)
@@ -161,6 +164,8 @@ def add_incident(
     # fired by a timer), else at the end of the transaction, with the audit rows, in one short
     # step — so that writers recording at once wait for each other only there. Until then the
     # incident carries a placeholder nobody sees (it is replaced before the commit).
+    if not defer_number:
+        serialise_writers(session)  # the caller reads the incident in its own transaction: the number now
     if writers_locked(session):
         number = next_number(session, prefix)
     else:
@@ -215,7 +220,7 @@ def create_incident(
                 mine = stored_by_request(s, request_id)
                 if mine is not None:
                     return CreateResult(row_in(s, mine.id), False, replayed=True)
-            incident, duplicate = add_incident(s, actor, draft, catalog, request_id=request_id)
+            incident, duplicate = add_incident(s, actor, draft, catalog, request_id=request_id, defer_number=True)
             incident_id = incident.id
         with db.read() as s:  # read after the commit: the writers' lock is not held for it
             return CreateResult(row_in(s, incident_id), duplicate)
