@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -32,21 +32,14 @@ from dispatch_console.kernel.roles import role_label
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.rosters import service as roster
 from ui.shell.context import UiContext
-from ui.shell.tables import row_table
+from ui.shell.tables import ITEM_DATA, read_only_item, row_table
 
 ROSTER_ENTITIES = {"roster", "shift", "person", "database"}
 UNIT_ENTITIES = {"unit", "incident", "database"}
 STAFF_ENTITIES = {"area", "person", "grid_staff", "database"}
-UNIT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+UNIT_ID_ROLE = ITEM_DATA
 REFRESH_MS = 60_000
-
-
-def _item(text: str | None, data: object = None) -> QStandardItem:
-    item = QStandardItem(text or "")
-    item.setEditable(False)
-    if data is not None:
-        item.setData(data, UNIT_ID_ROLE)
-    return item
+_item = read_only_item
 
 
 class DutyBoardPanel(QDockWidget):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QTimer
+from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, Qt, QTimer
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import QHeaderView, QTableView, QTableWidget, QTableWidgetItem, QWidget
 
 
@@ -74,3 +75,16 @@ def row_table(model: QAbstractItemModel, parent: QWidget, name: str | None = Non
     view.horizontalHeader().setStretchLastSection(True)
     keep_columns_fitted(view)
     return view
+
+
+ITEM_DATA = Qt.ItemDataRole.UserRole + 1  # the id (or other key) a read-only item carries
+
+
+def read_only_item(text: object, data: object = None) -> QStandardItem:
+    """A cell of a dock's row table: its text (None shows nothing), not editable, with ``data`` under
+    :data:`ITEM_DATA`."""
+    item = QStandardItem("" if text is None else str(text))
+    item.setEditable(False)
+    if data is not None:
+        item.setData(data, ITEM_DATA)
+    return item

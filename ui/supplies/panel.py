@@ -15,7 +15,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtGui import QAction, QBrush, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QAction, QBrush, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -34,19 +34,12 @@ from dispatch_console.supplies import shelters as shelter_service
 from dispatch_console.supplies import stock as stock_service
 from ui.shell import theme
 from ui.shell.context import UiContext
-from ui.shell.tables import row_table
+from ui.shell.tables import ITEM_DATA, read_only_item, row_table
 
 STOCK_ENTITIES = {"stock", "depot", "database"}
 SHELTER_ENTITIES = {"shelter", "database"}
-DATA = Qt.ItemDataRole.UserRole + 1
-
-
-def _item(text: object, data: object = None) -> QStandardItem:
-    item = QStandardItem("" if text is None else str(text))
-    item.setEditable(False)
-    if data is not None:
-        item.setData(data, DATA)
-    return item
+DATA = ITEM_DATA
+_item = read_only_item
 
 
 class SuppliesPanel(QDockWidget):
