@@ -1098,7 +1098,7 @@ class ShelterMovement(Base):
 
 
 class Transfer(Base):
-    """One incident handed to (``out``) or from (``in``) another duty room, with both numbers."""
+    """One incident or case handed to (``out``) or from (``in``) another duty room, with both numbers."""
 
     __tablename__ = "transfer"
     __table_args__ = (
@@ -1111,7 +1111,10 @@ class Transfer(Base):
     package_id: Mapped[str] = mapped_column(String(64))  # the transfer package's eidoMessageIdentifier
     peer_room: Mapped[str] = mapped_column(String(64), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)  # ours
-    sender_number: Mapped[str] = mapped_column(String(32))  # the sending room's incident number
+    # what crossed: an incident, or a dispute/petition case (migration 0016); ``case_id`` is ours
+    subject: Mapped[str] = mapped_column(String(8), default="incident", server_default="incident")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    sender_number: Mapped[str] = mapped_column(String(32))  # the sending room's incident (or case) number
     receiver_number: Mapped[str | None] = mapped_column(String(32))  # the receiving room's, once accepted
     status: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 APPEND_ONLY_TABLES = ("audit_log", "change_log", "incident_event", "audit_checkpoint",
                       # dispatch assistance (migration 0011): corrected by a new line, never edited
                       "incident_answers", "dispatch_proposal", "stock_movement", "shelter_movement")
+# Tables a workstation appends to and may update only these columns of: a transfer package sent or
+# taken is the record of what crossed between two duty rooms; only its delivery is noted later.
+COLUMN_UPDATE_TABLES: dict[str, tuple[str, ...]] = {"transfer_package": ("delivered_at",)}
 # Tables a workstation may only read.
 READ_ONLY_TABLES = ("alembic_version", "site_setting")
 # The accounts: the workstation role may update only these columns (sign-in bookkeeping).
@@ -196,6 +199,10 @@ def _grant_working_rights(s: Session, role: str, database: str, *, accounts: boo
             continue
         if table in APPEND_ONLY_TABLES:
             _execute(s, sql.SQL("GRANT INSERT ON {} TO {}").format(t, r))
+        elif table in COLUMN_UPDATE_TABLES:
+            _execute(s, sql.SQL("GRANT INSERT ON {} TO {}").format(t, r))
+            _execute(s, sql.SQL("GRANT UPDATE ({}) ON {} TO {}").format(
+                sql.SQL(", ").join(sql.Identifier(c) for c in COLUMN_UPDATE_TABLES[table]), t, r))
         elif table == ACCOUNTS_TABLE:
             if accounts:
                 _execute(s, sql.SQL("GRANT INSERT, UPDATE ON {} TO {}").format(t, r))

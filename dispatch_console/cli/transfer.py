@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 def register(commands: Commands) -> None:
     commands.group("transfer", _("cross-region transfer: hand an incident to another duty room, with a receipt"))
     p = commands.add_sub("transfer", "send", cmd_send,
-                         _("send an incident to another duty room (policies/transfers.toml); "
+                         _("send an incident or a case to another duty room (policies/transfers.toml); "
                            "the receipt deadline starts"))
-    p.add_argument("number", metavar="NUMBER", help=_("the incident's number"))
+    p.add_argument("number", metavar="NUMBER", help=_("the incident's number, or a case's (TYJ-…, TYX-…)"))
     p.add_argument("--to", required=True, metavar="ROOM", help=_("the duty room's code"))
     p.add_argument("--note", help=_("a note for the other duty room"))
     p = commands.add_sub("transfer", "inbox", cmd_inbox, _("incoming transfers, awaiting a decision first"))
@@ -92,8 +92,9 @@ def cmd_accept(ctx: CliContext) -> int:
     from dispatch_console.transfers import service
 
     row = service.accept(ctx.database(), ctx.actor(), ctx.args.id, note=ctx.args.note, cfg=_cfg(ctx))
-    print(_("Transfer {id} accepted: incident {ours} (their number {theirs}).").format(
-        id=row.id, ours=row.receiver_number, theirs=row.sender_number))
+    text = (_("Transfer {id} accepted: case {ours} (their number {theirs}).") if row.subject == "case"
+            else _("Transfer {id} accepted: incident {ours} (their number {theirs})."))
+    print(text.format(id=row.id, ours=row.receiver_number, theirs=row.sender_number))
     return EXIT_OK
 
 

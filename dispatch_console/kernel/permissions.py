@@ -37,6 +37,10 @@ _OFFICER = {
     "warning.handle",
     "supplies.move",
     "shelter.update",
+    # 跨区域联动: the officer at the desk hands over and takes over (at night nobody else is there);
+    # what the room exchanges with, and the exchange itself, is the administrator's
+    "transfer.send",
+    "transfer.decide",
 }
 _LEADER = _OFFICER | {
     "roster.edit",
@@ -64,7 +68,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "drill_director": frozenset(_OFFICER | {"drill.run"}),
     "admin": frozenset(
         _LEADER
-        | {"users.manage", "audit.verify", "jurisdiction.import", "db.admin", "drill.run"}
+        | {"users.manage", "audit.verify", "jurisdiction.import", "db.admin", "drill.run", "transfer.configure"}
     ),
     "integration": frozenset({"incident.create"}),
 }
@@ -105,6 +109,9 @@ ACTION_LABELS: dict[str, str] = {
     "case.extend": N_("extend a petition's deadline"),
     "case.campaign_start": N_("start a dispute screening campaign"),
     "case.campaign_report": N_("report a grid's screening result"),
+    "transfer.send": N_("send an incident or a case to another duty room"),
+    "transfer.decide": N_("accept or refuse a transfer from another duty room"),
+    "transfer.configure": N_("set up the transfer exchange"),
     "drill.run": N_("run a drill"),
     "users.manage": N_("manage users"),
     "audit.verify": N_("verify the audit log"),

@@ -31,7 +31,7 @@ SCHEMA_FILE = "transfers/package.schema.json"
 MAX_BYTES = 512 * 1024
 LIMITS = replace(bounded_input.Limits(), file_bytes=MAX_BYTES, depth=8, field_chars=8000, items=1000)
 TIME_FIELDS = (("lastUpdateTimeStamp",), ("incidentComponent", "incidentCreationTimeStamp"),
-               ("incidentComponent", "incidentReportedTimeStamp"))
+               ("incidentComponent", "incidentReportedTimeStamp"), ("caseComponent", "caseRegisteredTimeStamp"))
 
 
 class PackageRefused(Exception):
@@ -102,12 +102,14 @@ def parse(raw: bytes, name: str) -> dict[str, Any]:
                 bounded_input.parse_datetime(node, where.at(field=".".join(path)))
             except bounded_input.InputError as exc:
                 raise PackageRefused(str(exc), data) from None
-    notes = data.get("notesComponent") or []
-    for i, note in enumerate(notes):
-        try:
-            bounded_input.parse_datetime(note["noteDateTimeStamp"], where.at(field=f"notesComponent[{i}]"))
-        except bounded_input.InputError as exc:
-            raise PackageRefused(str(exc), data) from None
+    case = data.get("caseComponent") or {}
+    for items, member, stamp in ((data.get("notesComponent") or [], "notesComponent", "noteDateTimeStamp"),
+                                 (case.get("sessionComponent") or [], "sessionComponent", "sessionTimeStamp")):
+        for i, item in enumerate(items):
+            try:
+                bounded_input.parse_datetime(item[stamp], where.at(field=f"{member}[{i}]"))
+            except bounded_input.InputError as exc:
+                raise PackageRefused(str(exc), data) from None
     result: dict[str, Any] = data
     return result
 

@@ -26,7 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Assignment, Incident, IncidentEvent, Timer, Transfer, TransferPackage, Unit
+from db.models import Assignment, Case, Incident, IncidentEvent, Timer, Transfer, TransferPackage, Unit
+from dispatch_console.cases.records import add_event as add_case_event
+from dispatch_console.cases.records import changed as case_changed
+from dispatch_console.cases.vocabulary import OPEN_CASE_STATUSES
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.incidents.lifecycle import add_event
 from dispatch_console.incidents.service import add_incident
@@ -38,6 +41,7 @@ from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.notifications.service import notify
 from dispatch_console.timers.engine import cancel, schedule, set_outcome
+from dispatch_console.transfers import case_package
 from dispatch_console.transfers import config as transfer_config
 from dispatch_console.transfers import package as pkg
 from dispatch_console.transfers.config import TransferConfig
@@ -52,15 +56,15 @@ RECEIPT_KIND = "transfer_receipt"
 MAX_FILES = 500  # per poll, oldest first
 NOTE_CHARS = 2000
 # the statuses of a transfer, as each side sees it
-OUT_STATUSES = ("sent", "overdue", "accepted", "refused", "rejected", "dispatched", "resolved")
-IN_STATUSES = ("pending", "accepted", "refused", "rejected", "dispatched", "resolved")
+OUT_STATUSES = ("sent", "overdue", "accepted", "refused", "rejected", "dispatched", "resolved", "closed")
+IN_STATUSES = ("pending", "accepted", "refused", "rejected", "dispatched", "resolved", "closed")
 STATUS_LABELS: dict[str, str] = {
     "sent": N_("sent, awaiting receipt"), "overdue": N_("no receipt in time"), "pending": N_("awaiting decision"),
     "accepted": N_("taken over"), "refused": N_("refused"), "rejected": N_("package refused (invalid)"),
-    "dispatched": N_("dispatched"), "resolved": N_("resolved"),
+    "dispatched": N_("dispatched"), "resolved": N_("resolved"), "closed": N_("case closed"),
 }
 # a status package moves a transfer forward only (a late "dispatched" never undoes "resolved")
-_RANK = {"sent": 0, "overdue": 0, "pending": 0, "accepted": 1, "dispatched": 2, "resolved": 3,
+_RANK = {"sent": 0, "overdue": 0, "pending": 0, "accepted": 1, "dispatched": 2, "resolved": 3, "closed": 3,
          "refused": 3, "rejected": 3}
 
 
@@ -86,6 +90,8 @@ class TransferRow:
     created_at: datetime
     updated_at: datetime
     version: int
+    subject: str = "incident"  # incident | case
+    case_id: int | None = None
 
     @property
     def status_text(self) -> str:
@@ -96,7 +102,8 @@ class TransferRow:
                 "status": self.status, "sender_number": self.sender_number, "receiver_number": self.receiver_number,
                 "incident_id": self.incident_id, "category": self.category, "severity": self.severity,
                 "address": self.address, "description": self.description, "reason": self.reason,
-                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()}
+                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+                "subject": self.subject, "case_id": self.case_id}
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class Taken:
 class PollReport:
     taken: list[Taken] = field(default_factory=list)
     delivered: int = 0
+    closed: int = 0  # accepted cases closed here, reported back
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.taken if t.status == status)
@@ -126,7 +134,8 @@ def _row(t: Transfer, cfg: TransferConfig | None) -> TransferRow:
         status=t.status, sender_number=t.sender_number, receiver_number=t.receiver_number, incident_id=t.incident_id,
         category=summary.get("category"), severity=summary.get("severity"), address=summary.get("address"),
         description=str(summary.get("description") or summary.get("file") or ""), reason=t.reason,
-        created_at=t.created_at, updated_at=t.updated_at, version=t.version)
+        created_at=t.created_at, updated_at=t.updated_at, version=t.version, subject=t.subject or "incident",
+        case_id=t.case_id)
 
 
 def _config(cfg: TransferConfig | None) -> TransferConfig:
@@ -219,52 +228,108 @@ def _queue_status(s: Session, cfg: TransferConfig, transfer: Transfer | None, *,
 
 def send(db: Database, actor: Actor, number: str, to: str, *, note: str | None = None,
          cfg: TransferConfig | None = None) -> TransferRow:
-    """``transfer send NUMBER --to ROOM``: hand the incident over; the receipt deadline starts."""
-    require(actor, "incident.dispatch")
+    """``transfer send NUMBER --to ROOM``: hand the incident (or the case, TYJ-…/TYX-…) over; the receipt
+    deadline starts."""
+    require(actor, "transfer.send")
     cfg = _config(cfg)
-    peer = cfg.peer(to)
+    cfg.peer(to)
     cfg.key(to)  # refused before anything is written when the key is missing
     text = _note(note)
     with db.write() as s:
         serialise_writers(s)
         inc = s.execute(select(Incident).where(Incident.number == number.strip())).scalar_one_or_none()
         if inc is None:
-            raise NotFound(_("Incident {number} does not exist.").format(number=number))
-        if inc.is_drill:
-            raise ValidationError(_("Incident {number} is a drill: drills stay in this duty room.").format(
-                number=inc.number), "number")
-        if inc.status in ("closed", "cancelled"):
-            raise ValidationError(_("Incident {number} is {status}: it cannot be handed over.").format(
-                number=inc.number, status=categories.load_catalog().status_label(inc.status)), "number")
-        open_one = s.execute(select(Transfer.id).where(
-            Transfer.direction == "out", Transfer.incident_id == inc.id, Transfer.peer_room == to,
-            Transfer.status.in_(("sent", "overdue", "accepted", "dispatched")))).scalar()
-        if open_one is not None:
-            raise ValidationError(_("Incident {number} is already with {room} (transfer {id}).").format(
-                number=inc.number, room=peer.name, id=open_one), "number")
-        now = db_now(s)
-        if text:
-            add_event(s, actor, inc, "note", now, note=text)
-        body = _incident_package(s, cfg, inc, to, now)
-        transfer = Transfer(
-            direction="out", package_id=body["eidoMessageIdentifier"], peer_room=to, incident_id=inc.id,
-            sender_number=inc.number, status="sent", summary=_summary(body), created_at=now, updated_at=now,
-            version=1)
-        s.add(transfer)
-        s.flush()
-        s.add(TransferPackage(direction="out", package_id=transfer.package_id, kind="transfer", peer_room=to,
-                              transfer_id=transfer.id, body=body, at=now))
-        due = now + cfg.receipt_deadline
-        add_event(s, actor, inc, "transfer_sent", now, note=_("Handed over to {room}; receipt due by {due}.").format(
-            room=peer.name, due=pkg.timestamp(due)), data={"transfer_id": transfer.id, "room": to,
-                                                           "package": transfer.package_id})
-        record(s, actor, entity="transfer", entity_id=transfer.id, op="create", action="transfer.send",
-               after={"room": to, "number": inc.number, "package": transfer.package_id, "receipt_due": due}, at=now)
-        schedule(s, kind=RECEIPT_KIND, due_at=due, incident_id=inc.id, target_role=cfg.notify_role,
-                 payload={"transfer_id": transfer.id, "room": to}, is_drill=inc.is_drill, actor=actor)
-        row = _row(transfer, cfg)
+            case = s.execute(select(Case).where(Case.number == number.strip().upper())).scalar_one_or_none()
+            if case is None:
+                raise NotFound(_("No incident or case numbered {number}.").format(number=number))
+            row = _send_case(s, actor, cfg, case, to, text)
+        else:
+            row = _send_incident(s, actor, cfg, inc, to, text)
     deliver(db, cfg)
     return row
+
+
+def _send_incident(s: Session, actor: Actor, cfg: TransferConfig, inc: Incident, to: str,
+                   text: str | None) -> TransferRow:
+    peer = cfg.peer(to)
+    if inc.is_drill:
+        raise ValidationError(_("Incident {number} is a drill: drills stay in this duty room.").format(
+            number=inc.number), "number")
+    if inc.status in ("closed", "cancelled"):
+        raise ValidationError(_("Incident {number} is {status}: it cannot be handed over.").format(
+            number=inc.number, status=categories.load_catalog().status_label(inc.status)), "number")
+    open_one = s.execute(select(Transfer.id).where(
+        Transfer.direction == "out", Transfer.incident_id == inc.id, Transfer.peer_room == to,
+        Transfer.status.in_(("sent", "overdue", "accepted", "dispatched")))).scalar()
+    if open_one is not None:
+        raise ValidationError(_("Incident {number} is already with {room} (transfer {id}).").format(
+            number=inc.number, room=peer.name, id=open_one), "number")
+    now = db_now(s)
+    if text:
+        add_event(s, actor, inc, "note", now, note=text)
+    body = _incident_package(s, cfg, inc, to, now)
+    transfer = Transfer(
+        direction="out", package_id=body["eidoMessageIdentifier"], peer_room=to, incident_id=inc.id,
+        sender_number=inc.number, status="sent", summary=_summary(body), created_at=now, updated_at=now,
+        version=1)
+    s.add(transfer)
+    s.flush()
+    s.add(TransferPackage(direction="out", package_id=transfer.package_id, kind="transfer", peer_room=to,
+                          transfer_id=transfer.id, body=body, at=now))
+    due = now + cfg.receipt_deadline
+    add_event(s, actor, inc, "transfer_sent", now, note=_("Handed over to {room}; receipt due by {due}.").format(
+        room=peer.name, due=pkg.timestamp(due)), data={"transfer_id": transfer.id, "room": to,
+                                                       "package": transfer.package_id})
+    record(s, actor, entity="transfer", entity_id=transfer.id, op="create", action="transfer.send",
+           after={"room": to, "number": inc.number, "package": transfer.package_id, "receipt_due": due}, at=now)
+    schedule(s, kind=RECEIPT_KIND, due_at=due, incident_id=inc.id, target_role=cfg.notify_role,
+             payload={"transfer_id": transfer.id, "room": to}, is_drill=inc.is_drill, actor=actor)
+    return _row(transfer, cfg)
+
+
+def _send_case(s: Session, actor: Actor, cfg: TransferConfig, case: Case, to: str, text: str | None) -> TransferRow:
+    """A dispute or petition case as a package (``case_package``); the case's timeline says so."""
+    peer = cfg.peer(to)
+    if case.is_drill:
+        raise ValidationError(_("Case {number} is a drill: drills stay in this duty room.").format(
+            number=case.number), "number")
+    if case.status not in OPEN_CASE_STATUSES:
+        raise ValidationError(_("Case {number} is closed: it cannot be handed over.").format(number=case.number),
+                              "number")
+    open_one = s.execute(select(Transfer.id).where(
+        Transfer.direction == "out", Transfer.case_id == case.id, Transfer.peer_room == to,
+        Transfer.status.in_(("sent", "overdue", "accepted")))).scalar()
+    if open_one is not None:
+        raise ValidationError(_("Case {number} is already with {room} (transfer {id}).").format(
+            number=case.number, room=peer.name, id=open_one), "number")
+    now = db_now(s)
+    component = case_package.case_body(s, case, cfg.key(to))
+    body: dict[str, Any] = {
+        "packageVersion": 1, "eidoMessageIdentifier": pkg.new_identifier(), "kind": "case",
+        "sendingRoom": cfg.room, "sendingRoomName": cfg.room_name[:200], "receivingRoom": to,
+        "lastUpdateTimeStamp": pkg.timestamp(now), "caseComponent": component,
+    }
+    if text:
+        body["notesComponent"] = [{"noteDateTimeStamp": pkg.timestamp(now), "noteText": text,
+                                   "noteAuthorText": actor.username[:200]}]
+    transfer = Transfer(
+        direction="out", subject="case", package_id=body["eidoMessageIdentifier"], peer_room=to, case_id=case.id,
+        sender_number=case.number, status="sent", summary=case_package.summary_of(component, cfg.room_name),
+        created_at=now, updated_at=now, version=1)
+    s.add(transfer)
+    s.flush()
+    s.add(TransferPackage(direction="out", package_id=transfer.package_id, kind="case", peer_room=to,
+                          transfer_id=transfer.id, body=body, at=now))
+    due = now + cfg.receipt_deadline
+    case_changed(s, actor, case, "transfer", now, event="transfer_sent",
+                 after={"room": to, "transfer_id": transfer.id, "package": transfer.package_id, "receipt_due": due},
+                 note=_("Handed over to {room}; receipt due by {due}.").format(room=peer.name, due=pkg.timestamp(due))
+                 + (f" {text}" if text else ""), data={"transfer_id": transfer.id, "room": to})
+    record(s, actor, entity="transfer", entity_id=transfer.id, op="create", action="transfer.send",
+           after={"room": to, "case": case.number, "package": transfer.package_id, "receipt_due": due}, at=now)
+    schedule(s, kind=RECEIPT_KIND, due_at=due, case_id=case.id, target_role=cfg.notify_role,
+             payload={"transfer_id": transfer.id, "room": to}, is_drill=case.is_drill, actor=actor)
+    return _row(transfer, cfg)
 
 
 def _summary(body: dict[str, Any]) -> dict[str, Any]:
@@ -329,6 +394,22 @@ def _take_status(s: Session, cfg: TransferConfig, body: dict[str, Any], now: dat
                 room=peer.name if peer else transfer.peer_room, number=transfer.sender_number),
                 body=reason, level="warning", target_role=cfg.notify_role, incident_id=inc.id,
                 is_drill=inc.is_drill, actor=actor, at=now)
+    case = s.get(Case, transfer.case_id) if transfer.case_id is not None and transfer.direction == "out" else None
+    if case is not None:
+        text = _("{room}: {status}").format(room=peer.name if peer else transfer.peer_room, status=status_label(status))
+        if transfer.receiver_number:
+            text += _(" (their number {number})").format(number=transfer.receiver_number)
+        if reason:
+            text += f" — {reason}"
+        add_case_event(s, actor, case.id, "transfer_status", text, now,
+                       data={"transfer_id": transfer.id, "status": status, "receiver_number": transfer.receiver_number})
+        if status in ("accepted", "refused", "rejected"):
+            cancel(s, reason=f"transfer {status}", case_id=case.id, kinds=[RECEIPT_KIND], actor=actor)
+        if status in ("refused", "rejected"):
+            notify(s, kind="transfer_refused", title=_("{room} did not take {number}").format(
+                room=peer.name if peer else transfer.peer_room, number=transfer.sender_number),
+                body=reason, level="warning", target_role=cfg.notify_role, is_drill=case.is_drill, actor=actor,
+                at=now)
     record(s, actor, entity="transfer", entity_id=transfer.id, op="update", action=f"transfer.{status}",
            after={"room": transfer.peer_room, "status": status, "receiver_number": transfer.receiver_number,
                   "reason": reason}, at=now)
@@ -340,9 +421,16 @@ def _take_status(s: Session, cfg: TransferConfig, body: dict[str, Any], now: dat
 
 
 def _take_transfer(s: Session, body: dict[str, Any], now: datetime, actor: Actor) -> int:
-    inc = body["incidentComponent"]
-    transfer = Transfer(direction="in", package_id=body["eidoMessageIdentifier"], peer_room=body["sendingRoom"],
-                        sender_number=inc["incidentTrackingIdentifier"], status="pending", summary=_summary(body),
+    if body["kind"] == "case":
+        c = body["caseComponent"]
+        inc = {"incidentDescriptionText": c["caseTitleText"]}
+        number, subject = c["caseTrackingIdentifier"], "case"
+        summary = case_package.summary_of(c, body.get("sendingRoomName"))
+    else:
+        inc = body["incidentComponent"]
+        number, subject, summary = inc["incidentTrackingIdentifier"], "incident", _summary(body)
+    transfer = Transfer(direction="in", subject=subject, package_id=body["eidoMessageIdentifier"],
+                        peer_room=body["sendingRoom"], sender_number=number, status="pending", summary=summary,
                         created_at=now, updated_at=now, version=1)
     s.add(transfer)
     s.flush()
@@ -369,7 +457,9 @@ def _refuse_package(s: Session, cfg: TransferConfig, raw: bytes, name: str, exc:
     known = sender in cfg.rooms
     component = data.get("incidentComponent")
     inc: dict[str, Any] = component if isinstance(component, dict) else {}
-    number = str(inc.get("incidentTrackingIdentifier") or "-")[:32]
+    case_c = data.get("caseComponent")
+    case: dict[str, Any] = case_c if isinstance(case_c, dict) else {}
+    number = str(inc.get("incidentTrackingIdentifier") or case.get("caseTrackingIdentifier") or "-")[:32]
     transfer = Transfer(direction="in", package_id=key, peer_room=(sender if known and sender else "?")[:64],
                         sender_number=number, status="rejected", reason=exc.reason,
                         summary={"file": name[:200],
@@ -422,7 +512,7 @@ def take(db: Database, actor: Actor, raw: bytes, name: str, cfg: TransferConfig)
                                                           TransferPackage.package_id == ident)).scalar() is not None:
                 return Taken(name, "duplicate")
             now = db_now(s)
-            if body["kind"] == "transfer":
+            if body["kind"] in ("transfer", "case"):
                 transfer_id: int | None = _take_transfer(s, body, now, actor)
                 status = None
             else:
@@ -449,7 +539,20 @@ def _decide(db: Database, actor: Actor, transfer_id: int, version: int | None, c
             raise ValidationError(_("Transfer {id} is {status} already.").format(
                 id=transfer_id, status=status_label(t.status)), "status")
         now = db_now(s)
-        if status == "accepted":
+        if status == "accepted" and t.subject == "case":
+            body = s.execute(select(TransferPackage.body).where(
+                TransferPackage.direction == "in", TransferPackage.package_id == t.package_id)).scalar_one()
+            room_name = (t.summary or {}).get("room_name") or t.peer_room
+            try:
+                key: bytes | None = cfg.key(t.peer_room)
+            except ValidationError:
+                key = None
+            case = case_package.open_local_case(s, actor, body, room_name=room_name, key=key, note=note)
+            add_case_event(s, actor, case.id, "transfer_accepted", _("Accepted from {room} ({number}).").format(
+                room=room_name, number=t.sender_number), now,
+                data={"transfer_id": t.id, "room": t.peer_room, "sender_number": t.sender_number})
+            t.case_id, t.receiver_number = case.id, case.number
+        elif status == "accepted":
             body = s.execute(select(TransferPackage.body).where(
                 TransferPackage.direction == "in", TransferPackage.package_id == t.package_id)).scalar_one()
             inc_c, loc = body["incidentComponent"], body.get("locationComponent", {})
@@ -494,14 +597,14 @@ def _decide(db: Database, actor: Actor, transfer_id: int, version: int | None, c
 def accept(db: Database, actor: Actor, transfer_id: int, *, note: str | None = None, version: int | None = None,
            cfg: TransferConfig | None = None) -> TransferRow:
     """``transfer accept ID``: a local incident linked to the sender's number; the sender is told."""
-    require(actor, "incident.create")
+    require(actor, "transfer.decide")
     return _decide(db, actor, transfer_id, version, _config(cfg), "accepted", _note(note))
 
 
 def refuse(db: Database, actor: Actor, transfer_id: int, *, note: str | None = None, version: int | None = None,
            cfg: TransferConfig | None = None) -> TransferRow:
     """``transfer refuse ID --note WHY``: not ours; the sender is told why."""
-    require(actor, "incident.transition")
+    require(actor, "transfer.decide")
     return _decide(db, actor, transfer_id, version, _config(cfg), "refused", _note(note))
 
 
@@ -630,8 +733,36 @@ def poll(db: Database, station: str, cfg: TransferConfig | None = None) -> PollR
             taken = take(db, actor, raw, name, cfg)
         report.taken.append(taken)
         _file_away(path, "refused" if taken.status == "refused" else "taken")
+    report.closed = report_closed_cases(db, actor, cfg)
     report.delivered = deliver(db, cfg)
     return report
+
+
+def report_closed_cases(db: Database, actor: Actor, cfg: TransferConfig | None = None) -> int:
+    """Cases accepted from another room and closed here since: the sender is told (once, a status package).
+
+    The cases room knows nothing of transfers; the exchange's poll looks for them instead.
+    """
+    cfg = _config(cfg)
+    with db.read() as s:
+        waiting = list(s.execute(select(Transfer.id).join(Case, Case.id == Transfer.case_id).where(
+            Transfer.direction == "in", Transfer.subject == "case", Transfer.status == "accepted",
+            Case.status == "closed")).scalars())
+    done = 0
+    for transfer_id in waiting:
+        with db.write() as s:
+            serialise_writers(s)
+            t = s.get(Transfer, transfer_id)
+            if t is None or t.status != "accepted" or t.peer_room not in cfg.rooms:
+                continue  # another workstation told them meanwhile
+            now = db_now(s)
+            t.status, t.updated_at, t.version = "closed", now, t.version + 1
+            _queue_status(s, cfg, t, to=t.peer_room, referenced=t.package_id, status="closed",
+                          tracking=t.sender_number, receiver_number=t.receiver_number, reason=None, now=now)
+            record(s, actor, entity="transfer", entity_id=t.id, op="update", action="transfer.closed",
+                   after={"room": t.peer_room, "receiver_number": t.receiver_number}, at=now)
+            done += 1
+    return done
 
 
 def attach(engine: TimerEngine) -> None:

@@ -14,6 +14,7 @@ from support.world import isolated_settings, workstations  # noqa: F401
 
 from db.engine import Database
 from db.models import Incident
+from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import set_language
 from dispatch_console.transfers import service
 from ui.transfers.inbox import TransferInboxPanel
@@ -68,4 +69,31 @@ def test_accept_and_refuse_by_keyboard(qtbot: Any, db: Database, db_url: str, ba
         service.poll(taoyuan.db, "值班台1", taoyuan.cfg)
         out = {r.sender_number: r.status for r in service.transfers(taoyuan.db, direction="out", cfg=taoyuan.cfg)}
         assert out == {numbers[0]: "accepted", numbers[1]: "refused"}
+        ws.close()
+
+
+def test_keys_are_disabled_with_the_reason_for_who_may_not_decide(
+        qtbot: Any, db: Database, db_url: str, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        workstations: Any) -> None:  # noqa: F811
+    with two_rooms(db, db_url, backend, tmp_path) as (taoyuan, district):
+        incident_id = taoyuan.street.report("外区商户占道经营", category="city_management")
+        with taoyuan.db.read() as s:
+            number = s.execute(select(Incident.number).where(Incident.id == incident_id)).scalar_one()
+        service.send(taoyuan.db, taoyuan.street.officer, number, "district", cfg=taoyuan.cfg)
+        service.poll(district.db, "区值班台1", district.cfg)
+        monkeypatch.setenv("DISPATCH_CONFIG_DIR", str(district.config_dir))
+        set_language("zh_CN")
+        observer = Actor(user_id=None, username="guest", role="observer", station="ws", display_name="访客")
+        ws = workstations(district.db, observer)
+        panel = TransferInboxPanel(ws.ui, ws.host)
+        panel.setFloating(False)
+        ws.show()
+        panel.show()
+        qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=15000)
+        assert "无权接收或拒收其他值班室的移交" in panel.hint.text()  # said before a key is pressed
+        panel.list.setFocus()
+        qtbot.keyClick(panel.list, "a")
+        assert panel.chosen is None and "无权接收或拒收其他值班室的移交" in panel.hint.text()
+        qtbot.keyClick(panel.list, Qt.Key.Key_Return)
+        assert service.inbox(district.db, cfg=district.cfg)[0].status == "pending"
         ws.close()
