@@ -155,22 +155,37 @@ def _outcomes(s: Session, incident_ids: set[int]) -> dict[int, str]:
     return found
 
 
+def _calls(s: Session, query: Any) -> list[CallTask]:
+    rows = s.execute(query).all()
+    outcomes = _outcomes(s, {n.incident_id for n, *_rest in rows if n.incident_id is not None})
+    return [_task(n, t, number, who, outcomes.get(n.id)) for n, t, number, who in rows]
+
+
+def _call_query() -> Any:
+    return (select(Notification, Timer, Incident.number, User.display_name)
+            .outerjoin(Timer, Timer.id == Notification.timer_id)
+            .outerjoin(Incident, Incident.id == Notification.incident_id)
+            .outerjoin(User, User.id == Notification.acknowledged_by)
+            .where(Notification.kind == "call", Notification.timer_id.is_not(None)))
+
+
 def call_tasks(db: Database, *, open_only: bool = True, incident_id: int | None = None,
                limit: int = 200) -> list[CallTask]:
     """Call tasks, newest first: those still to be recorded (default), or the whole call log."""
-    query = (select(Notification, Timer, Incident.number, User.display_name)
-             .outerjoin(Timer, Timer.id == Notification.timer_id)
-             .outerjoin(Incident, Incident.id == Notification.incident_id)
-             .outerjoin(User, User.id == Notification.acknowledged_by)
-             .where(Notification.kind == "call", Notification.timer_id.is_not(None)))
+    query = _call_query()
     if open_only:
         query = query.where(Notification.acknowledged_at.is_(None))
     if incident_id is not None:
         query = query.where(Notification.incident_id == incident_id)
     with db.read() as s:
-        rows = s.execute(query.order_by(Notification.at.desc(), Notification.id.desc()).limit(limit)).all()
-        outcomes = _outcomes(s, {n.incident_id for n, *_rest in rows if n.incident_id is not None})
-        return [_task(n, t, number, who, outcomes.get(n.id)) for n, t, number, who in rows]
+        return _calls(s, query.order_by(Notification.at.desc(), Notification.id.desc()).limit(limit))
+
+
+def call_log(s: Session, start: datetime, end: datetime, *, limit: int = 500) -> list[CallTask]:
+    """The call tasks put on the console in [start, end), oldest first, with their outcomes (None: not
+    recorded yet) — what the handover record lists for the shift. Drills are left out."""
+    query = _call_query().where(Notification.at >= start, Notification.at < end, Notification.is_drill.is_(False))
+    return _calls(s, query.order_by(Notification.at, Notification.id).limit(limit))
 
 
 def record_outcome(db: Database, actor: Actor, notification_id: int, seen_version: int, outcome: str) -> CallTask:

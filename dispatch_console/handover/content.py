@@ -2,7 +2,8 @@
 
 :func:`gather` reads, inside the caller's session and at the database time, every open incident
 with its status, owner and next deadline; the timers coming due in the next shift; unticked
-checklist steps; units still out; the shift's notable events; the people of both shifts. DRILL
+checklist steps; units still out; the shift's notable events; the calls of the leader call-out made
+in the shift and how each went (接通/未接/占线/关机); the people of both shifts. DRILL
 records never appear (``is_drill`` false only). The result is plain JSON (the record's
 ``content``, hashed when signed); :class:`Situation` reads it back as frozen rows.
 """
@@ -31,6 +32,7 @@ from db.models import (
     User,
 )
 from dispatch_console.cases.reads import due_before as cases_due_before
+from dispatch_console.channels.callout import call_log
 from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.changes import to_jsonable
 from dispatch_console.kernel.config import Resources
@@ -174,6 +176,22 @@ class CaseDue:
 
 
 @dataclass(frozen=True)
+class CallMade:
+    """One call of the leader call-out (电话调度) during the shift, and how it went."""
+
+    at: datetime | None
+    incident_number: str | None
+    name: str
+    phone: str
+    role: str
+    position: int       # 1-based place in the chain
+    chain_length: int
+    outcome: str | None  # answered | no_answer | busy | off; None: not recorded yet
+    recorded_by: str | None
+    recorded_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ShiftPeople:
     leaders: tuple[str, ...]
     officers: tuple[str, ...]
@@ -192,6 +210,7 @@ class Situation:
     incoming: ShiftPeople
     gathered_at: datetime | None
     cases: tuple[CaseDue, ...] = ()   # records drafted before the cases room have none
+    calls: tuple[CallMade, ...] = ()  # nor before the call log came into the record
 
     @classmethod
     def from_content(cls, content: dict[str, Any]) -> Situation:
@@ -207,6 +226,7 @@ class Situation:
             tuple(_from_dict(NotableEvent, d) for d in content.get("notable", [])),
             people("outgoing"), people("incoming"), _when(content.get("gathered_at")),
             cases=tuple(_from_dict(CaseDue, d) for d in content.get("cases", [])),
+            calls=tuple(_from_dict(CallMade, d) for d in content.get("calls", [])),
         )
 
 
@@ -362,6 +382,11 @@ def _notable(s: Session, start: datetime, end: datetime) -> list[NotableEvent]:
     return sorted(events, key=lambda e: (e.at or start, e.kind))
 
 
+def _calls(s: Session, start: datetime, end: datetime) -> list[CallMade]:
+    return [CallMade(t.at, t.incident_number, t.name, t.phone, t.role, t.position + 1, t.chain_length, t.outcome,
+                     t.recorded_by, t.recorded_at) for t in call_log(s, start, end)]
+
+
 def gather(s: Session, shift: ShiftRow, next_shift: ShiftRow | None, now: datetime,
            policy: HandoverPolicy) -> dict[str, Any]:
     """The situation for handing ``shift`` over to ``next_shift``, as plain JSON."""
@@ -374,6 +399,7 @@ def gather(s: Session, shift: ShiftRow, next_shift: ShiftRow | None, now: dateti
         "units": _units(s),
         "cases": _cases(s, max(until, now)),
         "notable": _notable(s, shift.starts_at, min(shift.ends_at, now)),
+        "calls": _calls(s, shift.starts_at, min(shift.ends_at, now)),
         "outgoing": shift_people(s, shift.id),
         "incoming": shift_people(s, next_shift.id if next_shift else None),
     }

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch_console.channels.callout import outcome_label
 from dispatch_console.handover.content import notable_label
 from dispatch_console.handover.duty_log import DutyLog
 from dispatch_console.handover.service import HandoverRecord, Signature, status_label
@@ -125,6 +126,12 @@ def handover_sections(record: HandoverRecord, catalog: Catalog | None = None) ->
                   warn=late, widths=(16, 20, 20, 12, 32))
     notable = table([_("Time"), _("Kind"), _("Incident"), _("What")],
                     [[_time(e.at), notable_label(e.kind), e.incident_number or "-", e.text] for e in sit.notable])
+    calls = table([_("Time"), _("Incident"), _("Called"), _("Call outcome"), _("Recorded by")],
+                  [[_time(k.at), k.incident_number or "-",
+                    f"{k.name} {k.phone} ({role_label(k.role)}, {k.position}/{k.chain_length})",
+                    outcome_label(k.outcome) if k.outcome else _("not recorded"),
+                    f"{k.recorded_by or '-'} {_time(k.recorded_at)}" if k.recorded_at else "-"] for k in sit.calls],
+                  warn=[k.outcome != "answered" for k in sit.calls], widths=(16, 20, 32, 12, 20))
 
     def mark(ok: bool | None) -> str:
         return _("present") if ok else (_("not present") if ok is False else _("not checked"))
@@ -142,6 +149,7 @@ def handover_sections(record: HandoverRecord, catalog: Catalog | None = None) ->
         Section(_("Case follow-ups and petition deadlines ({n})").format(n=len(sit.cases)), cases),
         Section(_("Units still out ({n})").format(n=len(sit.units)), units),
         Section(_("Notable events of the shift"), notable),
+        Section(_("Call log of the shift ({n})").format(n=len(sit.calls)), calls),
         Section(_("Notes of the outgoing shift"), _paragraphs(record.notes)),
         Section(_("Equipment and keys"), equipment),
         Section(_("Addenda"), addenda),
