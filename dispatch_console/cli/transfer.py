@@ -35,6 +35,9 @@ def register(commands: Commands) -> None:
         p = commands.add_sub("transfer", name, handler, help_text)
         p.add_argument("id", type=int, metavar="ID", help=_("the transfer's number (transfer inbox)"))
         p.add_argument("--note", help=_("a note for the sender"))
+    p = commands.add_sub("transfer", "exchange-setup", cmd_exchange_setup,
+                         _("make the exchange with a duty room ready: its PostgreSQL table, or the folders"))
+    p.add_argument("room", metavar="ROOM", help=_("the duty room's code"))
     commands.add_sub("transfer", "poll", cmd_poll,
                      _("read the exchange folder once and deliver what waits (the timer engine does it on its own)"))
 
@@ -106,17 +109,32 @@ def cmd_refuse(ctx: CliContext) -> int:
     return EXIT_OK
 
 
+def cmd_exchange_setup(ctx: CliContext) -> int:
+    from dispatch_console.transfers import service
+    from dispatch_console.transfers.exchange import ExchangeUnavailable
+
+    try:
+        where = service.setup_exchange(ctx.database(), ctx.actor(), ctx.args.room, _cfg(ctx))
+    except ExchangeUnavailable as exc:
+        print(_("The exchange is not ready: {problem}").format(problem=exc), file=sys.stderr)
+        return EXIT_REJECTED
+    print(_("The exchange with {room} is ready: {where}").format(room=ctx.args.room, where=where))
+    return EXIT_OK
+
+
 def cmd_poll(ctx: CliContext) -> int:
     from dispatch_console.transfers import service
 
     report = service.poll(ctx.database(), ctx.station, _cfg(ctx))
+    for problem in report.unreachable:
+        print(problem, file=sys.stderr)
     for t in report.taken:
         if t.status == "refused":
             print(_("{file}: refused: {reason}").format(file=t.file, reason=t.reason), file=sys.stderr)
     print(_("{taken} taken, {dup} taken already, {refused} refused; {sent} packages delivered.").format(
         taken=report.count("taken"), dup=report.count("duplicate"), refused=report.count("refused"),
         sent=report.delivered))
-    return EXIT_REJECTED if report.count("refused") else EXIT_OK
+    return EXIT_REJECTED if report.count("refused") or report.unreachable else EXIT_OK
 
 
 def _cfg(ctx: CliContext) -> TransferConfig:

@@ -1,5 +1,9 @@
 """``policies/transfers.toml``: who we are, whom we exchange with, where, and how long a receipt may take.
 
+A peer room is reached through the shared folder (``exchange``) or, when its table names
+``exchange_url``, through a PostgreSQL database both rooms can reach (``exchange.py``); the
+password of that URL is a secret named by ``exchange_password``, never in the file.
+
 The shared keys are never in the policy: ``key`` names a secret that is looked up in the keyring
 and then in the config folder's ``secrets.toml`` (the outbox's lookup, shared with the channels).
 A key is never logged nor shown; only whether it is set.
@@ -18,6 +22,7 @@ from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.policies import PolicyError, policy_duration
 from dispatch_console.notifications.senders import lookup_secret
+from dispatch_console.transfers.exchange import Exchange, FolderExchange, PostgresExchange, check_url
 
 POLICY_FILE = "policies/transfers.toml"
 ROOM_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -29,6 +34,8 @@ class Room:
     code: str
     name: str
     key_name: str
+    exchange_url: str | None = None       # postgresql://user@host:port/database (no password)
+    exchange_password: str | None = None  # the secret's name
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,26 @@ class TransferConfig:
                                     "put it in the keyring or in secrets.toml of the config folder.").format(
                 room=code, name=room.key_name, n=MIN_KEY_BYTES), "key")
         return value.encode("utf-8")
+
+    def exchange_for(self, code: str) -> Exchange:
+        """How packages reach room ``code``: its PostgreSQL exchange, else the shared folder."""
+        room = self.peer(code)
+        if room.exchange_url:
+            password = lookup_secret(room.exchange_password, self.resources) if room.exchange_password else None
+            return PostgresExchange(room.exchange_url, password)
+        if self.exchange is None:
+            raise ValidationError(_("No exchange folder is set (policies/transfers.toml, exchange)."), "exchange")
+        return FolderExchange(self.exchange)
+
+    def exchanges(self) -> list[Exchange]:
+        """Every exchange this room reads its packages from (each once)."""
+        found: dict[str, Exchange] = {}
+        if self.exchange is not None:
+            found[f"folder:{self.exchange}"] = FolderExchange(self.exchange)
+        for code, room in sorted(self.rooms.items()):
+            if room.exchange_url and f"pg:{room.exchange_url}" not in found:
+                found[f"pg:{room.exchange_url}"] = self.exchange_for(code)
+        return list(found.values())
 
     def inbox(self, code: str | None = None) -> Path:
         return self._folder(code or self.room, "inbox")
@@ -97,7 +124,10 @@ def load(resources: Resources | None = None) -> TransferConfig:
         if not ROOM_CODE.match(code) or code == room or not isinstance(entry, dict):
             raise PolicyError(_("{file}: {key}: {problem}").format(
                 file=source, key=where, problem=_("a room code is lower-case letters, digits, - and _")))
-        rooms[code] = Room(code, _text(entry, "name", code, source), _text(entry, "key", f"transfer-{code}", source))
+        url = _text(entry, "exchange_url", "", source).strip()
+        rooms[code] = Room(code, _text(entry, "name", code, source), _text(entry, "key", f"transfer-{code}", source),
+                           exchange_url=check_url(url, source, f"{where}.exchange_url") if url else None,
+                           exchange_password=_text(entry, "exchange_password", "", source).strip() or None)
     exchange = _text(data, "exchange", "", source).strip()
     return TransferConfig(
         room=room, room_name=_text(data, "room_name", room, source),

@@ -18,7 +18,6 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -45,6 +44,7 @@ from dispatch_console.transfers import case_package
 from dispatch_console.transfers import config as transfer_config
 from dispatch_console.transfers import package as pkg
 from dispatch_console.transfers.config import TransferConfig
+from dispatch_console.transfers.exchange import ExchangeUnavailable, PostgresExchange
 from dispatch_console.transfers.package import PackageRefused
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ class PollReport:
     taken: list[Taken] = field(default_factory=list)
     delivered: int = 0
     closed: int = 0  # accepted cases closed here, reported back
+    unreachable: list[str] = field(default_factory=list)  # exchanges that could not be read, why
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.taken if t.status == status)
@@ -378,38 +379,27 @@ def _take_status(s: Session, cfg: TransferConfig, body: dict[str, Any], now: dat
         transfer.reason = str(reason)
     transfer.updated_at, transfer.version = now, transfer.version + 1
     peer = cfg.rooms.get(transfer.peer_room)
+    room = peer.name if peer else transfer.peer_room
+    text = _("{room}: {status}").format(room=room, status=status_label(status))
+    if transfer.receiver_number:
+        text += _(" (their number {number})").format(number=transfer.receiver_number)
+    if reason:
+        text += f" — {reason}"
+    data = {"transfer_id": transfer.id, "status": status, "receiver_number": transfer.receiver_number}
     inc = s.get(Incident, transfer.incident_id) if transfer.incident_id is not None else None
-    if inc is not None:
-        text = _("{room}: {status}").format(room=peer.name if peer else transfer.peer_room, status=status_label(status))
-        if transfer.receiver_number:
-            text += _(" (their number {number})").format(number=transfer.receiver_number)
-        if reason:
-            text += f" — {reason}"
-        add_event(s, actor, inc, "transfer_status", now, note=text,
-                  data={"transfer_id": transfer.id, "status": status, "receiver_number": transfer.receiver_number})
-        if status in ("accepted", "refused", "rejected"):
-            cancel(s, reason=f"transfer {status}", incident_id=inc.id, kinds=[RECEIPT_KIND], actor=actor)
-        if status in ("refused", "rejected"):
-            notify(s, kind="transfer_refused", title=_("{room} did not take {number}").format(
-                room=peer.name if peer else transfer.peer_room, number=transfer.sender_number),
-                body=reason, level="warning", target_role=cfg.notify_role, incident_id=inc.id,
-                is_drill=inc.is_drill, actor=actor, at=now)
-    case = s.get(Case, transfer.case_id) if transfer.case_id is not None and transfer.direction == "out" else None
-    if case is not None:
-        text = _("{room}: {status}").format(room=peer.name if peer else transfer.peer_room, status=status_label(status))
-        if transfer.receiver_number:
-            text += _(" (their number {number})").format(number=transfer.receiver_number)
-        if reason:
-            text += f" — {reason}"
-        add_case_event(s, actor, case.id, "transfer_status", text, now,
-                       data={"transfer_id": transfer.id, "status": status, "receiver_number": transfer.receiver_number})
-        if status in ("accepted", "refused", "rejected"):
-            cancel(s, reason=f"transfer {status}", case_id=case.id, kinds=[RECEIPT_KIND], actor=actor)
-        if status in ("refused", "rejected"):
-            notify(s, kind="transfer_refused", title=_("{room} did not take {number}").format(
-                room=peer.name if peer else transfer.peer_room, number=transfer.sender_number),
-                body=reason, level="warning", target_role=cfg.notify_role, is_drill=case.is_drill, actor=actor,
-                at=now)
+    case = s.get(Case, transfer.case_id) if inc is None and transfer.case_id is not None else None
+    ours: Incident | Case | None = inc if inc is not None else case
+    if inc is not None:  # our incident's timeline, or our case's, says what became of it
+        add_event(s, actor, inc, "transfer_status", now, note=text, data=data)
+    elif case is not None:
+        add_case_event(s, actor, case.id, "transfer_status", text, now, data=data)
+    if ours is not None and status in ("accepted", "refused", "rejected"):
+        cancel(s, reason=f"transfer {status}", incident_id=inc.id if inc is not None else None,
+               case_id=ours.id if inc is None else None, kinds=[RECEIPT_KIND], actor=actor)
+    if ours is not None and status in ("refused", "rejected"):
+        notify(s, kind="transfer_refused", title=_("{room} did not take {number}").format(
+            room=room, number=transfer.sender_number), body=reason, level="warning", target_role=cfg.notify_role,
+            incident_id=inc.id if inc is not None else None, is_drill=ours.is_drill, actor=actor, at=now)
     record(s, actor, entity="transfer", entity_id=transfer.id, op="update", action=f"transfer.{status}",
            after={"room": transfer.peer_room, "status": status, "receiver_number": transfer.receiver_number,
                   "reason": reason}, at=now)
@@ -665,27 +655,29 @@ def inbox(db: Database, *, cfg: TransferConfig | None = None, pending_only: bool
 
 
 def deliver(db: Database, cfg: TransferConfig | None = None) -> int:
-    """Write the outbox's packages into the exchange folder; returns how many. A folder that is away
-    leaves them in the outbox for the next try."""
+    """Put the outbox's packages on each peer's exchange (folder or PostgreSQL); returns how many. An
+    exchange that is away leaves them in the outbox for the next try."""
     cfg = _config(cfg)
-    if cfg.exchange is None:
+    if not cfg.exchanges():
         return 0
     with db.read() as s:
         pending = [(p.id, p.package_id, p.peer_room, p.body) for p in s.execute(
             select(TransferPackage).where(TransferPackage.direction == "out", TransferPackage.delivered_at.is_(None))
             .order_by(TransferPackage.id).limit(MAX_FILES)).scalars()]
     done = 0
+    away: set[str] = set()  # peers whose exchange failed in this round: the rest of theirs waits too
     for pid, ident, peer, body in pending:
-        try:
-            data = pkg.encode(pkg.sign(body or {}, cfg.key(peer)))
-        except ValidationError as exc:  # the key is missing: the package waits in the outbox
-            log.warning("transfer package %s for %s waits: %s", ident, peer, exc)
+        if peer in away:
             continue
         try:
-            pkg.write_atomic(cfg.inbox(peer), f"{ident}.json", data)
-            pkg.write_atomic(cfg.outbox(), f"{ident}.json", data)
-        except OSError as exc:
-            log.warning("transfer package %s not delivered to %s yet: %s", ident, peer, exc.strerror or exc)
+            data = pkg.encode(pkg.sign(body or {}, cfg.key(peer)))
+            cfg.exchange_for(peer).put(cfg.room, peer, ident, data)
+        except ValidationError as exc:  # the key or the exchange is not set: the package waits in the outbox
+            log.warning("transfer package %s for %s waits: %s", ident, peer, exc)
+            continue
+        except ExchangeUnavailable as exc:
+            log.warning("transfer package %s not delivered to %s yet: %s", ident, peer, exc)
+            away.add(peer)
             continue
         with db.write() as s:
             row = s.get(TransferPackage, pid)
@@ -695,44 +687,27 @@ def deliver(db: Database, cfg: TransferConfig | None = None) -> int:
     return done
 
 
-def _inbox_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file()]
-    found.sort(key=lambda p: (p.stat().st_mtime, p.name))
-    return found[:MAX_FILES]
-
-
-def _file_away(path: Path, sub: str) -> None:
-    """Move a handled file out of the way (``taken``/``refused``); another workstation may have done it."""
-    try:
-        (path.parent / sub).mkdir(exist_ok=True)
-        path.replace(path.parent / sub / path.name)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.warning("transfer file %s could not be moved to %s: %s", path, sub, exc.strerror or exc)
-
-
 def poll(db: Database, station: str, cfg: TransferConfig | None = None) -> PollReport:
-    """Read our inbox once: take every package (once), file it away, then deliver the outbox."""
+    """Read every exchange once: take every package for us (once), then report closed cases and deliver."""
     cfg = _config(cfg)
     report = PollReport()
-    if cfg.exchange is None:
+    exchanges = cfg.exchanges()
+    if not exchanges:
         return report
     actor = Actor.system(station)
-    for path in _inbox_files(cfg.inbox()):
-        try:
-            raw, name = pkg.read(path)
-        except PackageRefused as exc:
-            if not path.exists():
-                continue  # another workstation filed it away meanwhile
-            raw, name = exc.reason.encode("utf-8") + path.name.encode("utf-8"), path.name
-            taken = _refused(db, cfg, raw, name, exc, actor)
-        else:
-            taken = take(db, actor, raw, name, cfg)
+
+    def handle(raw: bytes, name: str, problem: PackageRefused | None) -> str:
+        taken = (_refused(db, cfg, raw, name, problem, actor) if problem is not None
+                 else take(db, actor, raw, name, cfg))
         report.taken.append(taken)
-        _file_away(path, "refused" if taken.status == "refused" else "taken")
+        return taken.status
+
+    for exchange in exchanges:
+        try:
+            exchange.take(cfg.room, station, handle)
+        except ExchangeUnavailable as exc:
+            log.warning("transfer exchange %s not read: %s", exchange.describe(), exc)
+            report.unreachable.append(str(exc))
     report.closed = report_closed_cases(db, actor, cfg)
     report.delivered = deliver(db, cfg)
     return report
@@ -765,6 +740,26 @@ def report_closed_cases(db: Database, actor: Actor, cfg: TransferConfig | None =
     return done
 
 
+def setup_exchange(db: Database, actor: Actor, peer: str, cfg: TransferConfig | None = None) -> str:
+    """``transfer exchange-setup ROOM``: make the exchange with ``peer`` ready (its PostgreSQL table, or the
+    folder's inbox and outbox); returns where it is. Needs ``transfer.configure``."""
+    require(actor, "transfer.configure")
+    cfg = _config(cfg)
+    exchange = cfg.exchange_for(peer)
+    if isinstance(exchange, PostgresExchange):
+        exchange.setup()
+    else:
+        try:
+            for folder in (cfg.inbox(), cfg.outbox(), cfg.inbox(peer)):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExchangeUnavailable(str(exc.strerror or exc)) from None
+    with db.write() as s:
+        record(s, actor, entity="transfer", entity_id=None, op="configure", action="transfer.configure",
+               after={"room": peer, "exchange": exchange.describe()})
+    return exchange.describe()
+
+
 def attach(engine: TimerEngine) -> None:
     """Timer engine companion: poll the exchange folder every ``poll_every`` (nothing when unset)."""
     try:
@@ -772,7 +767,7 @@ def attach(engine: TimerEngine) -> None:
     except Exception:
         log.exception("policies/transfers.toml could not be read: transfers are not polled")
         return
-    if cfg.exchange is None:
+    if not cfg.exchanges():
         return
 
     def run() -> None:

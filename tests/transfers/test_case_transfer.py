@@ -5,12 +5,11 @@ closed flow back; both sides keep the history; the transfer.* permissions are en
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.two_rooms import SHARED_KEY, Room, two_rooms
+from support.two_rooms import SHARED_KEY, Room
 
 from db.engine import Database
 from db.models import AuditLog, Case, CaseEvent, CaseParty, Incident, Timer
@@ -22,12 +21,6 @@ from dispatch_console.transfers import service
 from dispatch_console.transfers.case_package import party_digest
 
 ID_ZHANG = make_id_number("44030519900101123")
-
-
-@pytest.fixture
-def rooms(db: Database, db_url: str, backend: str, tmp_path: Path) -> Iterator[tuple[Room, Room]]:
-    with two_rooms(db, db_url, backend, tmp_path) as pair:
-        yield pair
 
 
 def _case(db: Database, case_id: int) -> Case:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from dispatch_console.incidents import service as incident_service
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.timers.engine import fire_due
 from dispatch_console.transfers import service
-
-
-@pytest.fixture
-def rooms(db: Database, db_url: str, backend: str, tmp_path: Path) -> Iterator[tuple[Room, Room]]:
-    with two_rooms(db, db_url, backend, tmp_path) as pair:
-        yield pair
 
 
 def _number(db: Database, incident_id: int) -> str:

@@ -70,6 +70,9 @@ class TransferInboxPanel(ChoiceListDock):
         return _("A Accept · R Refuse, then Enter · N the note")
 
     def chosen_hint(self, choice: str) -> str:
+        current = self.current()
+        if choice == "accept" and current is not None and current.subject == "case":
+            return _("Accept: Enter opens a local case, Esc cancels")
         if choice == "accept":
             return _("Accept: Enter records a local incident, Esc cancels")
         return _("Refuse: Enter sends the refusal with the note, Esc cancels")
