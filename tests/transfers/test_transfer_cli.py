@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.two_rooms import Room, two_rooms
+from support.two_rooms import Room
 
-from db.engine import Database
-from db.models import Incident
+from db.models import Case, Incident
+from dispatch_console.cases import service as cases
+from dispatch_console.cases.parties import PartyDraft
 from station.launcher import main
-
-
-@pytest.fixture
-def rooms(db: Database, db_url: str, backend: str, tmp_path: Path) -> Iterator[tuple[Room, Room]]:
-    with two_rooms(db, db_url, backend, tmp_path) as pair:
-        yield pair
 
 
 def _run(room: Room, *args: str, login: bool = True) -> int:
@@ -77,3 +70,22 @@ def test_an_unknown_room_or_number_is_one_line(rooms: tuple[Room, Room], capsys:
     assert len(err) == 3 and "nowhere" in err[0] and "TY-00000000-9999" in err[1] and "drill" in err[2]
     assert _run(taoyuan, "transfer", "poll", login=False) == 0
     assert "0 taken" in capsys.readouterr().out
+
+
+def test_a_case_by_its_number_and_the_exchange_setup_needs_an_administrator(
+        rooms: tuple[Room, Room], capsys: pytest.CaptureFixture[str]) -> None:
+    taoyuan, district = rooms
+    case_id = cases.open_case(taoyuan.db, taoyuan.street.officer, cases.CaseDraft(
+        kind="petition", title="外区居民反映拆迁补偿", parties=(PartyDraft("赵六", "applicant", "13600000000"),)))
+    with taoyuan.db.read() as s:
+        number = s.execute(select(Case.number).where(Case.id == case_id)).scalar_one()
+    assert _run(taoyuan, "transfer", "send", number, "--to", "district") == 0
+    assert number in capsys.readouterr().out
+    assert _run(district, "transfer", "inbox", "--json", login=False) == 0
+    [row] = _json(capsys)
+    assert (row["subject"], row["sender_number"], row["description"]) == ("case", number, "外区居民反映拆迁补偿")
+    assert _run(district, "transfer", "accept", str(row["id"])) == 0
+    assert "accepted: case" in capsys.readouterr().out
+    assert _run(taoyuan, "transfer", "exchange-setup", "district") == 1  # a duty officer may not
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "set up the transfer exchange" in err[0]
