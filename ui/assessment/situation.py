@@ -113,6 +113,8 @@ class SituationPanel(QDockWidget):
             chart.setToolTip(_("Click a bar, or choose one with the arrow keys and Enter, to show "
                                "exactly those incidents in the queue"))
             chart.cursor_moved.connect(self._say_cursor)
+        self.per_day.setAccessibleName(_("Reports per day"))
+        self.ages.setAccessibleName(_("Open by age"))
         self.per_day.chosen.connect(self._day_chosen)
         self.ages.chosen.connect(self._age_chosen)
         self.per_day_layers: list[str] = []  # the category of each layer of the reports per day
