@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true, update
+from sqlalchemy import ColumnElement, case, func, select, true, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
@@ -105,11 +105,7 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         # the changes after the cursor, the cursor read in the same statement (under the lock,
         # so no other evaluator moves it meanwhile)
         after = select(WarningCursor.seq).where(WarningCursor.name == CURSOR).scalar_subquery()
-        # with each incident and case changed, its row (one statement, not one more per change)
-        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at,
-                                Incident, Case)
-                         .outerjoin(Incident, and_(ChangeLog.entity == "incident", Incident.id == ChangeLog.entity_id))
-                         .outerjoin(Case, and_(ChangeLog.entity == "case", Case.id == ChangeLog.entity_id))
+        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at)
                          .where(ChangeLog.seq > after).order_by(ChangeLog.seq).limit(batch)).all()
         if not rows:
             return []
@@ -120,8 +116,12 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
                 todo[int(r.entity_id)] = todo.get(int(r.entity_id), False) or r.op == "create"
             elif r.entity == "case" and r.entity_id is not None and r.op in case_rules.CASE_OPS:
                 cases.setdefault(int(r.entity_id), []).append(case_rules.CaseChange(int(r.seq), r.op, r.at))
-        found = {r.Incident.id: r.Incident for r in rows if r.Incident is not None}
-        found_cases = {r.Case.id: r.Case for r in rows if r.Case is not None}
+        # the batch's incidents and cases by their keys, one statement each (a join with the feed's
+        # rows cost more to plan than these cost to run)
+        found = {inc.id: inc for inc in s.execute(select(Incident).where(Incident.id.in_(sorted(todo)))).scalars()} \
+            if todo else {}
+        found_cases = {c.id: c for c in s.execute(select(Case).where(Case.id.in_(sorted(cases)))).scalars()} \
+            if cases else {}
         for incident_id, created in todo.items():  # in the order of the feed
             inc = found.get(incident_id)
             if inc is not None and not inc.is_drill:
