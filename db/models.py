@@ -205,6 +205,9 @@ class Incident(Base):
               postgresql_where=text(OPEN_STATUS_SQL), sqlite_where=text(OPEN_STATUS_SQL)),
         # the idempotency key of the request that recorded it (migration 0008)
         Index("ix_incident_request_id", "request_id", unique=True),
+        # the surge rules' counts of a grid's or a category's reports over a span (migration 0021)
+        Index("ix_incident_grid_created", "grid_id", "created_at", "is_drill", "merged_into_id"),
+        Index("ix_incident_category_created", "category", "created_at", "is_drill", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,8 @@ from db.engine import Database, db_now
 from db.models import OPEN_STATUSES, EarlyWarning, Incident
 from dispatch_console.assessment.monthly import TARGETS, TargetStats
 from dispatch_console.escalation.service import EscalationPolicy, policy
+from dispatch_console.incidents.queue import ExactScope
+from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import LOCAL_TZ
@@ -66,6 +68,7 @@ class Situation:
     response: dict[int, dict[str, Response]]       # severity → target → p90 and the policy's target
     warnings_by_rule: dict[str, int]
     shelters: Shelters = Shelters()
+    now: datetime | None = None  # the database time the figures were read at (the ages' moment)
 
     @property
     def total(self) -> int:
@@ -108,11 +111,50 @@ def situation(db: Database, days: int = 30, *, escalation: EscalationPolicy | No
             stats[r.severity][kind].add(taken, limit.total_seconds(), elapsed)
     ages: Counter[str] = Counter({name: 0 for name, _d in AGES})
     for created in open_rows:
-        age = (now - created).total_seconds() / 86400
-        ages[next(name for name, limit in AGES if limit is None or age < limit)] += 1
+        ages[age_bucket(now - created)] += 1
     response = {sev: {kind: Response(st.p90_seconds, rules.for_severity(sev).targets[kind].total_seconds(),
                                      st.on_time_rate)
                       for kind, st in per.items() if kind in rules.for_severity(sev).targets}
                 for sev, per in sorted(stats.items())}
     return Situation(tuple(index), {k: tuple(v) for k, v in sorted(counts.items())}, dict(ages), response,
-                     {str(k): int(v) for k, v in by_rule.items()}, Shelters(tuple(list_shelters(db))))
+                     {str(k): int(v) for k, v in by_rule.items()}, Shelters(tuple(list_shelters(db))), now)
+
+
+def age_bucket(age: timedelta) -> str:
+    """The open-by-age bar an incident of this age falls in (compared as durations: exact)."""
+    return next(name for name, limit in AGES if limit is None or age < timedelta(days=limit))
+
+
+# ---------------------------------------------------------------------------------------------
+# What a bar stands for: the queue's "exactly these incidents" (the same criteria as the counts).
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), LOCAL_TZ)
+
+
+def reports_scope(category: str, first: date, last: date | None = None) -> ExactScope:
+    """The reports of ``category`` recorded on the local days ``first``..``last`` (one bar of the
+    reports per day, or several): not drills, not merged away — as :func:`situation` counts them."""
+    last = last or first
+    catalog = load_catalog()
+    when = first.strftime("%m-%d") if last == first else f"{first:%m-%d}–{last:%m-%d}"
+    return ExactScope(label=_("{category} reported on {days}").format(
+        category=catalog.category_label(category), days=when), category=category,
+        created_from=local_midnight(first), created_before=local_midnight(last + timedelta(days=1)),
+        include_drill=False, include_merged=False)
+
+
+def age_scope(bucket: str, now: datetime) -> ExactScope:
+    """The open incidents (not drills) whose age at ``now`` falls in the bar ``bucket``."""
+    limits = dict(AGES)
+    if bucket not in limits:
+        raise ValidationError(_("No such age: {bucket}").format(bucket=bucket), "bucket")
+    names = [name for name, _d in AGES]
+    upper = limits[bucket]
+    previous = names.index(bucket) - 1
+    lower = limits[names[previous]] if previous >= 0 else None
+    # age < upper ⇔ created_at > now − upper; age ≥ lower ⇔ created_at ≤ now − lower
+    return ExactScope(label=_("Open for {age}").format(age=bucket), open_only=True, include_drill=False,
+                      created_after=now - timedelta(days=upper) if upper is not None else None,
+                      created_until=now - timedelta(days=lower) if lower is not None else None)

@@ -145,6 +145,30 @@ class UnitRow:
 
 
 @dataclass(frozen=True)
+class ExactScope:
+    """"Show exactly these incidents": what a bar of the situation or a grid of the map stands for.
+
+    Criteria, not a list of rows, so the queue stays exact as it pages and as incidents change
+    or arrive: the query selects them in SQL like any other filter. The bounds are the figure's
+    own: a day of reports is ``created_from <= created_at < created_before`` (local midnights);
+    an age bar is ``created_after < created_at <= created_until`` (its ages measured at the
+    figure's moment). ``label`` is what the queue shows while the scope holds.
+    """
+
+    label: str
+    ids: tuple[int, ...] = ()
+    category: str | None = None
+    grid_id: int | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    created_until: datetime | None = None
+    open_only: bool = False
+    include_drill: bool = True
+    include_merged: bool = True
+
+
+@dataclass(frozen=True)
 class QueueQuery:
     statuses: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
@@ -159,6 +183,9 @@ class QueueQuery:
     # keyset paging: the (severity, created_at, id) of the last row already shown. Unlike an
     # offset, it cannot skip or repeat a row when incidents arrive while the next page is read.
     after: tuple[int, datetime, int] | None = None
+    # exactly the incidents of a bar or a grid, on top of the filters above (the queue view
+    # leaves those empty while a scope holds)
+    exact: ExactScope | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +324,44 @@ def queue_filters(session: Session, q: QueueQuery) -> list[Any]:
         where.append(Incident.is_drill.is_(False))
     if q.text and q.text.strip():
         where.append(text_filter(session, q.text))
+    if q.exact is not None:
+        where.extend(scope_filters(q.exact))
+    return where
+
+
+def grid_open_scope(db: Database, grid_id: int) -> ExactScope:
+    """The open incidents of one grid, as the map counts them (drills shown, merged ones not)."""
+    with db.read() as s:
+        name = s.execute(select(Area.name).where(Area.id == grid_id)).scalar()
+    if name is None:
+        raise NotFound(_("No grid with id {id}.").format(id=grid_id))
+    return ExactScope(label=_("Open incidents of {grid}").format(grid=name), grid_id=grid_id, open_only=True,
+                      include_merged=False)
+
+
+def scope_filters(scope: ExactScope) -> list[Any]:
+    """The WHERE terms of an :class:`ExactScope` (an empty scope selects every incident)."""
+    where: list[Any] = []
+    if scope.ids:
+        where.append(Incident.id.in_(sorted(set(scope.ids))))
+    if scope.category is not None:
+        where.append(Incident.category == scope.category)
+    if scope.grid_id is not None:
+        where.append(Incident.grid_id == scope.grid_id)
+    if scope.created_from is not None:
+        where.append(Incident.created_at >= scope.created_from)
+    if scope.created_before is not None:
+        where.append(Incident.created_at < scope.created_before)
+    if scope.created_after is not None:
+        where.append(Incident.created_at > scope.created_after)
+    if scope.created_until is not None:
+        where.append(Incident.created_at <= scope.created_until)
+    if scope.open_only:
+        where.append(Incident.status.in_(OPEN_STATUSES))
+    if not scope.include_drill:
+        where.append(Incident.is_drill.is_(False))
+    if not scope.include_merged:
+        where.append(Incident.merged_into_id.is_(None))
     return where
 
 

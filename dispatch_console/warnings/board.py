@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
@@ -89,25 +89,25 @@ def raise_warning(
         return Raised(int(found), False)
     if cases:
         details = {**(details or {}), CASES_KEY: cases}
+    ids = list(dict.fromkeys(incident_ids))
+    # the notification first, so the warning's row is written once with it (not updated after)
+    row = notifications.notify(
+        session, kind="warning", title=title[:300], body=body, level=level, target_role=target_role,
+        incident_id=ids[0] if ids else None, actor=actor, at=now) if notify else None
     warning = EarlyWarning(
         rule=rule, episode_key=episode_key[:600], level=level, target_role=target_role, unit_kind=unit_kind,
         title=title[:300], body=body, details=details, sensitive_period=sensitive_period,
         checklist_code=checklist_code, cap_thread_key=cap_thread_key, state="raised", raised_at=now,
-        raised_by=actor.station, version=1,
+        raised_by=actor.station, version=1, notification_id=row.id if row is not None else None,
     )
     session.add(warning)
     session.flush()
-    ids = list(dict.fromkeys(incident_ids))
-    link_incidents(session, warning.id, ids)
+    # a new warning links nothing yet: no need to ask which of these it has
+    session.add_all([WarningIncident(warning_id=warning.id, incident_id=i) for i in ids])
     record(session, actor, entity="warning", entity_id=warning.id, op="create", action="warning.raise",
            after={"rule": rule, "episode_key": episode_key, "level": level, "target_role": target_role,
                   "title": warning.title, "incidents": ids, "cases": cases,
                   "sensitive_period": sensitive_period}, at=now)
-    if notify:
-        row = notifications.notify(
-            session, kind="warning", title=warning.title, body=body, level=level, target_role=target_role,
-            incident_id=ids[0] if ids else None, actor=actor, at=now)
-        warning.notification_id = row.id
     return Raised(warning.id, True)
 
 
@@ -130,6 +130,14 @@ def link_cases(session: Session, warning_id: int, case_ids: Iterable[int], incid
 def link_incidents(session: Session, warning_id: int, incident_ids: Iterable[int]) -> None:
     ids = set(incident_ids)
     if not ids:
+        return
+    if len(ids) == 1:  # the usual join (a report joining its episode): asked and written in one statement
+        incident_id = next(iter(ids))
+        linked = select(WarningIncident.incident_id).where(WarningIncident.warning_id == warning_id,
+                                                           WarningIncident.incident_id == incident_id)
+        session.execute(insert(WarningIncident).from_select(
+            ["warning_id", "incident_id"],
+            select(literal(warning_id), literal(incident_id)).where(~linked.exists())))
         return
     have = set(session.execute(select(WarningIncident.incident_id).where(
         WarningIncident.warning_id == warning_id, WarningIncident.incident_id.in_(ids))).scalars())

@@ -43,7 +43,9 @@ def test_the_situation_view_draws_the_figures(qtbot: Any, db: Database, workstat
     panel.show()
     qtbot.waitUntil(lambda: panel.data is not None, timeout=15000)
     assert panel.summary.text() == "2 起事件，2 起未办结"
-    assert len(panel.per_day.getPlotItem().listDataItems()) == 2
+    # a stacked series of bars per category (equal totals: in the catalogue's order)
+    assert panel.per_day_layers == ["dispute", "fire"]
+    assert [layer.name for layer in panel.per_day.layers] == ["矛盾纠纷", "消防"]
     panel.span.setCurrentIndex(2)
     qtbot.waitUntil(lambda: panel.data is not None and len(panel.data.days) == 365, timeout=15000)
 

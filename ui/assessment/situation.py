@@ -1,10 +1,14 @@
 """The situation view (研判): pyqtgraph charts of the figures of ``assessment.situation``.
 
-Four charts on tabs — reports per day by category (30 / 90 / 365 days), open incidents by age,
+Four charts on tabs — reports per day by category (30 / 90 / 365 days, stacked bars), open incidents by age,
 response times as 90th percentiles against the policy's targets per severity, warnings by rule —
 and the shelters: each one's status, the people in it, its capacity and free places, with the
 total. The figures are read off the GUI thread and again when incidents, warnings or shelters
 change (at most once per refresh interval). Drills never count.
+
+A bar of the reports per day or of the open incidents by age stands for incidents: clicking it,
+or reaching it with the arrow keys and pressing Enter (``ui/assessment/bars.py``), shows exactly
+those incidents in the queue (``ui.exact``; Esc there shows the whole queue again).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dispatch_console.assessment.monthly import TARGETS
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.warnings import RULES
+from ui.assessment.bars import BarChart, Layer
 from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
@@ -96,9 +101,24 @@ class SituationPanel(QDockWidget):
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         top.addWidget(self.span)
         top.addWidget(self.summary, 1)
+        self.cursor_text = QLabel(body)
+        self.cursor_text.setObjectName("situation-cursor")
+        self.cursor_text.setTextFormat(Qt.TextFormat.PlainText)
         self.tabs = QTabWidget(body)
-        self.per_day, self.ages, self.response, self.by_rule = (_plot(body) for _n in range(4))
-        self.per_day.addLegend()
+        self.per_day = BarChart(body, legend=True)
+        self.per_day.setObjectName("situation-per-day")
+        self.ages = BarChart(body)
+        self.ages.setObjectName("situation-ages")
+        for chart in (self.per_day, self.ages):
+            chart.setToolTip(_("Click a bar, or choose one with the arrow keys and Enter, to show "
+                               "exactly those incidents in the queue"))
+            chart.cursor_moved.connect(self._say_cursor)
+        self.per_day.setAccessibleName(_("Reports per day"))
+        self.ages.setAccessibleName(_("Open by age"))
+        self.per_day.chosen.connect(self._day_chosen)
+        self.ages.chosen.connect(self._age_chosen)
+        self.per_day_layers: list[str] = []  # the category of each layer of the reports per day
+        self.response, self.by_rule = (_plot(body) for _n in range(2))
         self.tabs.addTab(self.per_day, _("Reports per day"))
         self.tabs.addTab(self.ages, _("Open by age"))
         self.tabs.addTab(self.response, _("Response p90 against the target (min)"))
@@ -116,6 +136,7 @@ class SituationPanel(QDockWidget):
         self.tabs.addTab(self.shelters, _("Shelters"))
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.cursor_text)
         self.setWidget(body)
         self._loading = False
         self._stale = False
@@ -159,16 +180,14 @@ class SituationPanel(QDockWidget):
             summary += "\n" + shelter_summary(data.shelters)
         self.summary.setText(summary)
         self._fill_shelters(data.shelters)
-        self.per_day.clear()
-        xs = list(range(len(data.days)))
-        for i, (category, counts) in enumerate(sorted(data.per_day.items(), key=lambda kv: -sum(kv[1]))):
-            self.per_day.plot(xs, list(counts), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2),
-                              name=catalog.category_label(category))
-        step = max(len(data.days) // 10, 1)
-        self.per_day.getAxis("bottom").setTicks([[(i, d.strftime("%m-%d")) for i, d in enumerate(data.days)
-                                                  if i % step == 0]])
-        self.ages.clear()
-        _bars(self.ages, list(data.open_by_age), [float(v) for v in data.open_by_age.values()], PALETTE[0])
+        ordered = sorted(data.per_day.items(), key=lambda kv: -sum(kv[1]))  # the most reported at the bottom
+        self.per_day_layers = [category for category, _counts in ordered]
+        self.per_day.set_bars([d.strftime("%m-%d") for d in data.days],
+                              [Layer(catalog.category_label(category), PALETTE[i % len(PALETTE)],
+                                     tuple(float(v) for v in counts)) for i, (category, counts) in enumerate(ordered)],
+                              tick_every=max(len(data.days) // 10, 1))
+        self.ages.set_bars(list(data.open_by_age),
+                           [Layer("", PALETTE[0], tuple(float(v) for v in data.open_by_age.values()))])
         self.response.clear()
         labels: list[str] = []
         p90s: list[float] = []
@@ -187,6 +206,22 @@ class SituationPanel(QDockWidget):
         if self._stale:
             self._stale = False
             self.reload()
+
+    # -- a bar chosen: exactly those incidents in the queue ------------------------------------
+    def _say_cursor(self, text: str) -> None:
+        self.cursor_text.setText(text)
+
+    def _day_chosen(self, column: int, layer: int) -> None:
+        if self.data is None or not 0 <= layer < len(self.per_day_layers) or not 0 <= column < len(self.data.days):
+            return
+        self.ui.exact.show(figures.reports_scope(self.per_day_layers[layer], self.data.days[column]))
+
+    def _age_chosen(self, column: int, _layer: int) -> None:
+        if self.data is None or self.data.now is None:
+            return
+        buckets = list(self.data.open_by_age)
+        if 0 <= column < len(buckets):
+            self.ui.exact.show(figures.age_scope(buckets[column], self.data.now))
 
     def _fill_shelters(self, shelters: figures.Shelters) -> None:
         rows: list[list[QTableWidgetItem]] = []

@@ -7,7 +7,8 @@ through the change feed and refresh only the changed incidents, in place. Seriou
 ring and flash (ui/shell/alerts.py) until somebody acknowledges them.
 
 Keyboard: F2 / Ctrl+N new incident (intake form), Ctrl+F search, Ctrl+L back to the queue,
-Ctrl+K acknowledge the selected incident, F5 reload; with the queue focused the letters of
+Ctrl+K acknowledge the selected incident, F5 reload, Esc back from "exactly these incidents" (a bar
+of the situation or a grid of the map chose them); with the queue focused the letters of
 ui/incidents/actions.py (A acknowledge, D dispatch, S on scene, R resolve, C close, O reopen,
 M merge, N note, U release).
 """
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -45,7 +47,7 @@ from dispatch_console.incidents.live_queue import (
     queue_position,
     refresh_rows,
 )
-from dispatch_console.incidents.queue import IncidentRow, QueueQuery, rows_by_ids
+from dispatch_console.incidents.queue import ExactScope, IncidentRow, QueueQuery, rows_by_ids
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from ui.incidents.actions import IncidentActions
@@ -118,6 +120,7 @@ class QueueView(QWidget):
         ui.selection.changed.connect(self._follow_selection)
         ui.feed.changed.connect(self._on_changes)
         ui.session.actor_changed.connect(self._on_actor_changed)
+        ui.exact.changed.connect(self._on_exact)
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.model.tick)
         self._tick.start(TICK_MS)
@@ -175,6 +178,7 @@ class QueueView(QWidget):
         for w in (self.search, self.status, self.category, self.grid, self.severity):
             w.setStyleSheet(theme.INPUT_PADDING)  # on each input, not the view: see ui/shell/theme.py
         layout.addLayout(bar)
+        self._build_exact(layout)
 
         self.banner = QPushButton(self)
         self.banner.setObjectName("alert-banner")
@@ -216,6 +220,46 @@ class QueueView(QWidget):
         self.mine.toggled.connect(lambda _c: self.reload())
         self.drills.toggled.connect(lambda _c: self.reload())
 
+    def _build_exact(self, layout: QVBoxLayout) -> None:
+        """The line that says the queue shows exactly some incidents, with its way back (Esc)."""
+        self.exact_bar = QWidget(self)
+        self.exact_bar.setObjectName("queue-exact")
+        row = QHBoxLayout(self.exact_bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.exact_label = QLabel(self.exact_bar)
+        self.exact_label.setObjectName("queue-exact-label")
+        self.exact_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.exact_label.setStyleSheet("font-weight: bold;")
+        self.exact_clear = QPushButton(_("Show the whole queue (Esc)"), self.exact_bar)
+        self.exact_clear.setObjectName("queue-exact-clear")
+        self.exact_clear.clicked.connect(self.ui.exact.clear)
+        row.addWidget(self.exact_label, 1)
+        row.addWidget(self.exact_clear)
+        self.exact_bar.hide()
+        layout.addWidget(self.exact_bar)
+        self.exact_escape = QAction(_("Show the whole queue"), self)
+        self.exact_escape.setObjectName("queue-exact-escape")
+        self.exact_escape.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        # the queue and what is in it only: Esc stays the dialogs' and the other panels' own key
+        self.exact_escape.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.exact_escape.setEnabled(False)  # a disabled action leaves Esc to the focused widget
+        self.exact_escape.triggered.connect(self.ui.exact.clear)
+        self.addAction(self.exact_escape)
+
+    def _on_exact(self, scope: ExactScope | None) -> None:
+        """Another view asked for exactly some incidents (or Esc went back): the filters above stand
+        aside while the scope holds, so the queue shows exactly what the bar or grid counted."""
+        held = scope is not None
+        self.exact_bar.setVisible(held)
+        self.exact_escape.setEnabled(held)
+        if scope is not None:
+            self.exact_label.setText(_("Showing exactly: {what}").format(what=scope.label))
+        for widget in (self.search, self.status, self.category, self.grid, self.severity, self.mine, self.drills):
+            widget.setEnabled(not held)
+        self.reload()
+        if held:
+            self.focus_table()
+
     def contribute_actions(self, window: QMainWindow) -> None:
         """Incident menu: new incident, the per-incident letters, search, acknowledge from anywhere."""
         menu = getattr(window, "menu_incident", None)
@@ -256,6 +300,9 @@ class QueueView(QWidget):
 
     # -- the query ----------------------------------------------------------------------------
     def query(self, offset: int = 0, limit: int | None = None) -> QueueQuery:
+        exact = self.ui.exact.current
+        if exact is not None:  # exactly those incidents, whatever the filter bar says
+            return QueueQuery(exact=exact, limit=limit or PAGE_SIZE, offset=offset)
         status = self.status.currentData()
         text = self.search.text().strip() or None
         statuses: tuple[str, ...] = ()

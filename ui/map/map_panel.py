@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from dispatch_console import jurisdiction
 from dispatch_console.incidents import map_data
+from dispatch_console.incidents.queue import grid_open_scope
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.errors import DispatchError, NotFound
 from dispatch_console.kernel.i18n import _
@@ -106,6 +107,7 @@ class MapPanel(QDockWidget):
         self.bridge.page_ready.connect(self._on_page_ready)
         self.bridge.incident_clicked.connect(self._on_marker_clicked)
         self.bridge.grid_clicked.connect(self.show_grid_card)
+        self.bridge.grid_clicked.connect(self.show_grid_incidents)
         self.bridge.unit_clicked.connect(self.show_unit_card)
         ui.selection.changed.connect(self._on_selection)
         ui.feed.changed.connect(self._on_changes)
@@ -392,6 +394,12 @@ class MapPanel(QDockWidget):
             return jurisdiction.grid_card(db, grid_id), map_data.grid_open_incidents(db, grid_id, catalog)
 
         self.ui.runner.run(job, on_success=lambda result: self._show_card(result, token))
+
+    def show_grid_incidents(self, grid_id: int) -> None:
+        """A grid clicked: the queue shows exactly its open incidents (Esc there shows all again)."""
+        db = self.ui.console.db
+        self.ui.runner.run(lambda: grid_open_scope(db, grid_id), on_success=self.ui.exact.show,
+                           on_failure=lambda exc: log.warning("grid %s: %s", grid_id, exc))
 
     def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]],
                    token: int | None = None) -> None:

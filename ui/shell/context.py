@@ -3,15 +3,17 @@
 A panel is a QDockWidget subclass constructed as ``Panel(ui: UiContext, parent)``. It reads and
 writes through services in ``dispatch_console`` with ``ui.console`` (the database and the
 signed-in actor), runs that work with ``ui.runner.run(…)`` off the GUI thread, refreshes from
-``ui.feed.changed`` and follows/sets the selected incident through ``ui.selection``.
+``ui.feed.changed`` and follows/sets the selected incident through ``ui.selection``; a chart or
+the map asks the queue to show exactly some incidents through ``ui.exact``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from dispatch_console.incidents.queue import ExactScope
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from ui.shell.background import BackgroundRunner
@@ -36,6 +38,30 @@ class IncidentSelection(QObject):
         if value != self._current:
             self._current = value
             self.changed.emit(value)
+
+
+class ExactIncidents(QObject):
+    """"Show exactly these incidents" in the queue: a bar of the situation or a grid of the map asks,
+    the queue shows them under a label until Esc (or another filter) clears it."""
+
+    changed = Signal(object)  # ExactScope | None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._current: ExactScope | None = None
+
+    @property
+    def current(self) -> ExactScope | None:
+        return self._current
+
+    def show(self, scope: ExactScope) -> None:
+        self._current = scope
+        self.changed.emit(scope)  # again for the same scope: the queue reads it afresh
+
+    def clear(self) -> None:
+        if self._current is not None:
+            self._current = None
+            self.changed.emit(None)
 
 
 class Session(QObject):
@@ -63,6 +89,7 @@ class UiContext:
     feed: QtChangeFeed
     selection: IncidentSelection
     session: Session
+    exact: ExactIncidents = field(default_factory=ExactIncidents)
 
     @property
     def actor(self) -> Actor | None:
