@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0021"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
