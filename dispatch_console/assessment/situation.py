@@ -9,6 +9,7 @@ clock, or any range of at most 366 local dates for ``report situation``); the da
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from db.base import UTCDateTime
 from db.engine import Database, db_now
 from db.models import OPEN_STATUSES, Case, EarlyWarning, Incident
-from dispatch_console.assessment.monthly import TARGETS, p90
+from dispatch_console.assessment.monthly import TARGETS
 from dispatch_console.cases.vocabulary import OPEN_CASE_STATUSES
 from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.kernel.errors import ValidationError
@@ -169,14 +170,15 @@ def situation_between(db: Database, first: date, last: date, *,
 
 def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...]
               ) -> dict[int, dict[str, Response]]:
-    """Per severity and target: met, breached and the nearest-rank 90th percentile, all in SQL.
+    """Per severity and target: met, breached and the nearest-rank 90th percentile.
 
-    One grouped query counts (a step reached within its target is met; reached late, or not
-    reached and its deadline passed by ``now``, is breached; not reached and not yet due is left
-    out). The 90th percentile is the nearest rank, as :func:`monthly.p90` — the ``ceil(0.9 n)``-th
-    of the ``n`` times measured: PostgreSQL's ``percentile_disc(0.9)`` in the same query; SQLite has
-    no percentile, and a ``row_number()`` window sorts every target's times in the database more
-    slowly than Python sorts the same numbers, so they come back as plain numbers and are sorted here.
+    A step reached within its target is met; reached late, or not reached and its deadline passed
+    by ``now``, is breached; not reached and not yet due is left out. The 90th percentile is the
+    nearest rank, as :func:`monthly.p90` — the ``ceil(0.9 n)``-th of the ``n`` times measured.
+    The times are computed by the database, once per incident. PostgreSQL counts and takes
+    ``percentile_disc(0.9)`` in one grouped query; SQLite has no percentile (and a ``row_number()``
+    window sorts slower than Python sorts the same numbers), so there the times come back as plain
+    numbers in one pass, are sorted per severity and target, and counted by bisection.
     """
     clock = literal(now, UTCDateTime())
     columns = [Incident.severity.label("severity"),
@@ -188,35 +190,48 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
     sub = select(*columns).where(*counted, Incident.status != "cancelled").cte("times").prefix_with("MATERIALIZED")
     limits = {kind: {sev: p.targets[kind].total_seconds() for sev, p in rules.severities.items() if kind in p.targets}
               for kind in TARGETS}
-    aggregates: list[Any] = [sub.c.severity]
-    for kind in TARGETS:
-        limit = case(limits[kind], value=sub.c.severity, else_=None) if limits[kind] else literal(None)
-        taken = sub.c[kind]
-        aggregates += [func.sum(case((taken <= limit, 1), else_=0)),
-                       func.sum(case((taken > limit, 1), (and_(taken.is_(None), sub.c.elapsed > limit), 1),
-                                     else_=0))]
-    postgres = s.get_bind().dialect.name == "postgresql"
-    if postgres:  # the percentiles in the same pass: percentile_disc is the nearest rank
-        aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
-    counts = {int(r[0]): r[1:] for r in s.execute(select(*aggregates).group_by(sub.c.severity))}
+    counts: dict[int, list[Any]] = {}  # severity → met, breached per target, in TARGETS order
     p90s: dict[tuple[int, str], float] = {}
-    if postgres:
-        for severity, row in counts.items():
+    if s.get_bind().dialect.name == "postgresql":
+        aggregates: list[Any] = [sub.c.severity]
+        for kind in TARGETS:
+            limit = case(limits[kind], value=sub.c.severity, else_=None) if limits[kind] else literal(None)
+            taken = sub.c[kind]
+            aggregates += [func.sum(case((taken <= limit, 1), else_=0)),
+                           func.sum(case((taken > limit, 1), (and_(taken.is_(None), sub.c.elapsed > limit), 1),
+                                         else_=0))]
+        # the percentiles in the same pass: percentile_disc is the nearest rank
+        aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
+        for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
+            severity = int(r[0])
+            counts[severity] = list(r[1:1 + 2 * len(TARGETS)])
             for n, kind in enumerate(TARGETS):
-                value = row[2 * len(TARGETS) + n]
+                value = r[1 + 2 * len(TARGETS) + n]
                 if value is not None:
                     p90s[(severity, kind)] = float(value)
-    if not postgres:  # SQLite has no percentile: the times as plain numbers, sorted here (C, not rows)
-        times: dict[tuple[int, str], list[float]] = defaultdict(list)
-        kinds = list(TARGETS)
-        for row in s.execute(select(sub.c.severity, *(sub.c[kind] for kind in kinds))):
-            for kind, taken in zip(kinds, row[1:], strict=True):
-                if taken is not None:
-                    times[(int(row[0]), kind)].append(taken)
-        for key, values in times.items():
-            value = p90(values)
-            if value is not None:
-                p90s[key] = float(value)
+    else:  # SQLite: one pass bringing the numbers back; sorted here, counted by bisection
+        rows = s.execute(select(sub.c.severity, sub.c.elapsed, *(sub.c[kind] for kind in TARGETS))).all()
+        if rows:
+            severities, elapsed, *by_kind = zip(*rows, strict=True)
+            for n, kind in enumerate(TARGETS):
+                reached: dict[int, list[float]] = defaultdict(list)
+                waiting: dict[int, list[float]] = defaultdict(list)
+                for severity, since, taken in zip(severities, elapsed, by_kind[n], strict=True):
+                    if taken is None:
+                        waiting[severity].append(since)
+                    else:
+                        reached[severity].append(taken)
+                for severity in set(severities):
+                    row = counts.setdefault(int(severity), [0] * (2 * len(TARGETS)))
+                    bound = limits[kind].get(int(severity))
+                    ordered = sorted(reached.get(severity, []))
+                    if ordered:
+                        p90s[(int(severity), kind)] = float(ordered[max(-(-9 * len(ordered) // 10) - 1, 0)])
+                    if bound is None:
+                        continue
+                    met = bisect_right(ordered, bound)
+                    row[2 * n] = met
+                    row[2 * n + 1] = len(ordered) - met + sum(1 for e in waiting.get(severity, []) if e > bound)
     response: dict[int, dict[str, Response]] = {}
     for severity in sorted(counts):
         row = counts[severity]
