@@ -41,15 +41,20 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _table(head: list[str], rows: list[list[Any]]) -> str:
+def _table(head: list[str], rows: list[list[Any]], widths: tuple[int, ...] = ()) -> str:
+    """A table; ``widths`` (per cent, one per column) keeps short names on one line in wide tables."""
     if not rows:
         return f"<p class='empty'>{esc(_('None.'))}</p>"
     out = ["<table width='100%' cellspacing='0' cellpadding='3'><tr>",
-           *(f"<th>{esc(h)}</th>" for h in head), "</tr>"]
+           *(f"<th width='{widths[n]}%'>{esc(h)}</th>" if widths else f"<th>{esc(h)}</th>"
+             for n, h in enumerate(head)), "</tr>"]
     for r in rows:
         out += ["<tr>", *(f"<td>{esc(_percent(c))}</td>" for c in r), "</tr>"]
     out.append("</table>")
     return "".join(out)
+
+
+BREACH_WIDTHS = (17, 4, 17, 11, 11, 8, 9, 12, 11)
 
 
 def _percent(value: Any) -> Any:
@@ -77,7 +82,8 @@ def assessment_html(report: Assessment) -> str:
              _table([_("Incident"), _("Severity"), _("Deadline"), _("Due"), _("Reached"), _("Held by"),
                      _("Community"), _("Grid"), _("Unit")],
                     [[b.number, b.severity, b.label, fmt_local(b.due_at), fmt_local(b.reached_at) or "-",
-                      b.holder or "-", b.community or "-", b.grid or "-", b.unit or "-"] for b in report.breaches]),
+                      b.holder or "-", b.community or "-", b.grid or "-", b.unit or "-"] for b in report.breaches],
+                    BREACH_WIDTHS),
              "</body></html>"]
     return "".join(parts)
 
@@ -213,7 +219,8 @@ def duty_html(report: DutyReport, charts: list[Chart]) -> str:
               _table([_("Incident"), _("Severity"), _("Deadline"), _("Due"), _("Reached"), _("Held by"),
                       _("Community"), _("Grid"), _("Unit")],
                      [[x.number, x.severity, x.label, fmt_local(x.due_at), fmt_local(x.reached_at) or "-",
-                       x.holder or "-", x.community or "-", x.grid or "-", x.unit or "-"] for x in a.breaches]),
+                       x.holder or "-", x.community or "-", x.grid or "-", x.unit or "-"] for x in a.breaches],
+                     BREACH_WIDTHS),
               f"<h2>{esc(_('7. Follow-up visits and satisfaction'))}</h2>",
               _table(visits_header(), visits_rows(a)),
               f"<h2>{esc(_('8. Warnings raised'))}</h2>", chart_img(by_key["warnings"]),
