@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
@@ -32,6 +32,7 @@ from dispatch_console.supplies.shelters import ShelterRow, list_shelters
 
 WINDOWS = (30, 90, 365)
 MAX_DAYS = 366  # a report's range: a leap year at most
+WORK_MEM = "64MB"  # PostgreSQL's memory for one sort of this read (the server's default is 4 MB)
 AGES = (("<1d", 1), ("1-3d", 3), ("3-7d", 7), (">7d", None))
 _REACHED = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on_scene_at", "resolve": "resolved_at"}
 
@@ -144,6 +145,10 @@ def situation_between(db: Database, first: date, last: date, *,
     counted = (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
                Incident.merged_into_id.is_(None))
     with db.read() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # the window's times (a year of a busy street: a few hundred thousand rows) are
+            # materialised and sorted for the percentiles: in memory, not in temporary files
+            s.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         now = db_now(s)
         day = local_day(s, Incident.created_at)
         grouped = s.execute(select(day, Incident.category, func.count()).where(*counted)
