@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # In running order; (module, needs the station processes, runs once per backend)
 FIGURES = ("cli_start", "reads", "map", "propagation", "queue", "cases", "memory", "timers", "surge", "warnings",
-           "write_rate", "soak")
+           "situation", "write_rate", "soak")
 NEEDS_STATIONS = {"propagation", "timers", "surge", "write_rate", "soak"}
 
 

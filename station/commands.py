@@ -66,6 +66,31 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
     p.add_argument("--json", action="store_true", help=_("print JSON"))
     p.add_argument("--xlsx", type=Path, default=None, metavar="OUT.xlsx", help=_("write a workbook"))
     p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))
+    p = commands.add_sub("report", "situation", _situation,
+                         _("the situation (研判) of a range of dates: reports per day, open by age, response p90, "
+                           "warnings, shelters"))
+    p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD", help=_("the first day (local)"))
+    p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD", help=_("the last day (local)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))
+    p = commands.add_sub("report", "duty", _duty, _("the weekly or monthly duty work report (值班工作报告)"))
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--week", metavar="YYYY-Www", help=_("the ISO week (Monday to Sunday, local time)"))
+    period.add_argument("--month", metavar="YYYY-MM", help=_("the month (local time)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+    p.add_argument("--pdf", type=Path, default=None, metavar="OUT.pdf", help=_("the PDF file to write"))
+
+
+def _situation(ctx: CliContext) -> int:
+    from ui.assessment.commands import cmd_situation
+
+    return cmd_situation(ctx)
+
+
+def _duty(ctx: CliContext) -> int:
+    from ui.assessment.commands import cmd_duty
+
+    return cmd_duty(ctx)
 
 
 def _assess(ctx: CliContext) -> int:

@@ -103,6 +103,19 @@ def _proposal_figures(p: ProposalStats) -> list[int]:
             p.not_sent]
 
 
+def visits_header() -> list[str]:
+    return [_("Level"), _("Name"), _("Visits due"), _("Visited on time"), _("Visited late"), _("Missed"),
+            _("Not yet due"), _("Visits on time"), _("Satisfied"), _("Basically satisfied"), _("Dissatisfied"),
+            _("Satisfaction answered"), _("Satisfaction rate")]
+
+
+def visits_rows(report: Assessment) -> list[list[Any]]:
+    """The follow-up visits: the street, the communities, the grids, the units."""
+    return [[_(LEVELS[v.level]), v.name, v.due, v.on_time, v.late, v.missed, v.pending, _rate(v.on_time_rate),
+             v.satisfied, v.basically, v.dissatisfied, v.answered, _rate(v.satisfaction_rate)]
+            for v in report.visits.rows()]
+
+
 def write_xlsx(report: Assessment, path: str | Path) -> None:
     wb = Workbook()
     sheet = wb.active
@@ -122,6 +135,10 @@ def write_xlsx(report: Assessment, path: str | Path) -> None:
     ws = wb.create_sheet(_("Proposals"))
     append_safe(ws, proposal_header())
     for cells_ in proposal_rows(report):
+        append_safe(ws, cells_)
+    ws = wb.create_sheet(_("Follow-up visits"))
+    append_safe(ws, visits_header())
+    for cells_ in visits_rows(report):
         append_safe(ws, cells_)
     ws = wb.create_sheet(_("Breaches"))
     append_safe(ws, [_("Incident"), _("Severity"), _("Deadline"), _("Due"), _("Reached"), _("Held by"),

@@ -20,6 +20,9 @@ For a unit the arrive target is measured from the incident's recording to that u
 Per category × severity, the run cards' proposals against what was sent (``protocols.compare``,
 the same verdicts as the drill after-action report): incidents with a proposal, accepted
 unchanged, changed (with the units added and removed), dispatched without a proposal.
+
+The follow-up visits (回访) due in the period, on time, late or missed, and the satisfaction asked,
+per unit, community and grid of the case (``visits``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Area, Assignment, AuditLog, ChecklistItem, Incident, Unit, User
+from dispatch_console.assessment.visits import Visits, VisitStats, follow_up_visits
 from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import N_, _
@@ -49,6 +53,9 @@ TARGETS: dict[str, str] = {
     "resolve": N_("Resolve"),
 }
 _REACHED = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on_scene_at", "resolve": "resolved_at"}
+_COLUMNS = (Incident.id, Incident.number, Incident.category, Incident.severity, Incident.grid_id, Incident.created_at,
+            Incident.acknowledged_at, Incident.dispatched_at, Incident.on_scene_at, Incident.resolved_at,
+            Incident.owner_user_id, Incident.created_by)
 
 
 def p90(values: Iterable[float]) -> float | None:
@@ -201,6 +208,7 @@ class Assessment:
     units: list[GroupRow]
     breaches: list[Breach]
     proposals: list[ProposalStats] = field(default_factory=list)  # by category, then severity
+    visits: Visits = field(default_factory=lambda: Visits(VisitStats("street", ""), [], [], []))
 
     def as_dict(self) -> dict[str, Any]:
         return {"month": self.month, "from": self.start.isoformat(), "to": self.end.isoformat(),
@@ -208,7 +216,7 @@ class Assessment:
                 "by_severity": {str(k): v.as_dict() for k, v in sorted(self.by_severity.items())},
                 "communities": [r.as_dict() for r in self.communities], "grids": [r.as_dict() for r in self.grids],
                 "units": [r.as_dict() for r in self.units], "breaches": [b.as_dict() for b in self.breaches],
-                "proposals": [p.as_dict() for p in self.proposals]}
+                "proposals": [p.as_dict() for p in self.proposals], "visits": self.visits.as_dict()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,13 +270,20 @@ def _seconds(a: datetime | None, b: datetime) -> float | None:
 
 def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = None) -> Assessment:
     start, end = month_bounds(month)
+    return assess_between(db, month, start, end, escalation=escalation)
+
+
+def assess_between(db: Database, label: str, start: datetime, end: datetime, *,
+                   escalation: EscalationPolicy | None = None) -> Assessment:
+    """The assessment of the incidents recorded in ``[start, end)`` (a week's duty report uses it)."""
     rules = escalation or policy()
     with db.read() as s:
         now = db_now(s)
-        incidents = list(s.execute(select(Incident).where(
+        # the columns the figures read, not ORM objects: a month of a busy street is tens of thousands
+        incidents = s.execute(select(*_COLUMNS).where(
             Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
             Incident.merged_into_id.is_(None), Incident.status != "cancelled").order_by(Incident.created_at,
-                                                                                      Incident.id)).scalars())
+                                                                                      Incident.id)).all()
         ids = [i.id for i in incidents]
         areas = {a.id: a for a in s.execute(select(Area).where(Area.level.in_(("community", "grid")))).scalars()}
         units = dict(s.execute(select(Unit.id, Unit.name)).all())
@@ -288,6 +303,7 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
         # an incident without audited rows (a database seeded in bulk): its owner, else who recorded it
         people = dict(s.execute(select(User.id, User.display_name)).all())
         fallback = {i.id: people.get(i.owner_user_id or i.created_by or 0) for i in incidents}
+        visits = follow_up_visits(s, start, end, now)
     street = GroupRow("street", _("The street"))
     severities: dict[int, GroupRow] = {}
     communities: dict[int, GroupRow] = {}
@@ -345,7 +361,7 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
                                        item.due_at, item.done_at, holders.at(inc.id, item.due_at) or fallback[inc.id],
                                        *where))
     breaches.sort(key=lambda b: (b.due_at, b.number, b.target))
-    return Assessment(month, start, end, now, street, severities,
+    return Assessment(label, start, end, now, street, severities,
                       sorted(communities.values(), key=lambda r: r.name), sorted(grids.values(), key=lambda r: r.name),
                       sorted(unit_rows.values(), key=lambda r: r.name), breaches,
-                      [proposals[k] for k in sorted(proposals)])
+                      [proposals[k] for k in sorted(proposals)], visits)

@@ -3,20 +3,27 @@ against the targets per severity, warnings by rule, and the shelters (open / ful
 people in them, free places — per shelter and in total). Drills never count.
 
 Read in a few grouped queries over the chosen window (30, 90 or 365 days up to the database
-clock); the days are local dates (Asia/Shanghai).
+clock, or any range of at most 366 local dates for ``report situation``); the days are local dates
+(Asia/Shanghai). Open incidents and cases by age are as they stand at the database clock.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy.orm import Session
 
+from db.base import UTCDateTime
 from db.engine import Database, db_now
-from db.models import OPEN_STATUSES, EarlyWarning, Incident
-from dispatch_console.assessment.monthly import TARGETS, TargetStats
+from db.models import OPEN_STATUSES, Case, EarlyWarning, Incident
+from dispatch_console.assessment.monthly import TARGETS
+from dispatch_console.cases.vocabulary import OPEN_CASE_STATUSES
 from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.incidents.queue import ExactScope
 from dispatch_console.kernel.categories import load_catalog
@@ -26,6 +33,8 @@ from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.supplies.shelters import ShelterRow, list_shelters
 
 WINDOWS = (30, 90, 365)
+MAX_DAYS = 366  # a report's range: a leap year at most
+WORK_MEM = "64MB"  # PostgreSQL's memory for one sort of this read (the server's default is 4 MB)
 AGES = (("<1d", 1), ("1-3d", 3), ("3-7d", 7), (">7d", None))
 _REACHED = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on_scene_at", "resolve": "resolved_at"}
 
@@ -68,7 +77,8 @@ class Situation:
     response: dict[int, dict[str, Response]]       # severity → target → p90 and the policy's target
     warnings_by_rule: dict[str, int]
     shelters: Shelters = Shelters()
-    now: datetime | None = None  # the database time the figures were read at (the ages' moment)
+    open_cases_by_age: dict[str, int] = field(default_factory=lambda: {name: 0 for name, _d in AGES})
+    made_at: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -76,48 +86,178 @@ class Situation:
 
 
 def situation(db: Database, days: int = 30, *, escalation: EscalationPolicy | None = None) -> Situation:
+    """The last ``days`` days (30, 90 or 365) up to today, local dates."""
     if days not in WINDOWS:
         raise ValidationError(_("The window is 30, 90 or 365 days."), "days")
-    rules = escalation or policy()
     with db.read() as s:
+        today = db_now(s).astimezone(LOCAL_TZ).date()
+    return situation_between(db, today - timedelta(days=days - 1), today, escalation=escalation)
+
+
+def check_range(first: date, last: date) -> None:
+    """A range of local dates the reports accept: not reversed, at most :data:`MAX_DAYS` days."""
+    if last < first:
+        raise ValidationError(_("The range ends ({last}) before it begins ({first}).").format(
+            first=first.isoformat(), last=last.isoformat()), "to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValidationError(_("The range {first} to {last} is {n} days; at most {max} days.").format(
+            first=first.isoformat(), last=last.isoformat(), n=(last - first).days + 1, max=MAX_DAYS), "to")
+    if not (2000 <= first.year <= 2100 and 2000 <= last.year <= 2100):
+        raise ValidationError(_("The range is outside the years 2000–2100."), "from")
+
+
+def parse_day(text: str, name: str) -> date:
+    """``YYYY-MM-DD`` → a date, or one line saying what is wrong."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(_("{value} is not a date (write YYYY-MM-DD).").format(value=text), name) from None
+
+
+def local_start(day: date) -> datetime:
+    """The first instant of a local date, as UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
+    """SQL: seconds from ``earlier`` to ``later`` (NULL when either is NULL), on both backends."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.date_part("epoch", later - earlier)  # double precision (EXTRACT gives numeric, slower)
+
+
+def local_day(session: Session, column: Any) -> Any:
+    """SQL: the local date (Asia/Shanghai, UTC+8 all year) of a UTC time (``YYYY-MM-DD`` as text)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(column, "+8 hours")
+    return func.date(func.timezone("Asia/Shanghai", column))  # a date; str() of it is YYYY-MM-DD
+
+
+def situation_between(db: Database, first: date, last: date, *,
+                      escalation: EscalationPolicy | None = None) -> Situation:
+    """The figures of the reports recorded on the local dates ``first`` … ``last``; what is open
+    (incidents, cases) and the shelters as they stand now.
+
+    Aggregated in SQL: the reports per day and category are grouped by the database, the response
+    times come back as seconds (one row of numbers per incident), never as ORM rows.
+    """
+    check_range(first, last)
+    rules = escalation or policy()
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    counted = (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
+               Incident.merged_into_id.is_(None))
+    with db.read() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # the window's times (a year of a busy street: a few hundred thousand rows) are
+            # materialised and sorted for the percentiles: in memory, not in temporary files
+            s.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         now = db_now(s)
-        today = now.astimezone(LOCAL_TZ).date()
-        first = today - timedelta(days=days - 1)
-        since = (now - timedelta(days=days + 1))
-        rows = s.execute(select(Incident.created_at, Incident.category, Incident.severity, Incident.status,
-                                Incident.acknowledged_at, Incident.dispatched_at, Incident.on_scene_at,
-                                Incident.resolved_at).where(Incident.created_at >= since,
-                                                            Incident.is_drill.is_(False),
-                                                            Incident.merged_into_id.is_(None))).all()
-        open_rows = s.execute(select(Incident.created_at).where(Incident.status.in_(OPEN_STATUSES),
-                                                                Incident.is_drill.is_(False))).scalars().all()
+        day = local_day(s, Incident.created_at)
+        grouped = s.execute(select(day, Incident.category, func.count()).where(*counted)
+                            .group_by(day, Incident.category)).all()
+        response = _response(s, rules, now, counted)
+        open_rows = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Incident.created_at)).where(
+            Incident.status.in_(OPEN_STATUSES), Incident.is_drill.is_(False))).scalars().all()
+        open_cases = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Case.created_at)).where(
+            Case.status.in_(OPEN_CASE_STATUSES), Case.is_drill.is_(False))).scalars().all()
         by_rule = dict(s.execute(select(EarlyWarning.rule, func.count()).where(
-            EarlyWarning.raised_at >= now - timedelta(days=days)).group_by(EarlyWarning.rule)).all())
-    index = {first + timedelta(days=n): n for n in range(days)}
+            EarlyWarning.raised_at >= start, EarlyWarning.raised_at < end).group_by(EarlyWarning.rule)).all())
+    days = (last - first).days + 1
+    index = {(first + timedelta(days=n)).isoformat(): n for n in range(days)}
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * days)
-    stats: dict[int, dict[str, TargetStats]] = defaultdict(lambda: {k: TargetStats() for k in TARGETS})
-    for r in rows:
-        n = index.get(r.created_at.astimezone(LOCAL_TZ).date())
-        if n is None:
-            continue
-        counts[r.category][n] += 1
-        if r.status == "cancelled":
-            continue
-        targets = rules.for_severity(r.severity).targets
-        elapsed = (now - r.created_at).total_seconds()
-        for kind, limit in targets.items():
-            reached = getattr(r, _REACHED[kind])
-            taken = None if reached is None else max((reached - r.created_at).total_seconds(), 0.0)
-            stats[r.severity][kind].add(taken, limit.total_seconds(), elapsed)
+    for day_text, category, n in grouped:
+        at = index.get(str(day_text))
+        if at is not None:
+            counts[category][at] += int(n)
+    return Situation(tuple(first + timedelta(days=n) for n in range(days)),
+                     {k: tuple(v) for k, v in sorted(counts.items())}, _by_age(open_rows), response,
+                     {str(k): int(v) for k, v in by_rule.items()}, Shelters(tuple(list_shelters(db))),
+                     open_cases_by_age=_by_age(open_cases), made_at=now)
+
+
+def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...]
+              ) -> dict[int, dict[str, Response]]:
+    """Per severity and target: met, breached and the nearest-rank 90th percentile.
+
+    A step reached within its target is met; reached late, or not reached and its deadline passed
+    by ``now``, is breached; not reached and not yet due is left out. The 90th percentile is the
+    nearest rank, as :func:`monthly.p90` — the ``ceil(0.9 n)``-th of the ``n`` times measured.
+    The times are computed by the database, once per incident. PostgreSQL counts and takes
+    ``percentile_disc(0.9)`` in one grouped query; SQLite has no percentile (and a ``row_number()``
+    window sorts slower than Python sorts the same numbers), so there the times come back as plain
+    numbers in one pass, are sorted per severity and target, and counted by bisection.
+    """
+    clock = literal(now, UTCDateTime())
+    columns = [Incident.severity.label("severity"),
+               seconds_between(s, clock, Incident.created_at).label("elapsed")]
+    for kind, column in _REACHED.items():
+        taken = seconds_between(s, getattr(Incident, column), Incident.created_at)
+        columns.append(case((taken < 0, 0.0), else_=taken).label(kind))
+    # computed once per incident (a CTE the planner must not inline: every CASE below reads them)
+    sub = select(*columns).where(*counted, Incident.status != "cancelled").cte("times").prefix_with("MATERIALIZED")
+    limits = {kind: {sev: p.targets[kind].total_seconds() for sev, p in rules.severities.items() if kind in p.targets}
+              for kind in TARGETS}
+    counts: dict[int, list[Any]] = {}  # severity → met, breached per target, in TARGETS order
+    p90s: dict[tuple[int, str], float] = {}
+    if s.get_bind().dialect.name == "postgresql":
+        aggregates: list[Any] = [sub.c.severity]
+        for kind in TARGETS:
+            limit = case(limits[kind], value=sub.c.severity, else_=None) if limits[kind] else literal(None)
+            taken = sub.c[kind]
+            aggregates += [func.sum(case((taken <= limit, 1), else_=0)),
+                           func.sum(case((taken > limit, 1), (and_(taken.is_(None), sub.c.elapsed > limit), 1),
+                                         else_=0))]
+        # the percentiles in the same pass: percentile_disc is the nearest rank
+        aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
+        for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
+            severity = int(r[0])
+            counts[severity] = list(r[1:1 + 2 * len(TARGETS)])
+            for n, kind in enumerate(TARGETS):
+                value = r[1 + 2 * len(TARGETS) + n]
+                if value is not None:
+                    p90s[(severity, kind)] = float(value)
+    else:  # SQLite: one pass bringing the numbers back; sorted here, counted by bisection
+        rows = s.execute(select(sub.c.severity, sub.c.elapsed, *(sub.c[kind] for kind in TARGETS))).all()
+        if rows:
+            severities, elapsed, *by_kind = zip(*rows, strict=True)
+            for n, kind in enumerate(TARGETS):
+                reached: dict[int, list[float]] = defaultdict(list)
+                waiting: dict[int, list[float]] = defaultdict(list)
+                for severity, since, taken in zip(severities, elapsed, by_kind[n], strict=True):
+                    if taken is None:
+                        waiting[severity].append(since)
+                    else:
+                        reached[severity].append(taken)
+                for severity in set(severities):
+                    row = counts.setdefault(int(severity), [0] * (2 * len(TARGETS)))
+                    bound = limits[kind].get(int(severity))
+                    ordered = sorted(reached.get(severity, []))
+                    if ordered:
+                        p90s[(int(severity), kind)] = float(ordered[max(-(-9 * len(ordered) // 10) - 1, 0)])
+                    if bound is None:
+                        continue
+                    met = bisect_right(ordered, bound)
+                    row[2 * n] = met
+                    row[2 * n + 1] = len(ordered) - met + sum(1 for e in waiting.get(severity, []) if e > bound)
+    response: dict[int, dict[str, Response]] = {}
+    for severity in sorted(counts):
+        row = counts[severity]
+        per: dict[str, Response] = {}
+        for n, kind in enumerate(TARGETS):
+            if severity not in limits[kind]:
+                continue
+            met, breached = int(row[2 * n] or 0), int(row[2 * n + 1] or 0)
+            per[kind] = Response(p90s.get((severity, kind)), limits[kind][severity],
+                                 met / (met + breached) if met + breached else None)
+        response[severity] = per
+    return response
+
+
+def _by_age(ages_s: Iterable[float | None]) -> dict[str, int]:
     ages: Counter[str] = Counter({name: 0 for name, _d in AGES})
-    for created in open_rows:
-        ages[age_bucket(now - created)] += 1
-    response = {sev: {kind: Response(st.p90_seconds, rules.for_severity(sev).targets[kind].total_seconds(),
-                                     st.on_time_rate)
-                      for kind, st in per.items() if kind in rules.for_severity(sev).targets}
-                for sev, per in sorted(stats.items())}
-    return Situation(tuple(index), {k: tuple(v) for k, v in sorted(counts.items())}, dict(ages), response,
-                     {str(k): int(v) for k, v in by_rule.items()}, Shelters(tuple(list_shelters(db))), now)
+    for seconds in ages_s:
+        ages[age_bucket(timedelta(seconds=float(seconds or 0.0)))] += 1
+    return dict(ages)
 
 
 def age_bucket(age: timedelta) -> str:

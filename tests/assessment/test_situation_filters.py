@@ -73,7 +73,7 @@ def _queue(db: Database, scope: Any) -> set[int]:
 def test_every_bar_stands_for_exactly_the_incidents_it_counts(db: Database) -> None:
     _seed(db)
     data = figures.situation(db, 30)
-    assert data.now is not None
+    assert data.made_at is not None
     seen = 0
     for category, counts in data.per_day.items():
         for day, count in zip(data.days, counts, strict=True):
@@ -84,9 +84,9 @@ def test_every_bar_stands_for_exactly_the_incidents_it_counts(db: Database) -> N
     assert seen == data.total == 5  # 纠纷甲乙, 消防, three and five days ago; not the merged one, the drill, day 40
     bounds = {"<1d": (None, 1), "1-3d": (1, 3), "3-7d": (3, 7), ">7d": (7, None)}
     for bucket, count in data.open_by_age.items():
-        expected = _open_aged(db, data.now, *bounds[bucket])
+        expected = _open_aged(db, data.made_at, *bounds[bucket])
         assert len(expected) == count
-        assert _queue(db, figures.age_scope(bucket, data.now)) == expected
+        assert _queue(db, figures.age_scope(bucket, data.made_at)) == expected
     assert data.open_by_age == {"<1d": 3, "1-3d": 0, "3-7d": 1, ">7d": 1}  # the resolved one is not open
 
 
@@ -170,7 +170,7 @@ def test_a_click_or_enter_on_a_bar_shows_exactly_those_incidents_and_esc_the_who
     qtbot.waitUntil(ages.isVisible, timeout=5000)
     ages.getPlotItem().vb.autoRange(padding=0.05)
     qtbot.wait(50)
-    now = panel.data.now
+    now = panel.data.made_at
     _click_bar(qtbot, ages, 0, 0)
     assert _shown(ws) == _open_aged(db, now, None, 1)
     assert len(_open_aged(db, now, None, 1)) == 5

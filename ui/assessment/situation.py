@@ -217,11 +217,11 @@ class SituationPanel(QDockWidget):
         self.ui.exact.show(figures.reports_scope(self.per_day_layers[layer], self.data.days[column]))
 
     def _age_chosen(self, column: int, _layer: int) -> None:
-        if self.data is None or self.data.now is None:
+        if self.data is None or self.data.made_at is None:
             return
         buckets = list(self.data.open_by_age)
         if 0 <= column < len(buckets):
-            self.ui.exact.show(figures.age_scope(buckets[column], self.data.now))
+            self.ui.exact.show(figures.age_scope(buckets[column], self.data.made_at))
 
     def _fill_shelters(self, shelters: figures.Shelters) -> None:
         rows: list[list[QTableWidgetItem]] = []
