@@ -44,6 +44,7 @@ from db.engine import Database, db_now
 from db.models import Incident, IncidentEvent, Timer
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.change_kinds import Entity, Op
 from dispatch_console.kernel.changes import record, serialise_writers, to_jsonable
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_duration
@@ -161,10 +162,11 @@ def schedule(
     )
     session.add(timer)
     session.flush()
-    record(session, actor or Actor.system(DEFAULT_STATION), entity="timer", entity_id=timer.id,
-           op="schedule", action="timer.schedule",
+    record(session, actor or Actor.system(DEFAULT_STATION), entity=Entity.TIMER, entity_id=timer.id,
+           op=Op.SCHEDULE, action="timer.schedule",
            after={"kind": kind, "due_at": due_at, "incident_id": incident_id, "case_id": case_id, "step": step,
-                  "target_role": target_role, "is_drill": is_drill}, at=now)
+                  "target_role": target_role, "is_drill": is_drill}, at=now,
+           incident_id=incident_id, due_at=due_at)
     return timer
 
 
@@ -183,7 +185,7 @@ def cancel(
     if incident_id is None and checklist_item_id is None and handover_id is None and case_id is None:
         raise ValueError("cancel() needs an incident, checklist item, handover or case")
     serialise_writers(session)  # same lock order as firing: writers' lock, then timer rows
-    query = select(Timer.id).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+    query = select(Timer.id, Timer.incident_id).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
     if incident_id is not None:
         query = query.where(Timer.incident_id == incident_id)
     if checklist_item_id is not None:
@@ -194,7 +196,8 @@ def cancel(
         query = query.where(Timer.case_id == case_id)
     if kinds is not None:
         query = query.where(Timer.kind.in_(list(kinds)))
-    ids = list(session.execute(query.order_by(Timer.id)).scalars())
+    found = {int(i): about for i, about in session.execute(query.order_by(Timer.id))}
+    ids = list(found)
     if not ids:
         return 0
     now = db_now(session)
@@ -207,8 +210,8 @@ def cancel(
     session.expire_all()
     who = actor or Actor.system(DEFAULT_STATION)
     for timer_id in ids:
-        record(session, who, entity="timer", entity_id=timer_id, op="cancel", action="timer.cancel",
-               after={"reason": reason}, at=now)
+        record(session, who, entity=Entity.TIMER, entity_id=timer_id, op=Op.CANCEL, action="timer.cancel",
+               after={"reason": reason}, at=now, incident_id=found[timer_id])
     return len(ids)
 
 
@@ -355,10 +358,10 @@ def _fire_batch(db: Database, station: str, max_batch: int, effects: Mapping[str
             set_committed_value(timer, "late_ms", late_ms)
             _run_effect(s, timer, now, station, effects, guarded)
             _timeline(s, timer, now, station, late_ms)
-            record(s, Actor.system(station), entity="timer", entity_id=timer.id, op="fire",
+            record(s, Actor.system(station), entity=Entity.TIMER, entity_id=timer.id, op=Op.FIRE,
                    action="timer.fire", before={"fired_at": None},
                    after={"kind": timer.kind, "step": timer.step, "fired_at": now, "fired_by": station,
-                          "late_ms": late_ms}, at=now)
+                          "late_ms": late_ms}, at=now, incident_id=timer.incident_id)
             fired.append(FiredTimer(timer.id, timer.kind, timer.incident_id, timer.due_at, now, late_ms))
         return fired
 
@@ -399,12 +402,17 @@ class NextDue:
 def next_due_and_now(db: Database) -> NextDue:
     """The earliest pending due time, the earliest still ahead and the database clock, read together."""
     with db.read() as s:
-        now = db_now(s)
-        due, ahead = s.execute(
-            select(func.min(Timer.due_at), func.min(case((Timer.due_at > now, Timer.due_at))))
-            .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-        ).one()
-        return NextDue(due, ahead, now)
+        return next_due_in(s)
+
+
+def next_due_in(s: Session) -> NextDue:
+    """:func:`next_due_and_now` inside an open session."""
+    now = db_now(s)
+    due, ahead = s.execute(
+        select(func.min(Timer.due_at), func.min(case((Timer.due_at > now, Timer.due_at))))
+        .where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+    ).one()
+    return NextDue(due, ahead, now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -578,6 +586,19 @@ class TimerEngine:
             db_time = db_now(s).timestamp()
             t1 = time.monotonic()
             wall = datetime.now(UTC).timestamp()
+        self._set_clock(db_time, t0, t1, wall)
+
+    def _look(self) -> tuple[NextDue, float]:
+        """The clock measured and the next due times read, in one read (the sweep's)."""
+        with self.db.read() as s:
+            t0 = time.monotonic()
+            found = next_due_in(s)
+            t1 = time.monotonic()
+            wall = datetime.now(UTC).timestamp()
+        self._set_clock(found.db_clock.timestamp(), t0, t1, wall)
+        return found, t1
+
+    def _set_clock(self, db_time: float, t0: float, t1: float, wall: float) -> None:
         self._offset = db_time - (t0 + t1) / 2
         self.clock_skew = wall - (db_time + (time.monotonic() - t1))
         if abs(self.clock_skew) > 30:
@@ -662,21 +683,54 @@ class TimerEngine:
         return count
 
     def on_changes(self, changes: Iterable[Any]) -> None:
-        """Change-feed subscriber: timers were scheduled or cancelled somewhere — re-arm.
+        """Change-feed subscriber: timers were scheduled or moved somewhere — re-arm if it matters.
 
-        A timer fired elsewhere needs nothing: if it was the one armed for, the alarm finds
-        nothing to claim and re-arms for the next.
+        A timer fired or cancelled elsewhere needs nothing: if it was the one armed for, the alarm
+        finds nothing to claim and re-arms for the next. A timer scheduled with its due time in the
+        feed needs nothing either when the alarm is already armed for something sooner (most new
+        incidents: their first deadline is minutes away); one due sooner is armed for without a
+        read. Only a change that does not say when (a drill clock paused, a shift's reminder
+        moved) reads the timers again.
         """
-        if any(getattr(c, "entity", None) == "timer" and getattr(c, "op", None) != "fire" for c in changes):
-            self.rearm()
+        earliest: datetime | None = None
+        for c in changes:
+            if getattr(c, "entity", None) != Entity.TIMER or getattr(c, "op", None) in (Op.FIRE, Op.CANCEL):
+                continue
+            due = _aware(getattr(c, "due_at", None))
+            if due is None:
+                self.rearm()
+                return
+            earliest = due if earliest is None or due < earliest else earliest
+        if earliest is not None:
+            self.arm_at(earliest)
 
-    def rearm(self, min_delay: float = 0.0) -> None:
+    def arm_at(self, due: datetime) -> None:
+        """A timer due at ``due`` (database time) was scheduled: arm for it if it is sooner than
+        what the alarm is armed for. Uses the locally estimated database clock, no read: the alarm
+        that wakes fires what is due by the database clock and re-arms from a fresh read."""
+        if not self.arm or self._scheduler is None:
+            return
+        with self._arm_lock:
+            scheduler = self._scheduler
+            if scheduler is None or not self._lead.leading:
+                return
+            armed = self.armed_for
+            if armed is not None and scheduler.get_job("alarm") is not None and armed <= due:
+                return
+            left = (due - self.db_time()).total_seconds()
+            run_date = datetime.now(UTC) + timedelta(seconds=max(left, 0.0) + ARM_MARGIN_S)
+            self.armed_for = due
+            scheduler.add_job(self._alarm, "date", run_date=run_date, id="alarm", replace_existing=True,
+                              max_instances=2)
+
+    def rearm(self, min_delay: float = 0.0, *, seen: tuple[NextDue, float] | None = None) -> None:
         """Arm the date job at the next pending due time, read with the database clock.
 
         A due time still ahead is armed for exactly (an alarm that woke a hair early, before the
         database clock reached it, sleeps the rest, not ``min_delay``); one already past waits
         ``min_delay``: it is due but another station holds it, or it was just fired — unless
-        another comes due sooner than that, which is armed for exactly.
+        another comes due sooner than that, which is armed for exactly. ``seen``: the next due
+        times and the monotonic time they were read at, when the caller has just read them.
         """
         if not self.arm or self._scheduler is None:
             return
@@ -689,8 +743,7 @@ class TimerEngine:
                 if scheduler.get_job("alarm") is not None:
                     scheduler.remove_job("alarm")
                 return
-            found = next_due_and_now(self.db)
-            read_at = time.monotonic()
+            found, read_at = seen if seen is not None else (next_due_and_now(self.db), time.monotonic())
             due = found.due
             if due is None:
                 self.armed_for = None
@@ -756,16 +809,19 @@ class TimerEngine:
 
     def _sweep_once(self) -> None:
         try:
-            self.measure_clock()
+            # one read says the clock and whether anything is due: a quiet sweep writes nothing
+            found, read_at = self._look()
             if self.arm:
                 # an engine of its own feed listens only while it arms: a follower's feed would wake
                 # at every change on the floor to learn nothing it acts on
                 leading = self._lead.hold()
                 self._follow_changes(self.own_feed and leading and not self._stopping.is_set())
-            self.fire_due()
+            due_now = found.due is not None and found.due <= found.db_clock
+            if due_now:
+                self.fire_due()
             if self.outbox_senders:
                 self.drain_outbox()
-            self.rearm(self.min_rearm)
+            self.rearm(self.min_rearm, seen=None if due_now else (found, read_at))
         except Exception as exc:
             self._failed("timer sweep", exc)
         else:
