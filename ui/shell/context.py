@@ -3,18 +3,21 @@
 A panel is a QDockWidget subclass constructed as ``Panel(ui: UiContext, parent)``. It reads and
 writes through services in ``dispatch_console`` with ``ui.console`` (the database and the
 signed-in actor), runs that work with ``ui.runner.run(…)`` off the GUI thread, refreshes from
-``ui.feed.changed`` and follows/sets the selected incident through ``ui.selection``.
+the console's one change router ``ui.router`` (the changed incidents' rows, read once for every
+view, or the batches naming the entities it cares about; ``ui.feed.changed`` has every batch)
+and follows/sets the selected incident through ``ui.selection``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from ui.shell.background import BackgroundRunner
+from ui.shell.change_router import ChangeRouter
 from ui.shell.feed import QtChangeFeed
 
 
@@ -63,6 +66,10 @@ class UiContext:
     feed: QtChangeFeed
     selection: IncidentSelection
     session: Session
+    router: ChangeRouter = field(init=False)  # one per console, around its feed
+
+    def __post_init__(self) -> None:
+        self.router = ChangeRouter(self.console, self.runner, self.feed, self.feed)
 
     @property
     def actor(self) -> Actor | None:
