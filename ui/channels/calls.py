@@ -113,7 +113,7 @@ class CallTasksPanel(QDockWidget):
         self.hint.setText(_("Could not read the call tasks: {error}").format(error=exc))
 
     def _on_changes(self, changes: list[Any]) -> None:
-        if any(getattr(c, "entity", None) in ("notification", "timer") for c in changes):
+        if any(getattr(c, "entity", None) in ("notification", "database") for c in changes):  # a task is a notification
             self.reload()
 
     def current(self) -> CallTask | None:
