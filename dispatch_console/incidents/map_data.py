@@ -206,14 +206,15 @@ def incident_update(db: Database, ids: Iterable[int], catalog: Catalog | None = 
     catalog = catalog or shipped_catalog()
     wanted = sorted(set(ids))
     seen: dict[int, Any] = {}
-    with db.read() as s:
+    with db.read() as s:  # one transaction: the markers and the counts agree
         for start in range(0, len(wanted), 500):
             for r in s.execute(select(*_INCIDENT_COLUMNS).where(Incident.id.in_(wanted[start:start + 500]))):
                 seen[r.id] = r
+        counts, total = grid_open_counts_in(s), open_total_in(s)
     upsert = tuple(_marker(seen[i], catalog) for i in wanted if i in seen and _on_map(seen[i]))
     shown = {m.id for m in upsert}
     remove = tuple(i for i in wanted if i not in shown)
-    return IncidentUpdate(upsert, remove, grid_open_counts(db), open_total(db))
+    return IncidentUpdate(upsert, remove, counts, total)
 
 
 def unit_update(db: Database, ids: Iterable[int], catalog: Catalog | None = None) -> UnitUpdate:

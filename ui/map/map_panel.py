@@ -285,6 +285,7 @@ class MapPanel(QDockWidget):
                            "view": {"lon": lon, "lat": lat, "zoom": zoom}}])
         if self._snapshot is not None:
             self._draw_snapshot()
+            self._drain()  # what changed while the page loaded, now rather than with the next change
         elif self.first_seq:  # the page was loaded again (renderer restarted): draw everything again
             self._pending_reload = True
             self._drain()
