@@ -4,8 +4,8 @@ A filter bar (status, category, grid, severity, "mine", search over all history)
 incidents, most severe first and then oldest. Filtering, search and paging run in SQL through
 the incident service; pages load as the table scrolls. Changes made at any workstation arrive
 through the console's change router (ui/shell/change_router.py), which reads the changed
-incidents once under this queue's filter for every view; the queue applies their rows in place. Serious new incidents
-ring and flash (ui/shell/alerts.py) until somebody acknowledges them.
+incidents once, under this queue's filter, for every view; the queue applies their rows in
+place. Serious new incidents ring and flash (ui/shell/alerts.py) until somebody acknowledges them.
 
 Keyboard: F2 / Ctrl+N new incident (intake form), Ctrl+F search, Ctrl+L back to the queue,
 Ctrl+K acknowledge the selected incident, F5 reload; with the queue focused the letters of
