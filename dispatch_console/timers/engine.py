@@ -559,6 +559,7 @@ class TimerEngine:
         self.effects = effects
         self.fired: list[FiredTimer] = []
         self.armed_for: datetime | None = None  # database time of the armed date job
+        self._armed_from = 0.0  # monotonic time of the read (or feed change) the arming came from
         self._offset = 0.0  # database clock minus local monotonic clock, seconds
         self.clock_skew = 0.0  # local wall clock minus database clock, seconds
         self._fire_lock = threading.Lock()
@@ -596,7 +597,7 @@ class TimerEngine:
             t1 = time.monotonic()
             wall = datetime.now(UTC).timestamp()
         self._set_clock(found.db_clock.timestamp(), t0, t1, wall)
-        return found, t1
+        return found, t0  # as old as it can be: an arming from a later read is not undone by it
 
     def _set_clock(self, db_time: float, t0: float, t1: float, wall: float) -> None:
         self._offset = db_time - (t0 + t1) / 2
@@ -720,6 +721,7 @@ class TimerEngine:
             left = (due - self.db_time()).total_seconds()
             run_date = datetime.now(UTC) + timedelta(seconds=max(left, 0.0) + ARM_MARGIN_S)
             self.armed_for = due
+            self._armed_from = time.monotonic()
             scheduler.add_job(self._alarm, "date", run_date=run_date, id="alarm", replace_existing=True,
                               max_instances=2)
 
@@ -730,7 +732,8 @@ class TimerEngine:
         database clock reached it, sleeps the rest, not ``min_delay``); one already past waits
         ``min_delay``: it is due but another station holds it, or it was just fired — unless
         another comes due sooner than that, which is armed for exactly. ``seen``: the next due
-        times and the monotonic time they were read at, when the caller has just read them.
+        times and the monotonic time they were read at, when the caller has just read them; it
+        is ignored if the alarm was armed since from a later read or from the feed.
         """
         if not self.arm or self._scheduler is None:
             return
@@ -743,7 +746,15 @@ class TimerEngine:
                 if scheduler.get_job("alarm") is not None:
                     scheduler.remove_job("alarm")
                 return
-            found, read_at = seen if seen is not None else (next_due_and_now(self.db), time.monotonic())
+            if seen is not None:
+                found, read_at = seen
+                fresh = read_at
+            else:
+                fresh = time.monotonic()
+                found, read_at = next_due_and_now(self.db), time.monotonic()
+            if fresh < self._armed_from:
+                return  # armed since from a fresher read (or the feed): this one may not know its timer
+            self._armed_from = fresh
             due = found.due
             if due is None:
                 self.armed_for = None
