@@ -588,6 +588,9 @@ class ChangeLog(Base):
     op: Mapped[str] = mapped_column(String(32))
     station: Mapped[str | None] = mapped_column(String(100))
     user_id: Mapped[int | None] = mapped_column(Integer)
+    # what a subscriber needs without reading the entity: a timer's incident, a scheduled timer's due time
+    incident_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditLog(Base):

@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
 from db.models import Area, Assignment, Incident, Unit
-from dispatch_console.incidents.queue import UnitRow, unit_rows
+from dispatch_console.incidents.queue import IncidentRow, UnitRow, unit_rows
 from dispatch_console.jurisdiction import AreaRef, areas_geojson, locate
 from dispatch_console.kernel.categories import OPEN_STATUSES, Catalog, shipped_catalog, unit_kind_label
 from dispatch_console.kernel.errors import NotFound
@@ -139,12 +140,17 @@ def _unit(u: Any, catalog: Catalog) -> UnitMarker:
 def grid_open_counts(db: Database) -> dict[int, int]:
     """Open incidents per grid (grids with none are absent)."""
     with db.read() as s:
-        rows = s.execute(
-            select(Incident.grid_id, func.count(Incident.id))
-            .where(Incident.status.in_(OPEN_STATUSES), Incident.grid_id.is_not(None),
-                   Incident.merged_into_id.is_(None))
-            .group_by(Incident.grid_id)
-        ).all()
+        return grid_open_counts_in(s)
+
+
+def grid_open_counts_in(s: Session) -> dict[int, int]:
+    """:func:`grid_open_counts` inside an open session."""
+    rows = s.execute(
+        select(Incident.grid_id, func.count(Incident.id))
+        .where(Incident.status.in_(OPEN_STATUSES), Incident.grid_id.is_not(None),
+               Incident.merged_into_id.is_(None))
+        .group_by(Incident.grid_id)
+    ).all()
     return {int(gid): int(n) for gid, n in rows}
 
 
@@ -152,8 +158,19 @@ def open_total(db: Database) -> int:
     """Open incidents (drills too, as the queue shows them), on the map or not: those without a
     usable position are this minus the markers."""
     with db.read() as s:
-        return int(s.execute(select(func.count()).select_from(Incident).where(
-            Incident.status.in_(OPEN_STATUSES), Incident.merged_into_id.is_(None))).scalar_one())
+        return open_total_in(s)
+
+
+def open_total_in(s: Session) -> int:
+    """:func:`open_total` inside an open session."""
+    return int(s.execute(select(func.count()).select_from(Incident).where(
+        Incident.status.in_(OPEN_STATUSES), Incident.merged_into_id.is_(None))).scalar_one())
+
+
+def marker_of(row: IncidentRow, catalog: Catalog) -> IncidentMarker | None:
+    """The map marker of a queue row (the rows the console reads once per batch of changes), or
+    None when the incident is not on the map (closed, merged, no usable position)."""
+    return _marker(row, catalog) if _on_map(row) else None
 
 
 def load_snapshot(db: Database, catalog: Catalog | None = None) -> MapSnapshot:
@@ -189,14 +206,15 @@ def incident_update(db: Database, ids: Iterable[int], catalog: Catalog | None = 
     catalog = catalog or shipped_catalog()
     wanted = sorted(set(ids))
     seen: dict[int, Any] = {}
-    with db.read() as s:
+    with db.read() as s:  # one transaction: the markers and the counts agree
         for start in range(0, len(wanted), 500):
             for r in s.execute(select(*_INCIDENT_COLUMNS).where(Incident.id.in_(wanted[start:start + 500]))):
                 seen[r.id] = r
+        counts, total = grid_open_counts_in(s), open_total_in(s)
     upsert = tuple(_marker(seen[i], catalog) for i in wanted if i in seen and _on_map(seen[i]))
     shown = {m.id for m in upsert}
     remove = tuple(i for i in wanted if i not in shown)
-    return IncidentUpdate(upsert, remove, grid_open_counts(db), open_total(db))
+    return IncidentUpdate(upsert, remove, counts, total)
 
 
 def unit_update(db: Database, ids: Iterable[int], catalog: Catalog | None = None) -> UnitUpdate:

@@ -41,6 +41,8 @@ class Change:
     op: str
     station: str | None
     user_id: int | None
+    incident_id: int | None = None  # the incident a change of another entity belongs to (a timer's)
+    due_at: datetime | None = None  # a timer scheduled or moved: when it is due
 
 
 def latest_seq(db: Database) -> int:
@@ -54,7 +56,8 @@ def changes_after(db: Database, seq: int, limit: int = 5000) -> list[Change]:
             select(ChangeLog).where(ChangeLog.seq > seq).order_by(ChangeLog.seq).limit(limit)
         ).scalars()
         return [
-            Change(r.seq, r.at, r.entity, r.entity_id, r.op, r.station, r.user_id) for r in rows
+            Change(r.seq, r.at, r.entity, r.entity_id, r.op, r.station, r.user_id, r.incident_id, r.due_at)
+            for r in rows
         ]
 
 

@@ -206,8 +206,15 @@ def record(
     before: Any = None,
     after: Any = None,
     at: datetime | None = None,
+    incident_id: int | None = None,
+    due_at: datetime | None = None,
 ) -> int | None:
     """Add the audit and change_log rows for one change; returns the change's seq if written now.
+
+    ``entity`` and ``op`` are members of :mod:`dispatch_console.kernel.change_kinds` (or their
+    text). ``incident_id`` and ``due_at`` go to the change feed only (not the audit row): the
+    incident a change of another entity belongs to (a timer's), and a scheduled timer's due time,
+    so that subscribers know what to refresh or re-arm without reading the entity.
 
     In a transaction that deferred them (:func:`defer_to_the_end`) the rows are kept until the
     writers' lock is taken and then written in the order recorded; None is returned then.
@@ -224,6 +231,8 @@ def record(
         "before": to_jsonable(before),
         "after": to_jsonable(after),
         "op": op,
+        "incident_id": incident_id,
+        "due_at": due_at,
     }
     state = _write_state(session)
     if state.get("deferred") and not writers_locked(session):
@@ -231,6 +240,9 @@ def record(
         return None
     serialise_writers(session)
     return _write_bookkeeping(session, [values])
+
+
+_FEED_ONLY = frozenset({"op", "incident_id", "due_at"})  # change_log columns the audit row has not
 
 
 def _write_bookkeeping(session: Session, changes: list[dict[str, Any]]) -> int:
@@ -242,14 +254,15 @@ def _write_bookkeeping(session: Session, changes: list[dict[str, Any]]) -> int:
         tail = (last.id, last.hash) if last else (0, GENESIS_HASH)
     audits, rows = [], []
     for change in changes:
-        values = {k: v for k, v in change.items() if k != "op"}
+        values = {k: v for k, v in change.items() if k not in _FEED_ONLY}
         values["id"] = tail[0] + 1
         values["prev_hash"] = tail[1]
         values["hash"] = audit_hash(tail[1], values)
         tail = (values["id"], values["hash"])
         audits.append(values)
         rows.append({"at": change["at"], "entity": change["entity"], "entity_id": change["entity_id"],
-                     "op": change["op"], "station": change["station"], "user_id": change["user_id"]})
+                     "op": change["op"], "station": change["station"], "user_id": change["user_id"],
+                     "incident_id": change["incident_id"], "due_at": change["due_at"]})
     # Core inserts, not ORM objects: the bookkeeping rows are never read back in the transaction,
     # and the unit of work around two plain rows was most of a timer firing's cost. Executing
     # them flushes the caller's pending changes first, as the ORM flush here used to.

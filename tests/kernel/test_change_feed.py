@@ -113,3 +113,56 @@ def test_killed_listener_connection_loses_no_change(pg_db: Database, system: Act
         assert feed.backend_pid != pid
     finally:
         feed.stop()
+
+
+def test_a_timer_change_carries_its_incident_and_a_scheduled_one_its_due_time(db: Database, system: Actor) -> None:
+    from datetime import timedelta
+
+    from db.engine import db_now
+    from dispatch_console.incidents.draft import IncidentDraft
+    from dispatch_console.incidents.service import create_incident
+    from dispatch_console.kernel.changefeed import changes_after, latest_seq
+    from dispatch_console.timers import engine as timers
+
+    incident = create_incident(db, system, IncidentDraft(category="dispute", severity=3, source="walk_in",
+                                                         description="楼道堆物纠纷")).row
+    start = latest_seq(db)
+    with db.write() as s:
+        due = db_now(s) - timedelta(seconds=1)
+        timer_id = timers.schedule(s, kind="reminder", due_at=due, incident_id=incident.id).id
+        reminder = timers.schedule(s, kind="reminder", due_at=due + timedelta(hours=1)).id  # of no incident
+    timers.fire_due(db, "ws-feed")
+    mine = {(c.entity_id, c.op): c for c in changes_after(db, start) if c.entity == "timer"}
+    assert mine[(timer_id, "schedule")].incident_id == incident.id
+    assert mine[(timer_id, "schedule")].due_at == due
+    assert mine[(timer_id, "fire")].incident_id == incident.id and mine[(timer_id, "fire")].due_at is None
+    assert mine[(reminder, "schedule")].incident_id is None
+    with db.read() as s:  # the audit row is what it was: the chain's content did not grow
+        from sqlalchemy import select
+
+        from db.models import AuditLog
+
+        after = s.execute(select(AuditLog.after).where(AuditLog.entity == "timer", AuditLog.entity_id == timer_id,
+                                                       AuditLog.action == "timer.fire")).scalar_one()
+    assert "incident_id" not in after
+
+
+def test_migration_0019_matches_the_models_and_goes_down_and_up(db: Database) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from db.migrate import alembic_config, upgrade
+    from db.models import Base
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "change_log" in repr(d)] == []
+    config = alembic_config(db)
+    before = ScriptDirectory.from_config(config).get_revision("0019").down_revision  # wherever it is chained
+    command.downgrade(config, str(before))
+    assert {"incident_id", "due_at"}.isdisjoint({c["name"] for c in sa.inspect(db.engine).get_columns("change_log")})
+    upgrade(db)
+    assert {"incident_id", "due_at"} <= {c["name"] for c in sa.inspect(db.engine).get_columns("change_log")}

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -218,5 +219,42 @@ def test_a_timer_held_elsewhere_does_not_delay_the_next_one(db: Database, monkey
         found(-0.5, 90.0)  # the next one is due after it: look again in 60 s
         engine.rearm(min_delay=60.0)
         assert engine.armed_for == now - timedelta(seconds=0.5) and 55 < armed_in() <= 60.1
+    finally:
+        engine.stop()
+
+
+def test_a_timer_scheduled_later_than_the_armed_one_costs_no_read(db: Database,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed carries a scheduled timer's due time: a new incident's first deadline, minutes
+    after what the alarm is armed for, needs no read; one due sooner is armed for without a read;
+    only a change that does not say when (a drill clock paused) reads the timers again."""
+    from dispatch_console.kernel.changefeed import Change
+
+    engine = timers.TimerEngine(db, "ws-no-read", sweep_interval=600).start()
+    try:
+        assert wait_until(lambda: engine._lead.leading and engine._scheduler is not None, 30)
+        with db.read() as s:
+            now = db_now(s)
+        armed = now + timedelta(seconds=300)
+        engine.rearm(seen=(timers.NextDue(armed, armed, now), time.monotonic()))
+        assert engine.armed_for == armed
+        reads: list[int] = []
+        real = timers.next_due_and_now
+        monkeypatch.setattr(timers, "next_due_and_now", lambda d: reads.append(1) or real(d))
+
+        def scheduled(due: datetime | None, op: str = "schedule") -> Change:
+            return Change(seq=1, at=now, entity="timer", entity_id=1, op=op, station="ws-x", user_id=None,
+                          incident_id=7, due_at=due)
+
+        engine.on_changes([scheduled(now + timedelta(seconds=600)), scheduled(None, op="fire"),
+                           scheduled(None, op="cancel")])
+        assert reads == [] and engine.armed_for == armed  # later than armed, fired, cancelled: nothing
+        sooner = now + timedelta(seconds=120)
+        engine.on_changes([scheduled(sooner), scheduled(now + timedelta(seconds=900))])
+        job = engine._scheduler.get_job("alarm")  # type: ignore[union-attr]
+        assert reads == [] and engine.armed_for == sooner and job is not None
+        assert 100 < (job.next_run_time - datetime.now(UTC)).total_seconds() <= 121
+        engine.on_changes([scheduled(None, op="pause")])  # whose and when not said: read
+        assert reads == [1]
     finally:
         engine.stop()

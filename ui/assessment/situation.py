@@ -159,7 +159,7 @@ class SituationPanel(QDockWidget):
         self.ui.runner.run(lambda: figures.situation(db, days), on_success=self._loaded, on_failure=self._failed)
 
     def _refresh_if_stale(self) -> None:
-        if self._stale and not self._loading:
+        if self._stale and not self._loading and self.isVisible():  # a hidden dock: at the tick after it is shown
             self._stale = False
             self.reload()
 

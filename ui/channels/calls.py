@@ -73,7 +73,7 @@ class CallTasksPanel(ChoiceListDock):
         return _("Could not read the call tasks: {error}").format(error=exc)
 
     def wants_reload(self, changes: list[Any]) -> bool:
-        return any(getattr(c, "entity", None) in ("notification", "timer") for c in changes)
+        return any(getattr(c, "entity", None) in ("notification", "database") for c in changes)
 
     def record(self) -> None:
         self.decide()

@@ -31,6 +31,7 @@ from dispatch_console.handover.duty_log import duty_log
 from dispatch_console.handover.report import duty_log_html, handover_html
 from dispatch_console.handover.service import HandoverOverview, HandoverRecord
 from dispatch_console.kernel.categories import shipped_catalog
+from dispatch_console.kernel.change_kinds import Entity, entities
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
@@ -40,7 +41,12 @@ from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
 
-ENTITIES = {"handover", "incident", "shift", "roster", "database"}
+ENTITIES = frozenset({Entity.HANDOVER, Entity.SHIFT, Entity.ROSTER, Entity.DATABASE})  # reloaded at once
+# the open incidents the record lists: they change with nearly every batch on a busy floor, and a
+# record is read for a shift, not for a second. The first incident change reloads (after the
+# debounce), later ones within the pause wait for its end: at most one reload per pause for them
+INCIDENT_ENTITIES = frozenset({Entity.INCIDENT})
+INCIDENT_PAUSE_MS = 15_000
 REFRESH_MS = 60_000
 DEBOUNCE_MS = 250
 
@@ -108,7 +114,10 @@ class HandoverPanel(QDockWidget):
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.reload)
         self.timer.start()
-        ui.feed.changed.connect(self._on_changes)
+        self._incidents_pause = QTimer(self, singleShot=True, interval=INCIDENT_PAUSE_MS)
+        self._incidents_pause.timeout.connect(self._pause_over)
+        self._incidents_waiting = False
+        ui.router.on_changes(ENTITIES | INCIDENT_ENTITIES, self._on_changes)
         ui.session.actor_changed.connect(lambda _a: self._update_buttons())
         self._update_buttons()  # nothing to act on until the first load
         self.reload()
@@ -118,7 +127,21 @@ class HandoverPanel(QDockWidget):
         return not self._loading
 
     def _on_changes(self, changes: list[Any]) -> None:
-        if {c.entity for c in changes} & ENTITIES:
+        named = entities(changes)
+        if named & ENTITIES:
+            self._incidents_waiting = False  # this reload shows the incidents too
+            self._reload_soon()
+        elif named & INCIDENT_ENTITIES:
+            if self._incidents_pause.isActive():
+                self._incidents_waiting = True
+            else:
+                self._incidents_pause.start()
+                self._reload_soon()
+
+    def _pause_over(self) -> None:
+        if self._incidents_waiting:
+            self._incidents_waiting = False
+            self._incidents_pause.start()
             self._reload_soon()
 
     def _reload_soon(self) -> None:
@@ -277,6 +300,7 @@ class HandoverPanel(QDockWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
+        self._incidents_pause.stop()
         self._debounce.stop()
         if self.dialog is not None:
             self.dialog.close()

@@ -37,8 +37,8 @@ from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.incidents.actions import SPECS, IncidentActions
 from ui.shell import theme
+from ui.shell.change_router import INCIDENT_CHANGES, changed_incident_ids
 from ui.shell.context import UiContext
-from ui.shell.feed import ids_of
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class IncidentDetailPanel(QDockWidget):
                                      else None)
         ui.selection.changed.connect(self.load)
         ui.session.actor_changed.connect(lambda _a: self.actions_.update_enabled())
-        ui.feed.changed.connect(self._on_changes)
+        ui.router.on_changes(INCIDENT_CHANGES, self._on_changes)
         self._show(None)
         if ui.selection.current:
             self.load(ui.selection.current)
@@ -240,7 +240,8 @@ class IncidentDetailPanel(QDockWidget):
         return not self._loading
 
     def _on_changes(self, changes: list[Any]) -> None:
-        if self.incident_id and self.incident_id in (ids_of(changes, "incident") | ids_of(changes, "checklist")):
+        # the incident, its checklist, or one of its timers (a deadline fired: its escalation line)
+        if self.incident_id and self.incident_id in changed_incident_ids(changes):
             self.load(self.incident_id)
 
     # -- showing ------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 A filter bar (status, category, grid, severity, "mine", search over all history) over a table of
 incidents, most severe first and then oldest. Filtering, search and paging run in SQL through
 the incident service; pages load as the table scrolls. Changes made at any workstation arrive
-through the change feed and refresh only the changed incidents, in place. Serious new incidents
-ring and flash (ui/shell/alerts.py) until somebody acknowledges them.
+through the console's change router (ui/shell/change_router.py), which reads the changed
+incidents once, under this queue's filter, for every view; the queue applies their rows in
+place. Serious new incidents ring and flash (ui/shell/alerts.py) until somebody acknowledges them.
 
 Keyboard: F2 / Ctrl+N new incident (intake form), Ctrl+F search, Ctrl+L back to the queue,
 Ctrl+K acknowledge the selected incident, F5 reload, Esc back from "exactly these incidents" (a bar
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import jurisdiction
+from dispatch_console.incidents.changed import ChangedIncidents
 from dispatch_console.incidents.journal import JournalEntry
 from dispatch_console.incidents.live_queue import (
     PageLoad,
@@ -49,6 +51,7 @@ from dispatch_console.incidents.live_queue import (
 )
 from dispatch_console.incidents.queue import ExactScope, IncidentRow, QueueQuery, rows_by_ids
 from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.change_kinds import Entity, Op
 from dispatch_console.kernel.i18n import _
 from ui.incidents.actions import IncidentActions
 from ui.incidents.offline import OfflineIntake
@@ -56,7 +59,6 @@ from ui.incidents.queue_model import Column, QueueModel
 from ui.shell import theme
 from ui.shell.alerts import AlertController
 from ui.shell.context import UiContext
-from ui.shell.feed import ids_of
 from ui.shell.flow_layout import FlowLayout
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ COLUMN_WIDTHS = {Column.NUMBER: 158, Column.SEVERITY: 44, Column.AGE: 64, Column
                  Column.CHECKLIST: 66, Column.DEADLINE: 92}
 STATUS_OPEN, STATUS_ALL = "__open__", "__all__"
 SEVERITY_MAJOR = "__major__"
+# timer changes that name their incident when they have one: a timer change without one and not
+# of these (a drill clock paused or resumed moves every deadline of its drill) does not say whose
+TIMER_OF_ITS_OWN = frozenset({Op.SCHEDULE, Op.CANCEL, Op.FIRE})
 
 
 def _combo(parent: QWidget, name: str, tip: str) -> QComboBox:
@@ -92,12 +97,11 @@ class QueueView(QWidget):
         self.ui = ui
         self.catalog = load_catalog(ui.console.resources)
         self.model = QueueModel(self.catalog, self)
-        self._refreshing = False
         self._applying = False  # live changes being applied: row moves are not officer's choices
-        self._dirty: set[int] = set()
         self._grids_loading = True
         self._pending_select: int | None = None
         self._locating = False
+        self._own_reads = 0  # reads of its own (only when another queue's filter leads the router)
         # the selected incident's row when it is not (or no longer) a row of the queue: resolved
         # out of the open queue, or chosen on the map under another filter. The keys act on it.
         self._selected_row: IncidentRow | None = None
@@ -118,18 +122,14 @@ class QueueView(QWidget):
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._rows_shown())
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         ui.selection.changed.connect(self._follow_selection)
-        ui.feed.changed.connect(self._on_changes)
+        ui.router.follow_query(lambda: ((self, self.model.generation), self.query()))
+        ui.router.on_rows(self._on_rows)
+        ui.router.on_changes({Entity.DATABASE, Entity.AREA, Entity.TIMER}, self._on_changes)
         ui.session.actor_changed.connect(self._on_actor_changed)
         ui.exact.changed.connect(self._on_exact)
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.model.tick)
         self._tick.start(TICK_MS)
-        self._coalesce = QTimer(self)
-        self._coalesce.setSingleShot(True)
-        # the next turn of the event loop: changes that arrive while a refresh is being read are
-        # gathered for the one after it (one query at a time), so waiting here only added latency
-        self._coalesce.setInterval(0)
-        self._coalesce.timeout.connect(self._refresh_dirty)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -398,40 +398,45 @@ class QueueView(QWidget):
 
     # -- live changes -------------------------------------------------------------------------
     def _on_changes(self, changes: list[Any]) -> None:
-        if any(c.entity == "database" for c in changes):
+        """What the router's rows do not cover: the whole database, the grids, timers moved
+        without saying whose (a drill clock paused or resumed)."""
+        if any(c.entity == Entity.DATABASE for c in changes):
             self.reload()
             self._load_grids()
             return
-        ids = ids_of(changes, "incident") | ids_of(changes, "checklist")
-        if not ids and any(c.entity == "timer" for c in changes):
-            # a deadline fired or moved on its own (no incident change with it): which incident it
-            # belongs to is not in the feed, so refresh the countdowns of the loaded rows. Timers
-            # scheduled or cancelled with an incident change come with that incident's id.
-            ids = set(self.model.ids)
-        if any(c.entity == "area" for c in changes):
+        if any(c.entity == Entity.AREA for c in changes):
             self._load_grids()
-        if ids:
-            self.refresh_ids(ids)
+        if any(c.entity == Entity.TIMER and c.incident_id is None and c.op not in TIMER_OF_ITS_OWN
+               for c in changes):
+            self.refresh_ids(set(self.model.ids))  # whose deadlines moved is not said: the loaded rows'
 
     def refresh_ids(self, ids: set[int]) -> None:
-        """Read these incidents again (coalesced; one query at a time)."""
-        self._dirty |= ids
-        self._coalesce.start()
+        """Read these incidents again (through the router, so every view gets their rows)."""
+        self.ui.router.refresh(ids)
 
-    def _refresh_dirty(self) -> None:
-        if self._refreshing or not self._dirty:
+    def _on_rows(self, batch: ChangedIncidents, tag: object) -> None:
+        if not (isinstance(tag, tuple) and tag[0] is self):
+            self._read_own(set(batch.ids))  # another queue's filter: split them by this one's
             return
-        ids, self._dirty = self._dirty, set()
-        self._refreshing = True
-        generation = self.model.generation
-        query = self.query()
-        db = self.ui.console.db
-        self.ui.runner.run(lambda: refresh_rows(db, query, ids),
-                           on_success=lambda r: self._refreshed(generation, ids, r),
-                           on_failure=lambda exc: self._refresh_failed(ids, exc))
+        self._refreshed(tag[1], set(batch.ids), batch.refresh)
 
-    def _refreshed(self, generation: int, ids: set[int], refresh: RowRefresh) -> None:
-        self._refreshing = False
+    def _read_own(self, ids: set[int]) -> None:
+        generation, query, db = self.model.generation, self.query(), self.ui.console.db
+        self._own_reads += 1
+        self.ui.runner.run(lambda: refresh_rows(db, query, ids),
+                           on_success=lambda r: self._read_own_done(generation, ids, r),
+                           on_failure=lambda exc: self._read_own_done(generation, ids, None, exc))
+
+    def _read_own_done(self, generation: int, ids: set[int], refresh: RowRefresh | None,
+                       exc: BaseException | None = None) -> None:
+        self._own_reads -= 1
+        if refresh is None:
+            log.warning("queue refresh failed: %s", exc)
+            QTimer.singleShot(2000, lambda: self._read_own(ids))
+            return
+        self._refreshed(generation, ids, refresh, own=True)
+
+    def _refreshed(self, generation: int, ids: set[int], refresh: RowRefresh, *, own: bool = False) -> None:
         wanted = self.ui.selection.current
         fresh = refresh.matching.get(wanted) or refresh.other.get(wanted)
         if fresh is not None:
@@ -441,21 +446,16 @@ class QueueView(QWidget):
             applied = self.model.apply_refresh(generation, refresh)
         finally:
             self._applying = False
-        if not applied:
-            self._dirty |= ids  # the filter changed meanwhile; read them again under the new one
+        if not applied:  # the filter changed meanwhile; read them again under the new one
+            if own:
+                self._read_own(ids)
+            else:
+                self.refresh_ids(ids)
         else:
             self._keep_selection()
         self._show_count()
         self.actions_.update_enabled()
         self._continue_pending()
-        if self._dirty:
-            self._coalesce.start()
-
-    def _refresh_failed(self, ids: set[int], exc: BaseException) -> None:
-        self._refreshing = False
-        self._dirty |= ids
-        log.warning("queue refresh failed: %s", exc)
-        QTimer.singleShot(2000, self._refresh_dirty)
 
     # -- selection ----------------------------------------------------------------------------
     def current_row(self) -> IncidentRow | None:
@@ -616,8 +616,8 @@ class QueueView(QWidget):
             self._fetch(self.model.loaded_count, place + 1 - self.model.loaded_count + PAGE_SIZE)
 
     def is_ready(self) -> bool:
-        return not (self.model.fetching or self._refreshing or self._grids_loading or self._locating
-                    or self._pending_select or self.alerts.loading or self._dirty)
+        return not (self.model.fetching or self.ui.router.busy or self._own_reads or self._grids_loading
+                    or self._locating or self._pending_select or self.alerts.loading)
 
     # -- alerts -------------------------------------------------------------------------------
     def _on_alerts(self, rows: tuple[PendingAlert, ...]) -> None:
@@ -692,6 +692,6 @@ class QueueView(QWidget):
 
     def shutdown(self) -> None:
         self.offline.shutdown()
-        for timer in (self._tick, self._coalesce, self._search_timer):
+        for timer in (self._tick, self._search_timer):
             timer.stop()
         self.alerts.stop()

@@ -41,7 +41,9 @@ from PySide6.QtWidgets import (
 from dispatch_console import jurisdiction
 from dispatch_console.incidents import map_data
 from dispatch_console.incidents.queue import grid_open_scope
+from dispatch_console.incidents.changed import ChangedIncidents
 from dispatch_console.kernel.categories import load_catalog
+from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.errors import DispatchError, NotFound
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_duration
@@ -65,7 +67,7 @@ from ui.warnings.map_layer import WarningAreasLayer
 
 log = logging.getLogger(__name__)
 
-WATCHED = {"incident", "unit", "area", "database"}
+WATCHED = frozenset({Entity.INCIDENT, Entity.UNIT, Entity.AREA, Entity.DATABASE})
 INCIDENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 AGE_TICK_MS = 30000  # how often the unit card's "assigned … ago" moves on
 
@@ -110,7 +112,8 @@ class MapPanel(QDockWidget):
         self.bridge.grid_clicked.connect(self.show_grid_incidents)
         self.bridge.unit_clicked.connect(self.show_unit_card)
         ui.selection.changed.connect(self._on_selection)
-        ui.feed.changed.connect(self._on_changes)
+        ui.router.on_changes(WATCHED, self._on_changes)
+        ui.router.on_rows(self._on_rows, map_counts=True)  # the console's one read of changed incidents
         self.places = PlacesLayer(ui, self)  # depots and shelters (ui/supplies), their own layer
         self.warning_areas = WarningAreasLayer(ui, self)  # official warnings in force (ui/warnings)
         self._load_page()
@@ -284,6 +287,7 @@ class MapPanel(QDockWidget):
                            "view": {"lon": lon, "lat": lat, "zoom": zoom}}])
         if self._snapshot is not None:
             self._draw_snapshot()
+            self._drain()  # what changed while the page loaded, now rather than with the next change
         elif self.first_seq:  # the page was loaded again (renderer restarted): draw everything again
             self._pending_reload = True
             self._drain()
@@ -301,11 +305,25 @@ class MapPanel(QDockWidget):
         for c in changes:
             if c.entity not in WATCHED:
                 continue
-            if c.entity in ("area", "database"):
+            if c.entity in (Entity.AREA, Entity.DATABASE):
                 self._pending_reload = True
-            elif c.entity_id is not None:
-                (self._pending_incidents if c.entity == "incident" else self._pending_units).add(int(c.entity_id))
+            elif c.entity == Entity.UNIT and c.entity_id is not None:
+                self._pending_units.add(int(c.entity_id))
+            # incidents: their rows come from the router (_on_rows), read once for every view
         self._drain()
+
+    def _on_rows(self, batch: ChangedIncidents, _tag: object) -> None:
+        """The changed incidents' rows, read by the router: markers and counts without a read."""
+        if self._busy or not self.page_loaded or not self.first_seq or batch.map_counts is None:
+            self._pending_incidents |= batch.ids  # drawn by a read of its own once the map is free
+            self._drain()
+            return
+        markers = {i: map_data.marker_of(row, self.catalog) for i in batch.ids if (row := batch.row(i)) is not None}
+        upsert = tuple(m for m in markers.values() if m is not None)
+        remove = tuple(i for i in sorted(batch.ids) if markers.get(i) is None)
+        counts = batch.map_counts
+        self._busy = True
+        self._updated((map_data.IncidentUpdate(upsert, remove, counts.grid_counts, counts.open_total), None))
 
     def _drain(self) -> None:
         """Start the next update if something is pending and nothing is running."""

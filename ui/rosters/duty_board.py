@@ -26,6 +26,8 @@ from dispatch_console.incidents import units as incident_units
 from dispatch_console.incidents.queue import UnitRow
 from dispatch_console.jurisdiction import StaffHit
 from dispatch_console.kernel.categories import shipped_catalog
+from dispatch_console.kernel.change_kinds import Entity
+from dispatch_console.kernel.change_kinds import entities as named
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.roles import role_label
@@ -34,9 +36,11 @@ from dispatch_console.rosters import service as roster
 from ui.shell.context import UiContext
 from ui.shell.tables import ITEM_DATA, read_only_item, row_table
 
-ROSTER_ENTITIES = {"roster", "shift", "person", "database"}
-UNIT_ENTITIES = {"unit", "incident", "database"}
-STAFF_ENTITIES = {"area", "person", "grid_staff", "database"}
+ROSTER_ENTITIES = frozenset({Entity.ROSTER, Entity.SHIFT, Entity.DATABASE})
+# a unit sent to an incident or released from it changes its status, and is recorded as a unit
+# change: the board's "on incident" column needs no reload for every incident that changes
+UNIT_ENTITIES = frozenset({Entity.UNIT, Entity.DATABASE})
+STAFF_ENTITIES = frozenset({Entity.AREA, Entity.DATABASE})
 UNIT_ID_ROLE = ITEM_DATA
 REFRESH_MS = 60_000
 _item = read_only_item
@@ -74,7 +78,7 @@ class DutyBoardPanel(QDockWidget):
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.reload_staff)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        ui.feed.changed.connect(self._on_changes)
+        ui.router.on_changes(ROSTER_ENTITIES | UNIT_ENTITIES | STAFF_ENTITIES, self._on_changes)
         ui.session.actor_changed.connect(lambda _a: self._update_buttons())
         self.reload()
 
@@ -182,7 +186,7 @@ class DutyBoardPanel(QDockWidget):
         self._load("staff")
 
     def _on_changes(self, changes: list[Any]) -> None:
-        entities = {c.entity for c in changes}
+        entities = named(changes)
         if entities & ROSTER_ENTITIES:
             self.reload_duty()
         if entities & UNIT_ENTITIES:

@@ -1,8 +1,10 @@
 """The alarm for serious new incidents: sound and flashing until somebody acknowledges them.
 
 The database decides: a severity 1–2 incident that is still ``new`` is alerting, at every
-workstation, whichever filter the queue shows. The list is read again (off the GUI thread)
-whenever incidents change, so an acknowledgement at any workstation silences every console.
+workstation, whichever filter the queue shows. The list is read once (off the GUI thread) and
+then kept from the rows of the changed incidents that the console's change router reads for
+every view, so an acknowledgement at any workstation silences every console without a read of
+its own.
 The bundled ``resources/sounds/alert.wav`` plays through QtMultimedia when it is available; a
 machine without an audio device or multimedia libraries falls back to the system beep and never
 fails because of sound.
@@ -11,19 +13,22 @@ fails because of sound.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from importlib import resources as importlib_resources
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication
 
-from dispatch_console.incidents.live_queue import PendingAlert, pending_alerts
+from dispatch_console.incidents.changed import ChangedIncidents
+from dispatch_console.incidents.live_queue import PendingAlert, alert_of, pending_alerts
+from dispatch_console.kernel.change_kinds import Entity
 from ui.shell import settings
 from ui.shell.context import UiContext
-from ui.shell.feed import ids_of
 
 log = logging.getLogger(__name__)
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 FLASH_MS = 600
 REPEAT_SOUND_MS = 20_000
 
@@ -88,7 +93,8 @@ class AlertController(QObject):
         self._repeat = QTimer(self)
         self._repeat.setInterval(REPEAT_SOUND_MS)
         self._repeat.timeout.connect(self._ring)
-        ui.feed.changed.connect(self._on_changes)
+        ui.router.on_rows(self._on_rows)
+        ui.router.on_changes({Entity.DATABASE}, lambda _changes: self.refresh())
 
     @property
     def ids(self) -> set[int]:
@@ -110,9 +116,22 @@ class AlertController(QObject):
         db = self.ui.console.db
         self.ui.runner.run(lambda: pending_alerts(db), on_success=self._apply, on_failure=self._failed)
 
-    def _on_changes(self, changes: list[Any]) -> None:
-        if ids_of(changes, "incident") or any(c.entity == "database" for c in changes):
-            self.refresh()
+    def _on_rows(self, batch: ChangedIncidents, _tag: object) -> None:
+        """Keep the list from the changed incidents' rows: no read of its own."""
+        if self._loading:  # the list being read may be older than these rows: read it once more
+            self._again = True
+            return
+        alerts = {r.id: r for r in self.rows}
+        for incident_id in batch.ids:
+            row = batch.row(incident_id)
+            alert = alert_of(row) if row is not None else None
+            if alert is not None:
+                alerts[incident_id] = alert
+            else:
+                alerts.pop(incident_id, None)
+        rows = tuple(sorted(alerts.values(), key=lambda a: (a.created_at or _EARLIEST, a.id)))
+        if rows != self.rows:
+            self._show(rows)
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
@@ -120,6 +139,12 @@ class AlertController(QObject):
 
     def _apply(self, rows: tuple[PendingAlert, ...]) -> None:
         self._loading = False
+        self._show(rows)
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _show(self, rows: tuple[PendingAlert, ...]) -> None:
         new = {r.id for r in rows} - self.ids
         self.rows = tuple(rows)
         if rows:
@@ -134,9 +159,6 @@ class AlertController(QObject):
             self._flash_on = False
             self.flash.emit(False)
         self.changed.emit(self.rows)
-        if self._again:
-            self._again = False
-            self.refresh()
 
     def _ring(self) -> None:
         if settings.get("alerts/sound"):

@@ -3,8 +3,10 @@
 A panel is a QDockWidget subclass constructed as ``Panel(ui: UiContext, parent)``. It reads and
 writes through services in ``dispatch_console`` with ``ui.console`` (the database and the
 signed-in actor), runs that work with ``ui.runner.run(…)`` off the GUI thread, refreshes from
-``ui.feed.changed`` and follows/sets the selected incident through ``ui.selection``; a chart or
-the map asks the queue to show exactly some incidents through ``ui.exact``.
+the console's one change router ``ui.router`` (the changed incidents' rows, read once for every
+view, or the batches naming the entities it cares about; ``ui.feed.changed`` has every batch)
+and follows/sets the selected incident through ``ui.selection``; a chart or the map asks the
+queue to show exactly some incidents through ``ui.exact``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dispatch_console.incidents.queue import ExactScope
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from ui.shell.background import BackgroundRunner
+from ui.shell.change_router import ChangeRouter
 from ui.shell.feed import QtChangeFeed
 
 
@@ -90,6 +93,10 @@ class UiContext:
     selection: IncidentSelection
     session: Session
     exact: ExactIncidents = field(default_factory=ExactIncidents)
+    router: ChangeRouter = field(init=False)  # one per console, around its feed
+
+    def __post_init__(self) -> None:
+        self.router = ChangeRouter(self.console, self.runner, self.feed, self.feed)
 
     @property
     def actor(self) -> Actor | None:

@@ -11,8 +11,9 @@ from dispatch_console.kernel.console import ConsoleContext
 class QtChangeFeed(QObject):
     """Emits ``changed(list[Change])`` on the GUI thread for every batch of committed changes.
 
-    ``changed_entities`` carries the set of entity names too, so a panel can ignore batches that
-    do not concern it without looking at each change.
+    Views take the batches through the console's change router (``ui.router``,
+    ui/shell/change_router.py): the changed incidents' rows, read once for all of them, or only
+    the batches that name the entities they registered.
     """
 
     changed = Signal(list)
@@ -55,4 +56,5 @@ class QtChangeFeed(QObject):
 
 
 def ids_of(changes: list[Change], entity: str) -> set[int]:
+    """The ids of one entity that a batch names (the incidents' own: ``change_router.changed_incident_ids``)."""
     return {c.entity_id for c in changes if c.entity == entity and c.entity_id is not None}

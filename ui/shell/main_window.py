@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console.kernel.actor import Actor
+from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
 from dispatch_console.timers.engine import TimerEngine
@@ -108,11 +109,10 @@ class MainWindow(QMainWindow):
         """Every console also keeps the deadlines: each fires exactly once, whoever claims it."""
         engine = TimerEngine(self.console.db, self.console.station)
 
-        def on_changes(changes: list) -> None:
-            if any(c.entity == "timer" for c in changes):  # re-arming reads the database: off the GUI
-                self.runner.run(lambda: engine.on_changes(changes))
+        def on_changes(changes: list) -> None:  # a re-arm may read the database: off the GUI thread
+            self.runner.run(lambda: engine.on_changes(changes))
 
-        self.feed.changed.connect(on_changes)
+        self.ui.router.on_changes({Entity.TIMER}, on_changes)
         self.runner.run(engine.start)  # measures the database clock first: not on the GUI thread
         return engine
 
