@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from dispatch_console import jurisdiction
 from dispatch_console.incidents import map_data
-from dispatch_console.incidents.queue import grid_open_scope
 from dispatch_console.incidents.changed import ChangedIncidents
+from dispatch_console.incidents.queue import grid_open_scope
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.errors import DispatchError, NotFound
