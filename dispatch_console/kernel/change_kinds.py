@@ -52,6 +52,7 @@ class Op(StrEnum):
     CALL_OUTCOME = "call_outcome"
     CANCEL = "cancel"
     CLOSE = "close"
+    CONFIGURE = "configure"
     CONFIRM = "confirm"
     CREATE = "create"
     DEADLINE = "deadline"
