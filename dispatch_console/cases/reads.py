@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from db.base import UTCDateTime
@@ -372,3 +373,45 @@ def board_choices(db: Database) -> BoardChoices:
                           .order_by(Area.name).limit(500)).all()
         return BoardChoices(tuple((int(u.id), str(u.name)) for u in units),
                             tuple((int(g.id), str(g.name)) for g in grids))
+
+
+@dataclass(frozen=True)
+class GridCases:
+    """One grid's open cases, for the map's case mode: how many, how many high risk or 可能激化."""
+
+    grid_id: int
+    open: int
+    high_risk: int
+    may_escalate: int
+
+    @property
+    def emphasised(self) -> bool:
+        return bool(self.high_risk or self.may_escalate)
+
+
+@dataclass(frozen=True)
+class CaseGridCounts:
+    grids: tuple[GridCases, ...]
+    unplaced: int  # open cases with no grid (not on the map; said in the legend's count)
+
+    @property
+    def total(self) -> int:
+        return sum(g.open for g in self.grids) + self.unplaced
+
+    def as_op(self, on: bool = True) -> dict[str, Any]:
+        return {"op": "case_grids", "on": on, "total": self.total, "unplaced": self.unplaced,
+                "grids": {str(g.grid_id): {"open": g.open, "high": g.high_risk, "escalate": g.may_escalate}
+                          for g in self.grids}}
+
+
+def grid_case_counts(db: Database) -> CaseGridCounts:
+    """Open cases per grid (drills left out), with the high-risk and 可能激化 ones counted apart."""
+    high = func.sum(sql_case((Case.risk == "high", 1), else_=0))
+    escalate = func.sum(sql_case((Case.may_escalate.is_(True), 1), else_=0))
+    with db.read() as s:
+        rows = s.execute(select(Case.grid_id, func.count(Case.id), high, escalate)
+                         .where(Case.status.in_(OPEN_CASE_STATUSES), Case.is_drill.is_(False))
+                         .group_by(Case.grid_id).order_by(Case.grid_id).limit(MAX_ROWS)).all()
+    grids = tuple(GridCases(int(g), int(n), int(h or 0), int(e or 0)) for g, n, h, e in rows if g is not None)
+    unplaced = sum(int(n) for g, n, _h, _e in rows if g is None)
+    return CaseGridCounts(grids, unplaced)
