@@ -49,6 +49,7 @@ _LEADER = _OFFICER | {
     "checklist.untick_others",
     "case.extend",
     "case.campaign_start",
+    "case.campaign_close",
     "warning.import",
     "supplies.manage",
 }
@@ -105,6 +106,7 @@ ACTION_LABELS: dict[str, str] = {
     "case.extend": N_("extend a petition's deadline"),
     "case.campaign_start": N_("start a dispute screening campaign"),
     "case.campaign_report": N_("report a grid's screening result"),
+    "case.campaign_close": N_("close a dispute screening campaign"),
     "drill.run": N_("run a drill"),
     "users.manage": N_("manage users"),
     "audit.verify": N_("verify the audit log"),
