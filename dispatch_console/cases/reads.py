@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
@@ -197,7 +197,8 @@ def _base(now: datetime) -> Select:  # type: ignore[type-arg]
 
 
 def _overdue_clause(now: datetime) -> ColumnElement[bool]:
-    late_visit = exists().where(CaseVisit.case_id == Case.id, CaseVisit.state == "due", CaseVisit.due_at < now)
+    # the late visits are found from their own index (state, due_at), not probed case by case
+    late_visit = Case.id.in_(select(CaseVisit.case_id).where(CaseVisit.state == "due", CaseVisit.due_at < now))
     return or_(and_(Case.step_due_at.is_not(None), Case.step_due_at < now), late_visit)
 
 
@@ -229,9 +230,9 @@ def query_in(s: Session, q: CaseQuery, now: datetime) -> list[CaseRow]:
         stmt = stmt.where(Case.grid_id == q.grid_id)
     if q.overdue:
         stmt = stmt.where(_overdue_clause(now))
-    if q.visits_due_within is not None:
-        stmt = stmt.where(exists().where(CaseVisit.case_id == Case.id, CaseVisit.state == "due",
-                                         CaseVisit.due_at <= now + q.visits_due_within))
+    if q.visits_due_within is not None:  # driven from the visits due (their index), as the overdue view
+        stmt = stmt.where(Case.id.in_(select(CaseVisit.case_id).where(
+            CaseVisit.state == "due", CaseVisit.due_at <= now + q.visits_due_within)))
     if q.month is not None:
         from dispatch_console.kernel.timefmt import LOCAL_TZ
 
