@@ -24,6 +24,14 @@ NAME = "case_grids"   # the layer's name in the page's layer control and its op
 SHORTCUT = "Ctrl+Shift+G"
 
 
+def case_labels() -> dict[str, Any]:
+    """The case mode's words on the map page: its layer control, its legend rows, its grid tooltips."""
+    return {"layers": _("Layers"), "case_grids": _("Grids by open cases"), "case_grids_key": SHORTCUT,
+            "case_scale": _("Open cases per grid"), "case_emphasis": _("High risk or may escalate"),
+            "open_cases": _("Open cases"), "high_risk_cases": _("high risk"), "may_escalate_cases": _("may escalate"),
+            "cases_unplaced": _("{n} open cases have no grid")}
+
+
 class CaseGridsLayer(FeedMapLayer):
     entities = frozenset({"case", "area", "database"})
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QWidget
 from dispatch_console.incidents import map_data
 from dispatch_console.kernel.categories import Catalog
 from dispatch_console.kernel.i18n import C_, _
+from ui.cases.map_layer import case_labels
 from ui.map.tiles import TileConfig
 from ui.shell import theme
 
@@ -103,15 +104,6 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
     for s in (1, 2, 3, 4):
         labels[f"severity_{s}"] = catalog.severity_label(s)
     return labels
-
-
-def case_labels() -> dict[str, Any]:
-    """The case mode's words on the page: its layer control, its legend rows, its grid tooltips."""
-    return {"layers": _("Layers"), "case_grids": _("Grids by open cases"), "case_grids_key": "Ctrl+Shift+G",
-            "case_scale": _("Open cases per grid"),
-            "case_emphasis": _("High risk or may escalate"), "open_cases": _("Open cases"),
-            "high_risk_cases": _("high risk"), "may_escalate_cases": _("may escalate"),
-            "cases_unplaced": _("{n} open cases have no grid")}
 
 
 def snapshot_ops(snapshot: map_data.MapSnapshot, *, fit: bool = True) -> list[dict[str, Any]]:
