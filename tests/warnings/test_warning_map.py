@@ -118,7 +118,7 @@ def test_an_official_warning_that_expires_leaves_the_map_with_no_other_change(
     qtbot.waitUntil(lambda: layer.sent > 0, timeout=WAIT)
     with street.db.read() as s:
         now = db_now(s)
-    expires = now + timedelta(seconds=12)
+    expires = (now + timedelta(seconds=12)).replace(microsecond=0)  # CAP times are to the second
     _import(street, tmp_path, "a.xml", cap_message(headline="即将到期的台风黄色预警", sent=now - timedelta(minutes=5),
                                                   expires=expires.isoformat(timespec="seconds")))
     qtbot.waitUntil(lambda: drawn() == 1, timeout=WAIT)  # the import's change drew it
