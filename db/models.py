@@ -804,6 +804,11 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # closed by a leader: every grid reported, or with a reason when some had not; no more escalation
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closed_by_name: Mapped[str | None] = mapped_column(String(100))
+    close_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CampaignGrid(Base):

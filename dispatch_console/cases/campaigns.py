@@ -3,9 +3,11 @@
 A campaign covers all grids or some; each grid's 网格员 reports once: 无新增 (nothing new) or the
 disputes found, each of which opens a case through :func:`service.open_in` in the same write (all
 or nothing) and is linked to the campaign. One timer (``campaign_due``) fires at the due time in
-its claim transaction and escalates every grid still pending, exactly once. Every write takes the
-writers' lock, checks the campaign's version when the caller gives one, and records the change
-(entity ``campaign``).
+its claim transaction and escalates every grid still pending, exactly once. A leader closes a
+campaign (:func:`close`): at once when every grid has reported, with a reason when some have not;
+a closed campaign takes no more reports and escalates nothing (its timer is cancelled, and a
+timer already claimed finds it closed). Every write takes the writers' lock, checks the
+campaign's version when the caller gives one, and records the change (entity ``campaign``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ GRID_STATES: dict[str, str] = {"pending": N_("Not reported"), "nothing_new": N_(
                                "found": N_("Disputes found")}
 MAX_FOUND = 50
 MAX_NOTE = 20_000
+MAX_CLOSE_REASON = 2000
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,17 @@ class CampaignRow:
     overdue: int
     found: int
     version: int
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
 
     @property
     def complete(self) -> bool:
         return self.reported == self.grids
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,9 @@ def report(db: Database, actor: Actor, campaign_id: int, grid: str, *, found: tu
                                                     CampaignGrid.grid_id == grid_id)).scalar()
         if line is None:
             raise ValidationError(_("Grid {grid} is not part of this campaign.").format(grid=grid), "grid")
+        if campaign.closed_at is not None:
+            raise IllegalTransition(_("Campaign {title} was closed at {at}: it takes no more reports.").format(
+                title=campaign.title, at=fmt_local(campaign.closed_at)))
         if line.state != "pending":
             raise IllegalTransition(_("Grid {grid} reported already at {at} ({who}).").format(
                 grid=grid, at=fmt_local(line.reported_at) if line.reported_at else "?", who=line.reporter or "?"))
@@ -191,12 +204,59 @@ def report(db: Database, actor: Actor, campaign_id: int, grid: str, *, found: tu
         return tuple(numbers)
 
 
+def close(db: Database, actor: Actor, campaign_id: int, *, reason: str | None = None,
+          seen_version: int | None = None) -> CampaignRow:
+    """A leader closes the campaign: every grid reported, or ``reason`` says why not. Its pending
+    due-time timer is cancelled in the same write, so a closed campaign escalates nothing more."""
+    require(actor, "case.campaign_close")
+    why = _text(reason, "reason", MAX_CLOSE_REASON)
+    with db.write() as s:
+        campaign = _load(s, campaign_id, seen_version)
+        now = db_now(s)
+        if campaign.closed_at is not None:
+            raise IllegalTransition(_("Campaign {title} was closed already at {at} ({who}).").format(
+                title=campaign.title, at=fmt_local(campaign.closed_at), who=campaign.closed_by_name or "?"))
+        pending = list(s.execute(select(Area.name).join(CampaignGrid, CampaignGrid.grid_id == Area.id)
+                                 .where(CampaignGrid.campaign_id == campaign.id, CampaignGrid.state == "pending")
+                                 .order_by(Area.code)).scalars())
+        if pending and why is None:
+            raise ValidationError(_("{n} grids have not reported ({grids}): give a reason to close the campaign "
+                                    "without them.").format(n=len(pending), grids="、".join(pending[:10])), "reason")
+        campaign.closed_at, campaign.closed_by = now, actor.user_id
+        campaign.closed_by_name = actor.label[:100]
+        campaign.close_reason = why
+        cancelled = _cancel_due_timer(s, actor, campaign.id, now)
+        _changed(s, actor, campaign, "close", now, {"closed_at": now, "reason": why, "not_reported": len(pending),
+                                                    "timer_cancelled": cancelled})
+        found = _rows(s, [campaign.id], now)
+        return found[0][0]
+
+
+def _cancel_due_timer(s: Session, actor: Actor, campaign_id: int, now: datetime) -> int:
+    """Cancel the campaign's pending ``campaign_due`` timer (found by its payload); returns how many."""
+    pending = s.execute(select(Timer).where(Timer.kind == CAMPAIGN_DUE_KIND, Timer.fired_at.is_(None),
+                                            Timer.cancelled_at.is_(None))).scalars()
+    n = 0
+    for timer in pending:
+        if (timer.payload or {}).get("campaign_id") != campaign_id:
+            continue
+        timer.cancelled_at, timer.cancel_reason = now, "campaign closed"
+        s.flush()
+        record(s, actor, entity="timer", entity_id=timer.id, op="cancel", action="timer.cancel",
+               after={"reason": "campaign closed"}, at=now)
+        n += 1
+    return n
+
+
 def on_campaign_due(session: Session, timer: Timer, now: datetime, fired_by: str) -> None:
     """The due time passed: every grid still pending is escalated (once; the timer fires once)."""
     campaign_id = (timer.payload or {}).get("campaign_id")
     campaign = session.get(Campaign, campaign_id) if isinstance(campaign_id, int) else None
     if campaign is None:
         timers.set_outcome(timer, _("No longer needed."))
+        return
+    if campaign.closed_at is not None:  # closed while this timer was being claimed
+        timers.set_outcome(timer, _("The campaign was closed."))
         return
     rows = session.execute(select(CampaignGrid, Area.name).join(Area, Area.id == CampaignGrid.grid_id)
                            .where(CampaignGrid.campaign_id == campaign.id, CampaignGrid.state == "pending",
@@ -241,12 +301,14 @@ def _rows(s: Session, campaign_ids: list[int] | None, now: datetime) -> list[_Re
     for f in found:
         cases.setdefault((int(f.campaign_id), int(f.grid_id)), []).append(str(f.number))
     due = {c.id: c.due_at for c in campaigns}
+    closed = {c.id: c.closed_at for c in campaigns}
     by: dict[int, list[GridLine]] = {c.id: [] for c in campaigns}
     for line, code, name in lines:
         d = due[line.campaign_id]
         by[line.campaign_id].append(GridLine(
             grid_id=line.grid_id, code=str(code or ""), name=str(name), state=line.state, reporter=line.reporter,
-            reported_at=line.reported_at, overdue=line.state == "pending" and now > d,
+            reported_at=line.reported_at,
+            overdue=line.state == "pending" and now > d and closed.get(line.campaign_id) is None,
             late=line.reported_at is not None and line.reported_at > d, escalated_at=line.escalated_at,
             cases=tuple(cases.get((line.campaign_id, line.grid_id), ()))))
     out = []
@@ -255,7 +317,8 @@ def _rows(s: Session, campaign_ids: list[int] | None, now: datetime) -> list[_Re
         out.append((CampaignRow(id=c.id, title=c.title, reason=c.reason, due_at=c.due_at, created_at=c.created_at,
                                 grids=len(ls), reported=sum(x.state != "pending" for x in ls),
                                 overdue=sum(x.overdue for x in ls), found=sum(len(x.cases) for x in ls),
-                                version=c.version), ls, c.note))
+                                version=c.version, closed_at=c.closed_at, closed_by=c.closed_by_name,
+                                close_reason=c.close_reason), ls, c.note))
     return out
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from db.base import UTCDateTime
@@ -196,7 +197,8 @@ def _base(now: datetime) -> Select:  # type: ignore[type-arg]
 
 
 def _overdue_clause(now: datetime) -> ColumnElement[bool]:
-    late_visit = exists().where(CaseVisit.case_id == Case.id, CaseVisit.state == "due", CaseVisit.due_at < now)
+    # the late visits are found from their own index (state, due_at), not probed case by case
+    late_visit = Case.id.in_(select(CaseVisit.case_id).where(CaseVisit.state == "due", CaseVisit.due_at < now))
     return or_(and_(Case.step_due_at.is_not(None), Case.step_due_at < now), late_visit)
 
 
@@ -228,9 +230,9 @@ def query_in(s: Session, q: CaseQuery, now: datetime) -> list[CaseRow]:
         stmt = stmt.where(Case.grid_id == q.grid_id)
     if q.overdue:
         stmt = stmt.where(_overdue_clause(now))
-    if q.visits_due_within is not None:
-        stmt = stmt.where(exists().where(CaseVisit.case_id == Case.id, CaseVisit.state == "due",
-                                         CaseVisit.due_at <= now + q.visits_due_within))
+    if q.visits_due_within is not None:  # driven from the visits due (their index), as the overdue view
+        stmt = stmt.where(Case.id.in_(select(CaseVisit.case_id).where(
+            CaseVisit.state == "due", CaseVisit.due_at <= now + q.visits_due_within)))
     if q.month is not None:
         from dispatch_console.kernel.timefmt import LOCAL_TZ
 
@@ -372,3 +374,45 @@ def board_choices(db: Database) -> BoardChoices:
                           .order_by(Area.name).limit(500)).all()
         return BoardChoices(tuple((int(u.id), str(u.name)) for u in units),
                             tuple((int(g.id), str(g.name)) for g in grids))
+
+
+@dataclass(frozen=True)
+class GridCases:
+    """One grid's open cases, for the map's case mode: how many, how many high risk or 可能激化."""
+
+    grid_id: int
+    open: int
+    high_risk: int
+    may_escalate: int
+
+    @property
+    def emphasised(self) -> bool:
+        return bool(self.high_risk or self.may_escalate)
+
+
+@dataclass(frozen=True)
+class CaseGridCounts:
+    grids: tuple[GridCases, ...]
+    unplaced: int  # open cases with no grid (not on the map; said in the legend's count)
+
+    @property
+    def total(self) -> int:
+        return sum(g.open for g in self.grids) + self.unplaced
+
+    def as_op(self, on: bool = True) -> dict[str, Any]:
+        return {"op": "case_grids", "on": on, "total": self.total, "unplaced": self.unplaced,
+                "grids": {str(g.grid_id): {"open": g.open, "high": g.high_risk, "escalate": g.may_escalate}
+                          for g in self.grids}}
+
+
+def grid_case_counts(db: Database) -> CaseGridCounts:
+    """Open cases per grid (drills left out), with the high-risk and 可能激化 ones counted apart."""
+    high = func.sum(sql_case((Case.risk == "high", 1), else_=0))
+    escalate = func.sum(sql_case((Case.may_escalate.is_(True), 1), else_=0))
+    with db.read() as s:
+        rows = s.execute(select(Case.grid_id, func.count(Case.id), high, escalate)
+                         .where(Case.status.in_(OPEN_CASE_STATUSES), Case.is_drill.is_(False))
+                         .group_by(Case.grid_id).order_by(Case.grid_id).limit(MAX_ROWS)).all()
+    grids = tuple(GridCases(int(g), int(n), int(h or 0), int(e or 0)) for g, n, h, e in rows if g is not None)
+    unplaced = sum(int(n) for g, n, _h, _e in rows if g is None)
+    return CaseGridCounts(grids, unplaced)

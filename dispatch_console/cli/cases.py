@@ -111,6 +111,11 @@ def register(commands: Commands) -> None:
                       help=_("a dispute found, by its title (repeatable)"))
     p.add_argument("--reporter", default=None, help=_("the 网格员 who reported (default the grid's staff)"))
     p.add_argument("--note", default=None)
+    p = commands.add_sub("cases campaign", "close", cmd_campaign_close,
+                         _("close a campaign (a reason is needed when grids have not reported)"))
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", default=None, help=_("why it closes with grids not reported"))
+    p.add_argument("--json", action="store_true", help=_("JSON for machines"))
 
 
 def _json(value: Any) -> None:
@@ -370,7 +375,8 @@ def cmd_export(ctx: CliContext) -> int:
 def campaign_json(row: Any) -> dict[str, Any]:
     return {"id": row.id, "title": row.title, "reason": row.reason, "due_at": row.due_at,
             "created_at": row.created_at, "grids": row.grids, "reported": row.reported, "overdue": row.overdue,
-            "found": row.found, "complete": row.complete, "version": row.version}
+            "found": row.found, "complete": row.complete, "version": row.version, "closed_at": row.closed_at,
+            "closed_by": row.closed_by, "close_reason": row.close_reason}
 
 
 def _campaign_line(row: Any) -> str:
@@ -436,4 +442,16 @@ def cmd_campaign_report(ctx: CliContext) -> int:
         print(_("Reported; opened {cases}.").format(cases=", ".join(numbers)))
     else:
         print(_("Reported: nothing new."))
+    return EXIT_OK
+
+
+def cmd_campaign_close(ctx: CliContext) -> int:
+    from dispatch_console.cases import campaigns
+
+    row = campaigns.close(ctx.database(), ctx.actor(), ctx.args.id, reason=ctx.args.reason)
+    if ctx.args.json:
+        _json(campaign_json(row))
+    else:
+        print(_("Closed campaign #{id}: {reported}/{grids} grids reported.").format(
+            id=row.id, reported=row.reported, grids=row.grids))
     return EXIT_OK

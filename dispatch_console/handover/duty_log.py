@@ -1,9 +1,11 @@
 """The duty log (值班日志): everything that happened during one shift, in order.
 
 Incident events (recorded, acknowledged, dispatched … notes, checklist ticks, escalations fired),
-notifications that concern no single incident (handover reminders and alerts), roster changes
-and the handover of the shift — read from the timeline, the notifications and the audit log,
-never from a second copy. Drills are left out unless asked for.
+notifications that concern no single incident (handover reminders and alerts), roster changes,
+the casework (cases opened, mediation sessions and agreements, follow-up visits, petition steps,
+deadlines fired, cases closed; screening campaigns started, reported, closed) and the handover of
+the shift — read from the timelines, the notifications and the audit log, never from a second
+copy. Drills are left out unless asked for.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from db.engine import Database, db_now
-from db.models import AuditLog, Handover, Incident, IncidentEvent, Notification
+from db.models import AuditLog, Campaign, Case, CaseEvent, Handover, Incident, IncidentEvent, Notification
 from dispatch_console.handover.content import shift_or_current
 from dispatch_console.incidents.timeline import event_label
 from dispatch_console.kernel.audit import ChainHead, chain_head
@@ -23,7 +25,29 @@ from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.rosters.service import ShiftRow
 
 CATEGORY_LABELS = {"incident": N_("Incident"), "escalation": N_("Escalation"), "checklist": N_("Checklist"),
-                   "roster": N_("Roster"), "handover": N_("Handover"), "notification": N_("Notification")}
+                   "roster": N_("Roster"), "handover": N_("Handover"), "notification": N_("Notification"),
+                   "case": N_("Case")}
+
+# What of a case's timeline goes into the duty log, and its words there (the timeline's own note follows).
+CASE_EVENT_LABELS: dict[str, str] = {
+    "create": N_("Case opened"),
+    "mediate": N_("Mediation session"),
+    "confirm": N_("Judicial confirmation applied for"),
+    "visit": N_("Follow-up visit recorded"),
+    "visit_missed": N_("Follow-up visit missed"),
+    "deadline": N_("Case deadline fired"),
+    "accept": N_("Petition accepted"),
+    "extend": N_("Petition deadline extended"),
+    "reply": N_("Petition replied"),
+    "review": N_("Petition review"),
+    "close": N_("Case closed"),
+}
+CAMPAIGN_LABELS: dict[str, str] = {
+    "campaign.create": N_("Screening campaign started"),
+    "campaign.report": N_("Screening campaign: a grid reported"),
+    "campaign.overdue": N_("Screening campaign: grids overdue, escalated"),
+    "campaign.close": N_("Screening campaign closed"),
+}
 
 
 AUDIT_LABELS: dict[str, str] = {
@@ -50,8 +74,8 @@ AUDIT_LABELS: dict[str, str] = {
 @dataclass(frozen=True)
 class LogEntry:
     at: datetime
-    category: str  # incident | escalation | checklist | roster | handover | notification
-    incident_number: str | None
+    category: str  # incident | escalation | checklist | roster | handover | notification | case
+    incident_number: str | None  # the incident's number, or the case's for a case entry
     text: str
     who: str | None
     station: str | None
@@ -123,6 +147,7 @@ def duty_log(db: Database, shift_id: int | None = None, *, include_drill: bool =
         for n in s.execute(notes).scalars():
             category = "escalation" if n.kind == "escalation" else "notification"
             entries.append((n.at, 1, n.id, LogEntry(n.at, category, None, n.title, None, None)))
+        entries += _case_entries(s, start, end, include_drill)
         handover_id = s.execute(select(Handover.id).where(Handover.shift_id == shift_id)).scalar()
         audits = select(AuditLog).where(or_(
             and_(AuditLog.entity.in_(("roster", "shift", "handover")), AuditLog.at >= start, AuditLog.at < end),
@@ -137,3 +162,31 @@ def duty_log(db: Database, shift_id: int | None = None, *, include_drill: bool =
                                                     a.username, a.station)))
         entries.sort(key=lambda e: (e[0], e[1], e[2]))
         return DutyLog(shift, now, tuple(e[3] for e in entries), chain_head(s))
+
+
+def _case_entries(s: Any, start: datetime, end: datetime,
+                  include_drill: bool) -> list[tuple[datetime, int, int, LogEntry]]:
+    """The casework of the shift: the cases' timelines (what ``CASE_EVENT_LABELS`` names) and the
+    screening campaigns' audited changes."""
+    out: list[tuple[datetime, int, int, LogEntry]] = []
+    events = (select(CaseEvent, Case.number, Case.title).join(Case, Case.id == CaseEvent.case_id)
+              .where(CaseEvent.at >= start, CaseEvent.at < end, CaseEvent.kind.in_(list(CASE_EVENT_LABELS))))
+    if not include_drill:
+        events = events.where(Case.is_drill.is_(False))
+    for e, number, title in s.execute(events):
+        parts = [_(CASE_EVENT_LABELS[e.kind]), str(title)] + ([e.note] if e.note else [])
+        out.append((e.at, 3, e.id, LogEntry(e.at, "case", number, " — ".join(parts), e.username, e.station)))
+    audits = (select(AuditLog, Campaign.title).join(Campaign, Campaign.id == AuditLog.entity_id)
+              .where(AuditLog.entity == "campaign", AuditLog.action.in_(list(CAMPAIGN_LABELS)),
+                     AuditLog.at >= start, AuditLog.at < end))
+    if not include_drill:
+        audits = audits.where(Campaign.is_drill.is_(False))
+    for a, title in s.execute(audits):
+        parts = [_(CAMPAIGN_LABELS[a.action]), str(title)]
+        after = a.after if isinstance(a.after, dict) else {}
+        if after.get("cases"):
+            parts.append(", ".join(str(n) for n in after["cases"]))
+        if after.get("reason"):
+            parts.append(str(after["reason"]))
+        out.append((a.at, 4, a.id, LogEntry(a.at, "case", None, " — ".join(parts), a.username, a.station)))
+    return out

@@ -200,7 +200,7 @@ def handover_html(record: HandoverRecord, catalog: Catalog | None = None) -> str
 def duty_log_html(log: DutyLog) -> str:
     rows = [[fmt_local(e.at, "%m-%d %H:%M:%S"), e.category_label, e.incident_number or "-", e.text,
              f"{e.who or '-'}@{e.station}" if e.station else (e.who or "-")] for e in log.entries]
-    body = table([_("Time"), _("Kind"), _("Incident"), _("What happened"), _("Who")], rows)
+    body = table([_("Time"), _("Kind"), _("Incident or case"), _("What happened"), _("Who")], rows)
     meta = [_("Shift: {shift}").format(shift=describe_shift(log.shift)),
             _("Printed: {time} (database time)").format(time=fmt_local(log.generated_at, "%Y-%m-%d %H:%M")),
             _("{n} entries").format(n=len(log.entries))]

@@ -53,6 +53,7 @@ _LEADER = _OFFICER | {
     "checklist.untick_others",
     "case.extend",
     "case.campaign_start",
+    "case.campaign_close",
     "warning.import",
     "supplies.manage",
 }
@@ -112,6 +113,7 @@ ACTION_LABELS: dict[str, str] = {
     "transfer.send": N_("send an incident or a case to another duty room"),
     "transfer.decide": N_("accept or refuse a transfer from another duty room"),
     "transfer.configure": N_("set up the transfer exchange"),
+    "case.campaign_close": N_("close a dispute screening campaign"),
     "drill.run": N_("run a drill"),
     "users.manage": N_("manage users"),
     "audit.verify": N_("verify the audit log"),

@@ -9,6 +9,7 @@ points when the message came in).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +43,9 @@ class WarningArea:
 @dataclass(frozen=True)
 class WarningAreas:
     areas: tuple[WarningArea, ...]
+    # seconds on the database clock until the first of the messages drawn expires (None: none
+    # does): the map reads again then, since an expiry comes with no change to announce it
+    refresh_in: float | None = None
 
     def as_op(self) -> dict[str, Any]:
         return {"op": "warning_areas", "areas": [a.as_json() for a in self.areas]}
@@ -55,6 +59,12 @@ def warning_areas(db: Database) -> WarningAreas:
     """Every official warning in force, one entry per area of its message that has a shape."""
     out: list[WarningArea] = []
     shapes = 0
+    expiries: list[datetime] = []
+
+    def result() -> WarningAreas:
+        first = min(expiries, default=None)
+        return WarningAreas(tuple(out), None if first is None else max(0.0, (first - now).total_seconds()))
+
     with db.read() as s:
         now = db_now(s)
         latest: dict[str, CapMessage] = {}
@@ -64,6 +74,8 @@ def warning_areas(db: Database) -> WarningAreas:
         for m in list(latest.values())[:MAX_MESSAGES]:
             if cap_state(m, now) != "active":
                 continue
+            if m.expires is not None:
+                expiries.append(m.expires)
             for area in m.areas or []:
                 rings = []
                 for ring in area.get("polygons", []) or []:
@@ -82,8 +94,8 @@ def warning_areas(db: Database) -> WarningAreas:
                     continue
                 shapes += len(rings) + len(circles)
                 if shapes > MAX_SHAPES:
-                    return WarningAreas(tuple(out))
+                    return result()
                 out.append(WarningArea(m.identifier, m.sender, m.headline or m.event or m.identifier,
                                        m.colour or "grey", m.covers_street, str(area.get("description", ""))[:200],
                                        tuple(rings), tuple(circles)))
-    return WarningAreas(tuple(out))
+    return result()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from support.case_world import advance, make_case_world
 
 from db.engine import Database, db_now
-from db.models import AuditLog, Campaign, CampaignCase, CampaignGrid, Case, ChangeLog, Notification
+from db.models import AuditLog, Campaign, CampaignCase, CampaignGrid, Case, ChangeLog, Notification, Timer
 from dispatch_console.cases import campaigns
 from dispatch_console.cases.reads import find_case, get_case
 from dispatch_console.kernel.actor import Actor
@@ -154,3 +154,74 @@ def test_campaigns_from_the_command_line(db: Database, make_actor: Callable[...,
         (started["id"], 1, 1)]
     assert _cli(db, None, "show", cid) == 0
     assert "G2" in capsys.readouterr().out
+
+
+def test_a_leader_closes_a_campaign_with_a_reason_for_grids_not_reported_and_it_escalates_no_more(
+        db: Database, make_actor: Callable[..., Actor]) -> None:
+    make_case_world(db)
+    leader, officer = make_actor("shift_leader", "leader-wu"), make_actor("duty_officer", "officer-li")
+    campaign_id = _start(db, leader)
+    campaigns.report(db, officer, campaign_id, "G1", nothing_new=True)
+    with pytest.raises(PermissionDenied):
+        campaigns.close(db, officer, campaign_id, reason="x")  # a leader's
+    with pytest.raises(ValidationError) as refused:
+        campaigns.close(db, leader, campaign_id)  # G2 has not reported: a reason is needed
+    assert "测试社区第2网格" in str(refused.value)
+    version = campaigns.get_campaign(db, campaign_id).row.version
+    row = campaigns.close(db, leader, campaign_id, reason="G2 网格员病假，下月补排", seen_version=version)
+    assert row.closed and row.close_reason == "G2 网格员病假，下月补排" and row.closed_by == "leader-wu"
+    assert (row.reported, row.grids, row.overdue) == (1, 2, 0)
+    with pytest.raises(IllegalTransition):
+        campaigns.close(db, leader, campaign_id, reason="again")
+    with pytest.raises(IllegalTransition) as late:
+        campaigns.report(db, officer, campaign_id, "G2", nothing_new=True)  # closed: no more reports
+    assert "closed" in str(late.value)
+    # the due time passes: nothing escalates (the timer was cancelled with the close)
+    advance(db, 31)
+    assert timers.fire_due(db, "ws-1") == []
+    assert _overdue_notes(db) == []
+    d = campaigns.get_campaign(db, campaign_id)
+    assert [x.overdue for x in d.lines] == [False, False] and d.lines[1].escalated_at is None
+    with db.read() as s:
+        ops = list(s.execute(select(ChangeLog.op).where(ChangeLog.entity == "campaign").order_by(ChangeLog.seq))
+                   .scalars())
+        assert ops == ["create", "report", "close"]
+        audit = s.execute(select(AuditLog.after).where(AuditLog.action == "campaign.close")).scalar_one()
+        assert audit["reason"] == "G2 网格员病假，下月补排" and audit["not_reported"] == 1
+        assert audit["timer_cancelled"] == 1
+        assert s.execute(select(Campaign.closed_at)).scalar_one() is not None
+
+
+def test_a_campaign_every_grid_reported_closes_without_a_reason_and_a_claimed_timer_finds_it_closed(
+        db: Database, make_actor: Callable[..., Actor]) -> None:
+    make_case_world(db)
+    leader = make_actor("shift_leader", "leader-wu")
+    campaign_id = _start(db, leader, grids=("G2",))
+    campaigns.report(db, leader, campaign_id, "G2", nothing_new=True)
+    assert campaigns.close(db, leader, campaign_id).closed
+    # a timer claimed just before the close would have been cancelled: its effect checks again
+    with db.write() as s:
+        timer = timers.schedule(s, kind=campaigns.CAMPAIGN_DUE_KIND, due_at=db_now(s),
+                                payload={"campaign_id": campaign_id})
+        timer_id = timer.id
+    fired = timers.fire_due(db, "ws-1")
+    assert [f.kind for f in fired] == ["campaign_due"]
+    assert _overdue_notes(db) == []
+    with db.read() as s:
+        timer = s.get(Timer, timer_id)
+        assert timer is not None and "closed" in (timer.payload or {}).get("outcome", "")
+
+
+def test_closing_a_campaign_from_the_command_line(db: Database, make_actor: Callable[..., Actor],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    make_case_world(db)
+    leader = make_actor("shift_leader", "leader-wu")
+    cid = str(_start(db, leader, seconds=3600))
+    assert _cli(db, leader, "close", cid) == 1
+    err = capsys.readouterr().err
+    assert "2 grids have not reported" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert _cli(db, leader, "close", cid, "--reason", "台风停摆，改期", "--json") == 0
+    closed = json.loads(capsys.readouterr().out)
+    assert closed["close_reason"] == "台风停摆，改期" and closed["closed_at"] and closed["reported"] == 0
+    assert _cli(db, leader, "close", cid, "--reason", "again") == 1
+    assert "closed already" in capsys.readouterr().err

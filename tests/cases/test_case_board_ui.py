@@ -15,7 +15,7 @@ from db.engine import Database
 from db.models import AuditLog
 from dispatch_console.cases import policy, service
 from dispatch_console.cases.parties import PartyDraft, make_id_number
-from dispatch_console.cases.reads import get_case
+from dispatch_console.cases.reads import find_case, get_case
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.console import ConsoleContext
 from ui.cases.board import CaseBoard
@@ -187,3 +187,84 @@ def test_the_campaign_view_shows_who_reported_and_who_is_overdue_and_reports_by_
     qtbot.waitUntil(lambda: mine.campaigns.table.item(0, 3) is not None
                     and mine.campaigns.table.item(0, 3).text() == "李网格", timeout=15000)
     assert campaigns.get_campaign(db, campaign_id).row.complete
+
+
+def test_disputes_found_are_reported_from_the_board_and_a_leader_closes_the_campaign_by_keys(
+        qtbot, db: Database, make_actor, workstations: list[UiContext]) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from db.engine import db_now
+    from dispatch_console.cases import campaigns
+    from ui.cases.forms import CloseCampaignForm, FoundForm
+
+    make_case_world(db)
+    first, second = workstations
+    li = make_actor("duty_officer", username="officer-li", station="值班台1")
+    wu = make_actor("shift_leader", username="leader-wu", station="值班台2")
+    first.session.set_actor(li)
+    second.session.set_actor(wu)
+    with db.read() as s:
+        due = db_now(s) + timedelta(hours=1)
+    campaign_id = campaigns.start(db, wu, campaigns.CampaignDraft(title="春节前排查", due_at=due))
+    boards = [CaseBoard(ui) for ui in workstations]
+    for board in boards:
+        qtbot.addWidget(board)
+        board.resize(1200, 500)
+        board.show()
+    mine, theirs = boards
+    qtbot.waitUntil(lambda: all(b.is_ready() for b in boards), timeout=15000)
+    for board in boards:
+        _activate(qtbot, board)
+        qtbot.keyClick(board.table, Qt.Key.Key_7, Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(lambda board=board: board.campaigns.table.rowCount() == 2, timeout=15000)
+
+    # G1's disputes found, by keys: Ctrl+D, one per line, Tab to the reporter, Enter records
+    panel = mine.campaigns
+    _activate(qtbot, mine)
+    panel.table.setFocus()
+    panel.table.setCurrentCell(0, 0)
+    qtbot.keyClick(panel.table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: _form(FoundForm) is not None, timeout=5000)
+    form = _form(FoundForm)
+    assert isinstance(form, FoundForm)
+    qtbot.waitUntil(form.found.hasFocus, timeout=5000)  # the list first
+    qtbot.keyClicks(form.found, "stairwell clutter")  # QTest types ASCII only
+    qtbot.keyClick(form.found, Qt.Key.Key_Return)
+    qtbot.keyClicks(form.found, "renovation noise")
+    qtbot.keyClick(form.found, Qt.Key.Key_Tab)
+    assert form.reporter.hasFocus()
+    qtbot.keyClicks(form.reporter, "Li Wangge")
+    qtbot.keyClick(form.reporter, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.is_ready() and "opened" in panel.message.text(), timeout=15000)
+    d = campaigns.get_campaign(db, campaign_id)
+    assert d.lines[0].state == "found" and d.lines[0].reporter == "Li Wangge" and len(d.lines[0].cases) == 2
+    titles = {get_case(db, find_case(db, n)).row.title for n in d.lines[0].cases}
+    assert titles == {"stairwell clutter", "renovation noise"}  # each a case, in the report's own write
+    # the other workstation sees the cases opened in the campaign's table
+    qtbot.waitUntil(lambda: theirs.campaigns.table.item(0, 4) is not None
+                    and theirs.campaigns.table.item(0, 4).text().count("TYJ-") == 2, timeout=15000)
+
+    # the leader closes it: Ctrl+E, Enter without a reason is refused (G2 has not reported) ...
+    board = theirs.campaigns
+    _activate(qtbot, theirs)
+    board.table.setFocus()
+    qtbot.keyClick(board.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: _form(CloseCampaignForm) is not None, timeout=5000)
+    close = _form(CloseCampaignForm)
+    assert isinstance(close, CloseCampaignForm) and "测试社区第2网格" in close.summary.text()
+    qtbot.keyClick(close.reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: board.is_ready() and "give a reason" in board.message.text(), timeout=15000)
+    assert campaigns.get_campaign(db, campaign_id).row.closed_at is None
+    # ... and taken with one
+    qtbot.waitUntil(lambda: _form(CloseCampaignForm) is None, timeout=5000)
+    _activate(qtbot, theirs)
+    board.table.setFocus()
+    qtbot.keyClick(board.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: _form(CloseCampaignForm) is not None, timeout=5000)
+    close = _form(CloseCampaignForm)
+    assert isinstance(close, CloseCampaignForm)
+    qtbot.keyClicks(close.reason, "G2 adjourned to next month")
+    qtbot.keyClick(close.reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: campaigns.get_campaign(db, campaign_id).row.closed_at is not None, timeout=15000)
+    assert campaigns.get_campaign(db, campaign_id).row.close_reason == "G2 adjourned to next month"
+    qtbot.waitUntil(lambda: "closed" in panel.picker.currentText(), timeout=15000)  # the first workstation too

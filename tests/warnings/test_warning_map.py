@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from support.street import OVER_BEIJING, Street, cap_message, make_street, reference
 
-from db.engine import Database
+from db.engine import Database, db_now
+from db.models import ChangeLog
 from dispatch_console import warnings
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
@@ -88,4 +91,45 @@ def test_the_map_draws_a_new_official_warning_and_lists_the_colours_in_the_legen
     assert drawn() == {"warnings": 1, "shapes": 1, "colours": ["orange"]}
     legend = panel.run_js("document.querySelector('.dc-legend').textContent", WAIT)
     assert "Official warning in force" in legend or "生效中的官方预警" in legend
+    assert panel.run_js("dc.errors()", WAIT) == []
+
+
+def test_the_read_says_when_the_first_warning_drawn_expires(db: Database, tmp_path: Path) -> None:
+    street = make_street(db)
+    with db.read() as s:
+        now = db_now(s)
+    assert warning_areas(db).refresh_in is None  # nothing drawn, nothing to expire
+    _import(street, tmp_path, "a.xml", cap_message(headline="一小时后到期", sent=now - timedelta(minutes=5),
+                                                  expires=(now + timedelta(hours=1)).isoformat(timespec="seconds")))
+    _import(street, tmp_path, "b.xml", cap_message("BJ-1", sent=now - timedelta(minutes=5), headline="两小时后到期",
+                                                  expires=(now + timedelta(hours=2)).isoformat(timespec="seconds")))
+    refresh_in = warning_areas(db).refresh_in
+    assert refresh_in is not None and 3000 < refresh_in <= 3600  # the earlier of the two
+
+
+def test_an_official_warning_that_expires_leaves_the_map_with_no_other_change(
+        qtbot: Any, map_panel: tuple[MapPanel, Street], tmp_path: Path) -> None:
+    panel, street = map_panel
+    layer = panel.warning_areas
+
+    def drawn() -> int:
+        return int(panel.run_js("dc.warningAreas()", WAIT)["warnings"])
+
+    qtbot.waitUntil(lambda: layer.sent > 0, timeout=WAIT)
+    with street.db.read() as s:
+        now = db_now(s)
+    expires = (now + timedelta(seconds=12)).replace(microsecond=0)  # CAP times are to the second
+    _import(street, tmp_path, "a.xml", cap_message(headline="即将到期的台风黄色预警", sent=now - timedelta(minutes=5),
+                                                  expires=expires.isoformat(timespec="seconds")))
+    qtbot.waitUntil(lambda: drawn() == 1, timeout=WAIT)  # the import's change drew it
+    assert layer.refresh_timer.isActive()  # armed for its expires
+    with street.db.read() as s:
+        last_change = s.execute(select(func.max(ChangeLog.seq))).scalar_one()
+    timed = layer.timed_reads
+    qtbot.waitUntil(lambda: drawn() == 0, timeout=WAIT)  # gone when it expired ...
+    assert layer.timed_reads > timed  # ... read again by the refresh timer,
+    with street.db.read() as s:  # ... with no change in between to ask for it
+        assert s.execute(select(func.max(ChangeLog.seq))).scalar_one() == last_change
+        assert db_now(s) >= expires
+    assert not layer.refresh_timer.isActive()  # nothing else in force expires
     assert panel.run_js("dc.errors()", WAIT) == []

@@ -4,6 +4,10 @@ the screening campaigns (``ui.cases.campaigns``: which grids reported, which are
 Alt+1 … Alt+7 pick the view (the combo box shows which); the table is a thin model over the
 core's rows, reloaded when the change feed names a case; the current row's case shows in full
 beside it (``ui.cases.detail``). Enter in the table moves to the detail, Ctrl+B back to the board.
+
+A reload runs at once even while an earlier one is still reading (the newest wins; an older answer
+is dropped), and the read that brings the rows also brings the detail of the case that will be
+current when that is a different one — a view change is one trip to a worker, not two in a row.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.cases.reads import BoardChoices, CaseQuery, CaseRow, board_choices, list_cases
+from dispatch_console.cases.reads import (
+    BoardChoices,
+    CaseDetail,
+    CaseQuery,
+    CaseRow,
+    board_choices,
+    get_case,
+    list_cases,
+)
+from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from ui.cases.board_model import NUMBER, TITLE, CaseTableModel
 from ui.cases.campaigns import CampaignPanel
@@ -47,8 +60,8 @@ class CaseBoard(QDockWidget):
         self.setObjectName("cases")
         self.default_area = Qt.DockWidgetArea.BottomDockWidgetArea
         self.ui = ui
-        self._loading = False
-        self._again = False
+        self._token = 0   # the newest reload asked for
+        self._shown = 0   # the newest reload whose rows are on screen
         self._choices_stale = True  # the units and grids with open cases: read again after a case changed
         self.choices = BoardChoices((), ())
         body = QWidget(self)
@@ -145,43 +158,58 @@ class CaseBoard(QDockWidget):
 
     # -- loading ------------------------------------------------------------------------------
     def is_ready(self) -> bool:
-        return not self._loading and self.detail.is_ready() and self.campaigns.is_ready()
+        return self._shown == self._token and self.detail.is_ready() and self.campaigns.is_ready()
 
     def reload(self) -> None:
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
+        self._token += 1
+        token = self._token
         db, query, choices = self.ui.console.db, self.query(), self._choices_stale
         self._choices_stale = False
-        self.ui.runner.run(lambda: (list_cases(db, query), board_choices(db) if choices else None),
-                           on_success=self._loaded, on_failure=self._failed)
-
-    def _loaded(self, result: tuple[list[CaseRow], BoardChoices | None]) -> None:
-        self._loading = False
-        rows, read = result
-        choices = read if read is not None else self.choices
         keep = self.current_case_id()
-        refill = choices != self.choices and self.view() in ("unit", "grid")
-        self.choices = choices
+
+        def work() -> tuple[list[CaseRow], BoardChoices | None, CaseDetail | None]:
+            rows = list_cases(db, query)
+            first = keep if any(r.id == keep for r in rows) else (rows[0].id if rows else 0)
+            detail = None
+            if first and first != keep:  # the case that becomes current, read in the same trip
+                try:
+                    detail = get_case(db, first)
+                except DispatchError:
+                    detail = None  # the detail reads it again itself and says why
+            return rows, board_choices(db) if choices else None, detail
+
+        self.ui.runner.run(work, on_success=lambda result: self._loaded(result, token),
+                           on_failure=lambda exc: self._failed(exc, token))
+
+    def _loaded(self, result: tuple[list[CaseRow], BoardChoices | None, CaseDetail | None], token: int) -> None:
+        rows, read, detail = result
+        if read is not None:
+            self.choices = read
+        if token != self._token:
+            return  # a newer reload is on its way
+        self._shown = token
+        keep = self.current_case_id()
         self.model.set_rows(rows)
         self.count.setText(_("{n} cases").format(n=len(rows)))
         row = self.model.row_of(keep) if keep else None
         if row is None and rows:
             row = 0
         if row is not None:
+            if detail is not None and detail.row.id == rows[row].id:
+                self.detail.show_detail(detail)  # so that moving the current row reads nothing more
             self.table.setCurrentIndex(self.model.index(row, NUMBER))
         else:
             self.detail.show_case(0)
-        if refill and self.filter_box.count() == 0:
+        view = self.view()
+        pairs = self.choices.units if view == "unit" else self.choices.grids if view == "grid" else ()
+        if pairs and self.filter_box.count() == 0:  # the choices arrived after the view was picked
             self._view_changed(self.view_box.currentIndex())
-        elif self._again:
-            self._again = False
-            self.reload()
 
-    def _failed(self, exc: BaseException) -> None:
-        self._loading = False
+    def _failed(self, exc: BaseException, token: int) -> None:
         self._choices_stale = True
+        if token != self._token:
+            return
+        self._shown = token
         self.count.setText(_("Could not load the cases: {error}").format(error=exc))
 
     def _on_changes(self, changes: list[Any]) -> None:

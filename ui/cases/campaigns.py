@@ -1,9 +1,11 @@
 """The case board's campaign view (矛盾纠纷排查): which grids have reported, which are overdue.
 
 The box on top picks the campaign (newest first, Ctrl+PgUp / Ctrl+PgDown step through them); the
-table lists its grids, overdue ones in red. Ctrl+N reports 无新增 for the grid of the current row
-(on the version the officer saw: a report another workstation made first is refused with who and
-when). The view reloads when the change feed names a campaign.
+table lists its grids, overdue ones in red. Ctrl+N reports 无新增 for the grid of the current row,
+Ctrl+D the disputes it found (a form, one per line; each opens a case in the same write), both on
+the version the officer saw: a report another workstation made first is refused with who and
+when. Ctrl+E closes the campaign (a leader; a reason when grids have not reported). The view
+reloads when the change feed names a campaign.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console.cases.campaigns import GRID_STATES, CampaignDetail, CampaignRow, get_campaign, list_campaigns
+from dispatch_console.cases.campaigns import close as close_campaign
 from dispatch_console.cases.campaigns import report as report_grid
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
-from ui.cases.forms import shortcut
+from ui.cases.forms import CloseCampaignForm, FoundForm, shortcut
 from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
@@ -34,9 +37,12 @@ COLUMNS = (N_("Grid"), N_("Report"), N_("Reported at"), N_("Reported by"), N_("C
 
 
 def campaign_label(row: CampaignRow) -> str:
-    return _("{title} — due {due}: {reported}/{grids} reported, {overdue} overdue").format(
+    text = _("{title} — due {due}: {reported}/{grids} reported, {overdue} overdue").format(
         title=row.title, due=fmt_local(row.due_at, "%m-%d %H:%M"), reported=row.reported, grids=row.grids,
         overdue=row.overdue)
+    if row.closed_at is not None:
+        text += " — " + _("closed {at}").format(at=fmt_local(row.closed_at, "%m-%d %H:%M"))
+    return text
 
 
 class CampaignPanel(QWidget):
@@ -46,6 +52,7 @@ class CampaignPanel(QWidget):
         self.ui = ui
         self.rows: list[CampaignRow] = []
         self.detail: CampaignDetail | None = None
+        self.form: FoundForm | CloseCampaignForm | None = None
         self._loading = False
         self._again = False
         layout = QVBoxLayout(self)
@@ -71,6 +78,8 @@ class CampaignPanel(QWidget):
         shortcut(self, "Ctrl+PgDown", lambda: self._step(1))
         shortcut(self, "Ctrl+PgUp", lambda: self._step(-1))
         shortcut(self, "Ctrl+N", self.report_nothing_new)
+        shortcut(self, "Ctrl+D", self.report_found)
+        shortcut(self, "Ctrl+E", self.close_campaign)
         ui.feed.changed.connect(self._on_changes)
 
     def is_ready(self) -> bool:
@@ -128,6 +137,10 @@ class CampaignPanel(QWidget):
             self.table.setCurrentCell(0, 0)
         if not self.rows:
             self.message.setText(_("No screening campaign yet (cases campaign start)."))
+        elif self.detail is not None and self.detail.row.closed_at is not None and not self.message.text():
+            shown = self.detail.row
+            closed = _("Closed {at} by {who}.").format(at=fmt_local(shown.closed_at), who=shown.closed_by or "?")
+            self.message.setText(closed + (" " + shown.close_reason if shown.close_reason else ""))
         if self._again:
             self._again = False
             self.reload()
@@ -157,3 +170,53 @@ class CampaignPanel(QWidget):
 
         self.ui.runner.run(lambda: report_grid(db, actor, d.row.id, line.code or line.name, nothing_new=True,
                                                seen_version=d.row.version), on_success=ok, on_failure=failed)
+
+    def _write(self, job: Any, done: Any) -> None:
+        """Run a write off the GUI thread; its refusal (with the reason) shows under the table."""
+        self.message.clear()
+
+        def failed(exc: BaseException) -> None:
+            self.message.setText(str(exc))
+            self.reload()
+
+        def ok(result: Any) -> None:
+            self.message.setText(done(result))
+            self.reload()
+
+        self.ui.runner.run(job, on_success=ok, on_failure=failed)
+
+    def report_found(self) -> None:
+        """Ctrl+D: the disputes the current row's grid found, one per line; each opens a case."""
+        d, actor, r = self.detail, self.ui.actor, self.table.currentRow()
+        if d is None or actor is None or not 0 <= r < len(d.lines):
+            return
+        line, db, campaign_id, version = d.lines[r], self.ui.console.db, d.row.id, d.row.version
+        form = FoundForm(d.row.title, line.name, None, self)
+        self.form = form
+
+        def accepted() -> None:
+            titles, reporter, note = form.values()
+            self._write(lambda: report_grid(db, actor, campaign_id, line.code or line.name, found=titles,
+                                            reporter=reporter, note=note, seen_version=version),
+                        lambda numbers: _("{grid}: opened {cases}.").format(grid=line.name,
+                                                                            cases=", ".join(numbers)))
+
+        form.accepted.connect(accepted)
+        form.open()
+
+    def close_campaign(self) -> None:
+        """Ctrl+E: close the campaign shown (a reason when some grids have not reported)."""
+        d, actor = self.detail, self.ui.actor
+        if d is None or actor is None:
+            return
+        if d.row.closed_at is not None:
+            self.message.setText(_("This campaign is closed already."))
+            return
+        pending = tuple(x.name for x in d.lines if x.state == "pending")
+        db, campaign_id, version = self.ui.console.db, d.row.id, d.row.version
+        form = CloseCampaignForm(d.row.title, pending, self)
+        self.form = form
+        form.accepted.connect(lambda: self._write(
+            lambda: close_campaign(db, actor, campaign_id, reason=form.value(), seen_version=version),
+            lambda row: _("Campaign closed: {title}.").format(title=row.title)))
+        form.open()

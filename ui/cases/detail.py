@@ -131,6 +131,15 @@ class CaseDetailView(QWidget):
             return
         self.reload()
 
+    def show_detail(self, detail: CaseDetail) -> None:
+        """Show a case read elsewhere (the board's read brings the first case of a new view along)."""
+        if detail.row.id != self.case_id:
+            self.revealed.clear()
+            self.message.clear()
+        self.case_id = detail.row.id
+        self.detail = detail
+        self._show(detail)
+
     def reload(self) -> None:
         if self._loading:
             self._again = True

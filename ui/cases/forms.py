@@ -1,4 +1,5 @@
-"""Keyboard-first forms: a follow-up visit, a mediation session. Enter records, Escape cancels.
+"""Keyboard-first forms: a follow-up visit, a mediation session, a campaign grid's disputes found, closing
+a campaign. Enter records, Escape cancels.
 
 Each form only collects what the officer typed; the core checks it and refuses with the reason,
 which the detail shows under the case.
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -108,3 +110,60 @@ class MediationForm(QDialog):
                             place=self.place.text() or None, attendees=self.attendees.text() or None,
                             summary=self.summary.text() or None, outcome=self.outcome.currentData(),
                             agreement=self.agreement.toPlainText() or None, referral=self.referral.currentData())
+
+
+class FoundForm(QDialog):
+    """排查出纠纷: the disputes a grid found, one per line (each opens a case), who reported, a note.
+
+    Tab leaves the list; Enter in the later fields or Ctrl+Enter anywhere records."""
+
+    def __init__(self, campaign: str, grid: str, reporter: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("case-found-form")
+        self.setWindowTitle(_("Disputes found: {grid} ({campaign})").format(grid=grid, campaign=campaign))
+        form = QFormLayout(self)
+        self.found = QPlainTextEdit(self)
+        self.found.setTabChangesFocus(True)
+        self.found.setPlaceholderText(_("one dispute per line, by its title"))
+        self.found.setMaximumHeight(120)
+        self.reporter = QLineEdit(reporter or "", self)
+        self.note = QLineEdit(self)
+        form.addRow(_("&Disputes found"), self.found)
+        form.addRow(_("&Reported by"), self.reporter)
+        form.addRow(_("&Note"), self.note)
+        form.addRow(_buttons(self))
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut(self, keys, self.accept)
+        self.found.setFocus()
+
+    def titles(self) -> tuple[str, ...]:
+        return tuple(line.strip() for line in self.found.toPlainText().splitlines() if line.strip())
+
+    def values(self) -> tuple[tuple[str, ...], str | None, str | None]:
+        return self.titles(), self.reporter.text().strip() or None, self.note.text().strip() or None
+
+
+class CloseCampaignForm(QDialog):
+    """结束排查: what has not been reported, and the reason (needed then); Enter closes."""
+
+    def __init__(self, campaign: str, not_reported: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("case-close-campaign-form")
+        self.setWindowTitle(_("Close the campaign: {campaign}").format(campaign=campaign))
+        form = QFormLayout(self)
+        if not_reported:
+            text = _("{n} grids have not reported: {grids}. Say why the campaign closes without them.").format(
+                n=len(not_reported), grids="、".join(not_reported))
+        else:
+            text = _("Every grid has reported.")
+        self.summary = QLabel(text, self)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)
+        self.reason = QLineEdit(self)
+        form.addRow(self.summary)
+        form.addRow(_("&Reason"), self.reason)
+        form.addRow(_buttons(self))
+        self.reason.setFocus()
+
+    def value(self) -> str | None:
+        return self.reason.text().strip() or None

@@ -2,7 +2,8 @@
 
 Python → page: :meth:`MapBridge.send` serialises a list of operations as one JSON text and emits
 ``batch``; the page parses it (never evaluates it) and answers ``ack(seq)`` once drawn.
-Page → Python: ``pageReady``, ``markerClicked``, ``gridClicked``, ``unitClicked``, ``ack``.
+Page → Python: ``pageReady``, ``markerClicked``, ``gridClicked``, ``unitClicked``, ``ack``, and
+``layerToggled`` (a layer switched on or off in the page's layer control, by its name).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class MapBridge(QObject):
     grid_clicked = Signal(int)
     unit_clicked = Signal(int)
     acknowledged = Signal(int)
+    layer_toggled = Signal(str, bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +65,10 @@ class MapBridge(QObject):
     def ack(self, seq: int) -> None:
         self.acked = max(self.acked, int(seq))
         self.acknowledged.emit(int(seq))
+
+    @Slot(str, bool)
+    def layerToggled(self, name: str, on: bool) -> None:
+        self.layer_toggled.emit(str(name)[:64], bool(on))
 
     @Slot(str)
     def report(self, message: str) -> None:

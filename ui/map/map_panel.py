@@ -47,6 +47,7 @@ from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.errors import DispatchError, NotFound
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_duration
+from ui.cases.map_layer import CaseGridsLayer
 from ui.map.bridge import MapBridge
 from ui.map.tiles import TileConfig, default_view, load_tile_config, mbtiles_handler
 from ui.map.web import (
@@ -116,6 +117,7 @@ class MapPanel(QDockWidget):
         ui.router.on_rows(self._on_rows, map_counts=True)  # the console's one read of changed incidents
         self.places = PlacesLayer(ui, self)  # depots and shelters (ui/supplies), their own layer
         self.warning_areas = WarningAreasLayer(ui, self)  # official warnings in force (ui/warnings)
+        self.case_grids = CaseGridsLayer(ui, self)  # the case mode: grids by open cases (ui/cases)
         self._load_page()
         self._busy = True
         self._run(self._snapshot_job(), self._snapshot_loaded)
@@ -235,6 +237,7 @@ class MapPanel(QDockWidget):
         menu = getattr(window, "menu_view", None)
         if menu is not None:
             menu.addAction(self.detach_action)
+            menu.addAction(self.case_grids.action)
 
     # -- background work ---------------------------------------------------------------------
     def _run(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:

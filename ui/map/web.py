@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QWidget
 from dispatch_console.incidents import map_data
 from dispatch_console.kernel.categories import Catalog
 from dispatch_console.kernel.i18n import C_, _
+from ui.cases.map_layer import case_labels
 from ui.map.tiles import TileConfig
 from ui.shell import theme
 
@@ -43,6 +44,15 @@ _PALETTES: dict[str, dict[str, Any]] = {
              "marker_outline": "#111418", "highlight": "#fafafa", "unit": "#81c784"},
 }
 
+# The case mode (ui/cases/map_layer): open cases per grid (0, 1, 2, 3–4, 5+) in a warm scale apart
+# from the incidents' blues; a grid with a high-risk or 可能激化 case is outlined in the emphasis colour.
+_CASE_PALETTES: dict[str, dict[str, Any]] = {
+    "light": {"case_scale": ["#f7f4ee", "#fbe3c0", "#f6bf85", "#ec9150", "#d4622a"], "case_fill_opacity": 0.8,
+              "case_emphasis": "#b71c1c"},
+    "dark": {"case_scale": ["#262a2f", "#4a3a26", "#6e4a26", "#935a27", "#b86a2a"], "case_fill_opacity": 0.85,
+             "case_emphasis": "#ff6e6e"},
+}
+
 
 def leaflet_dir() -> Path:
     """The Leaflet copy that ships inside the pyqtlet2 package (found without importing it)."""
@@ -55,6 +65,7 @@ def leaflet_dir() -> Path:
 def palette(name: str) -> dict[str, Any]:
     out = dict(_PALETTES.get(name, _PALETTES["light"]))
     out["grid_limits"] = GRID_LIMITS
+    out.update(_CASE_PALETTES.get(name, _CASE_PALETTES["light"]))
     out["severity"] = {str(s): theme.severity_colours(s, name)[0].name() for s in (1, 2, 3, 4)}
     out["severity_text"] = {str(s): theme.severity_colours(s, name)[1].name() for s in (1, 2, 3, 4)}
     out["drill"] = theme.drill_colour(name).name()
@@ -88,6 +99,7 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
         "warning_areas": _("Official warning in force"),
         "warning_blue": _("blue"), "warning_yellow": _("yellow"), "warning_orange": _("orange"),
         "warning_red": _("red"),
+        **case_labels(),
     }
     for s in (1, 2, 3, 4):
         labels[f"severity_{s}"] = catalog.severity_label(s)

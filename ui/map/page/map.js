@@ -56,6 +56,7 @@
   }
 
   function gridStyle(props) {
+    if (CG.on) return caseGridStyle(props);  // the case mode paints grids by open cases
     const p = S.palette;
     const selected = props.id === S.selectedGrid;
     return {
@@ -117,6 +118,7 @@
     box.appendChild(el("div", "dc-card-title", props.name));
     box.appendChild(el("div", "dc-card-meta",
       label("open_incidents", "Open incidents") + ": " + String(props.open_count || 0)));
+    if (CG.on) box.appendChild(caseGridTip(props.id));
     return box;
   }
 
@@ -334,6 +336,111 @@
                        colours: (op.areas || []).map((d) => d.colour) };
   }
 
+  // -- the case mode (the cases room's layer): grids coloured by open cases --------------------
+  // Python sends {op: "case_grids", on, grids: {id: {open, high, escalate}}, total, unplaced};
+  // the layer control's box only asks Python to switch (bridge.layerToggled), the op decides.
+  const CG = { on: false, grids: {}, total: 0, unplaced: 0, control: null, box: null };
+
+  function caseCounts(id) {
+    return CG.grids[String(id)] || { open: 0, high: 0, escalate: 0 };
+  }
+
+  function caseGridStyle(props) {
+    const p = S.palette;
+    const d = caseCounts(props.id);
+    const selected = props.id === S.selectedGrid;
+    const emphasised = d.high > 0 || d.escalate > 0;
+    return {
+      color: selected ? p.highlight : emphasised ? p.case_emphasis : p.grid_outline,
+      weight: selected ? 3 : emphasised ? 3.5 : 1,
+      dashArray: d.escalate > 0 && !selected ? "7 4" : null,
+      opacity: 0.95,
+      fillColor: p.case_scale[bucket(d.open)],
+      fillOpacity: p.case_fill_opacity,
+    };
+  }
+
+  function caseGridTip(id) {
+    const d = caseCounts(id);
+    let text = label("open_cases", "Open cases") + ": " + String(d.open);
+    if (d.high) text += " · " + label("high_risk_cases", "high risk") + " " + String(d.high);
+    if (d.escalate) text += " · " + label("may_escalate_cases", "may escalate") + " " + String(d.escalate);
+    return el("div", "dc-card-meta" + (d.high || d.escalate ? " dc-low" : ""), text);
+  }
+
+  function restyleGrids() {
+    S.grids.forEach((g) => g.layer.setStyle(gridStyle(g.props)));
+    S.markers.forEach((m) => m.layer.bringToFront());
+    if (S.ring) S.ring.bringToFront();
+  }
+
+  function setCaseGrids(op) {
+    const was = CG.on;
+    CG.on = !!op.on;
+    CG.grids = CG.on ? (op.grids || {}) : {};
+    CG.total = CG.on ? Number(op.total || 0) : 0;
+    CG.unplaced = CG.on ? Number(op.unplaced || 0) : 0;
+    if (CG.box) CG.box.checked = CG.on;
+    restyleGrids();
+    if (was !== CG.on || CG.on) refreshLegend();  // the legend's case rows show while the mode is on
+  }
+
+  function caseLegend(box) {
+    if (!CG.on) return;
+    const p = S.palette;
+    box.appendChild(el("h4", null, label("case_scale", "Open cases per grid")));
+    const scale = el("div", "dc-scale");
+    const names = S.labels.grid_scale_steps || ["0", "1", "2", "3–4", "5+"];
+    p.case_scale.forEach((colour, i) => {
+      const cell = el("div", "dc-scale-cell");
+      const sw = el("span");
+      sw.style.background = colour;
+      cell.appendChild(sw);
+      cell.appendChild(el("span", null, names[i]));
+      scale.appendChild(cell);
+    });
+    box.appendChild(scale);
+    const row = el("div", "dc-legend-row dc-case-emphasis");
+    const sw = el("span", "dc-swatch dc-square");
+    sw.style.background = "transparent";
+    sw.style.border = "2px dashed " + p.case_emphasis;
+    row.appendChild(sw);
+    row.appendChild(el("span", null, label("case_emphasis", "High risk or may escalate")));
+    box.appendChild(row);
+    if (CG.unplaced) {
+      box.appendChild(el("div", "dc-legend-row",
+        label("cases_unplaced", "{n} open cases have no grid").replace("{n}", String(CG.unplaced))));
+    }
+  }
+
+  function buildLayerControl() {
+    const box = el("div", "dc-layers");
+    L.DomEvent.disableClickPropagation(box);
+    box.appendChild(el("h4", null, label("layers", "Layers")));
+    const row = el("label", "dc-legend-row");
+    const check = el("input");
+    check.type = "checkbox";
+    check.checked = CG.on;
+    check.title = label("case_grids_key", "");
+    L.DomEvent.on(check, "change", () => {
+      const wanted = check.checked;
+      check.checked = CG.on;  // Python switches the mode and answers with the op
+      if (S.bridge) S.bridge.layerToggled("case_grids", wanted);
+    });
+    row.appendChild(check);
+    row.appendChild(el("span", null, label("case_grids", "Grids by open cases") + " (" + label("case_grids_key", "") + ")"));
+    box.appendChild(row);
+    CG.box = check;
+    return box;
+  }
+
+  function addLayerControl() {
+    if (CG.control) S.map.removeControl(CG.control);
+    const Layers = L.Control.extend({ options: { position: "topright" }, onAdd: buildLayerControl });
+    CG.control = new Layers();
+    CG.control.addTo(S.map);
+  }
+
   // -- selection -----------------------------------------------------------------------------
   function placeRing() {
     if (S.ring) { S.map.removeLayer(S.ring); S.ring = null; }
@@ -457,6 +564,7 @@
       scale.appendChild(cell);
     });
     box.appendChild(scale);
+    caseLegend(box);
     setLegendCollapsed(box, S.legendToggled ? !!S.legendCollapsed : compactMap());
     return box;
   }
@@ -525,6 +633,7 @@
     config: (op) => {
       S.labels = op.labels || {};
       setTheme({ name: op.theme, palette: op.palette });
+      addLayerControl();
       setTiles(op.tiles);
       if (op.view) S.map.setView([op.view.lat, op.view.lon], op.view.zoom, { animate: false });
     },
@@ -536,6 +645,7 @@
     units: setUnits,
     places: setPlaces,
     warning_areas: setWarningAreas,
+    case_grids: setCaseGrids,
     select: (op) => select(op.id, op.pan !== false),
     select_grid: (op) => selectGrid(op.id),
     select_unit: (op) => selectUnit(op.id),
@@ -609,11 +719,15 @@
     unitIds: () => Array.from(S.units.keys()),
     places: () => Object.assign({}, S.placeCount),
     warningAreas: () => Object.assign({}, S.warningCount),
+    caseGrids: () => ({ on: CG.on, total: CG.total, unplaced: CG.unplaced, grids: Object.assign({}, CG.grids),
+                        control: CG.box ? CG.box.checked : null }),
+    toggleCaseControl: () => { if (!CG.box) return false; CG.box.click(); return true; },
     unit: (id) => { const u = S.units.get(id); return u ? u.data : null; },
     marker: (id) => { const m = S.markers.get(id); return m ? m.data : null; },
     markerStyle: (id) => { const m = S.markers.get(id); return m ? Object.assign({}, m.layer.options) : null; },
     gridCount: (id) => { const g = S.grids.get(id); return g ? g.props.open_count : null; },
     gridFill: (id) => { const g = S.grids.get(id); return g ? g.layer.options.fillColor : null; },
+    gridStyle: (id) => { const g = S.grids.get(id); return g ? Object.assign({}, g.layer.options) : null; },
     selected: () => S.selected,
     tooltipsOpen: () => Array.from(S.markers.values()).filter((m) => m.layer.isTooltipOpen()).map((m) => m.data.id),
     bounds: () => { const b = S.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; },
