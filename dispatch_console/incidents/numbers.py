@@ -7,7 +7,9 @@ many workstations and intake processes number at once:
 * PostgreSQL: ``INSERT … ON CONFLICT DO UPDATE SET last_value = last_value + 1 RETURNING``
   creates the day's row or row-locks and increments it until commit, so a second transaction
   waits and reads the incremented value. A rolled-back transaction gives its number
-  back, so numbers have no gaps.
+  back, so numbers have no gaps. A new incident recorded in a transaction of its own takes
+  its number so in the writers' short step at the end (``changes.number_at_the_end``: the same
+  upsert and format, in ``dc_write_step``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def next_number(session: Session, prefix: str, at: datetime | None = None) -> st
     """Take the next number for the day of ``at`` (default: now by the database clock; the day in
     Asia/Shanghai) inside the caller's write: one statement, that creates the day's row or
     increments it (and row-locks it until the commit)."""
-    day = local(at or db_now(session)).strftime("%Y%m%d")
+    day = number_day(at or db_now(session))
     value = session.execute(
         text("INSERT INTO incident_counter (prefix, day, last_value) VALUES (:p, :d, 1) "
              "ON CONFLICT (prefix, day) DO UPDATE SET last_value = incident_counter.last_value + 1 "
@@ -55,3 +57,8 @@ def next_number(session: Session, prefix: str, at: datetime | None = None) -> st
         {"p": prefix, "d": day},
     ).scalar_one()
     return f"{prefix}-{day}-{int(value):04d}"
+
+
+def number_day(at: datetime) -> str:
+    """The day a number counts in: ``at``'s date in Asia/Shanghai, as YYYYMMDD."""
+    return local(at).strftime("%Y%m%d")
