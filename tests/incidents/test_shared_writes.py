@@ -202,3 +202,35 @@ def test_postgres_holds_the_writers_lock_for_one_statement_and_the_commit(pg_db:
                                                        AuditLog.action == "incident.create")).scalar_one()
     assert after["number"] == got.row.number  # the audit row was hashed with the number
     assert audit.verify(pg_db).ok
+
+
+def test_the_number_prefix_is_the_nearest_up_to_the_street(db: Database) -> None:
+    """One statement walks up from the grid: the first prefix found (an empty one is none), never
+    above the street, at most four areas; else TY."""
+    from db.models import Area
+    from dispatch_console.incidents.numbers import street_prefix
+
+    with db.write() as s:
+        def area(level: str, code: str, parent: Area | None, prefix: str | None) -> Area:
+            row = Area(level=level, code=code, name=code, parent_id=parent.id if parent else None,
+                       number_prefix=prefix, version=1)
+            s.add(row)
+            s.flush()
+            return row
+
+        district = area("district", "d", None, "DD")
+        plain_street = area("street", "s1", district, None)
+        xl = area("street", "s2", district, "XL")
+        community = area("community", "c1", xl, "")
+        own = area("community", "c2", xl, "CM")
+        grids = {
+            "via an empty community to the street": area("grid", "g1", community, None),
+            "the community's own": area("grid", "g2", own, None),
+            "the grid's own": area("grid", "g3", own, "GR"),
+            "never above the street": area("grid", "g4", area("community", "c3", plain_street, None), None),
+            "no parents": area("grid", "g5", None, None),
+        }
+        got = {what: street_prefix(s, g.id) for what, g in grids.items()}
+        assert street_prefix(s, None) == "TY" and street_prefix(s, 10_000_000) == "TY"
+    assert got == {"via an empty community to the street": "XL", "the community's own": "CM",
+                   "the grid's own": "GR", "never above the street": "TY", "no parents": "TY"}
