@@ -36,7 +36,7 @@ TARGET_PER_S = 150.0
 CORES = os.cpu_count() or 1
 
 
-def _cpu_ticks() -> tuple[float, float] | None:
+def cpu_ticks() -> tuple[float, float] | None:
     """(busy, total) CPU time of the whole machine so far (Linux /proc/stat), else None."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
@@ -58,9 +58,9 @@ def _phase(db: Any, pool: WorkerPool, writers: int, seconds: float, lock_through
     delay = start_at - time.monotonic()
     if delay > 0:
         time.sleep(delay)
-    ticks_before, load_before = _cpu_ticks(), os.getloadavg()
+    ticks_before, load_before = cpu_ticks(), os.getloadavg()
     results = [pool.result(i, timeout=seconds + 600) for i in range(writers)]
-    ticks_after, load_after = _cpu_ticks(), os.getloadavg()
+    ticks_after, load_after = cpu_ticks(), os.getloadavg()
     committed = sorted(t for r in results for t in r["committed"])
     held = [h * 1000 for r in results for h in r["lock_held"]]
     ended = max(committed, default=start_at)
