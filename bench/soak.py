@@ -24,9 +24,10 @@ from sqlalchemy import select
 from bench import databases
 from bench.common import Figure, Sizes, ms, ms_summary
 from bench.memory import rss_mb
-from bench.qt import StallProbe, application, close_ui, console_started, make_ui, wait_for
+from bench.qt import StallProbe, StallSampler, application, close_ui, console_started, make_ui, wait_for
 from bench.surge import STATION_NICE
 from bench.workers import WorkerPool
+from bench.write_rate import cpu_ticks
 from db.models import Incident
 from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.changefeed import latest_seq
@@ -51,6 +52,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
         view.show()
         ui.feed.start()
         probe = StallProbe(5)
+        probe.sampler = stalls = StallSampler()
         rss: list[tuple[float, float]] = []
         marks: dict[str, Any] = {}
         sampler = QTimer()
@@ -70,6 +72,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
                             count=count, interval_s=interval, start_at=start_at + i * interval / stations,
                             seed=500 + i, stop_at=stop_at, nice=STATION_NICE)
             began = time.monotonic()
+            machine_before, load_before = cpu_ticks(), os.getloadavg()
             rss.append((0.0, rss_mb(os.getpid())))
             sampler.start()
             probe.start()
@@ -81,6 +84,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
             QTimer.singleShot(int(warm_up * 1000), warmed_up)
             wait_for(lambda: all(pool.done(i) for i in range(stations)), seconds + 600, poll_ms=20)
             writes = [w for i in range(stations) for w in pool.result(i, timeout=60)]
+            machine_after, load_after = cpu_ticks(), os.getloadavg()
             target: list[int] = []
             ui.runner.run(lambda: latest_seq(db), on_success=target.append)
             caught_up = wait_for(lambda: bool(target) and ui.feed.last_seq >= target[0] and view.is_ready(), 300)
@@ -120,6 +124,15 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool) -> list[Figure]:
                    "max": max(r[1] for r in rss)},
         "rss_samples": [[round(t, 1), m] for t, m in rss[:: max(1, len(rss) // 60)]],
         "rows_in_model": len(shown), "open_in_database": len(open_ids), "lost_ids": lost_ids[:20],
+        # why the GUI thread stalled: where it was, and whether it ran or waited for a CPU (a
+        # machine busy with other work shows as waiting_for_cpu)
+        "stall_samples": stalls.total, "stalled_where": stalls.top(),
+        "other_threads_meanwhile": stalls.top(others=True),
+        "stall_time_split_ms": {k: round(v, 1) for k, v in stalls.split_ms.items()},
+        "machine_cpu_busy_pct": round(100 * (machine_after[0] - machine_before[0])
+                                      / (machine_after[1] - machine_before[1]), 1)
+        if machine_before and machine_after and machine_after[1] > machine_before[1] else None,
+        "load_average_1min": [round(load_before[0], 1), round(load_after[0], 1)],
     }
     first_label = "the first minute (warm-up)" if warm_up >= 60 else f"the first {warm_up:g} s (warm-up)"
     return [

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +35,7 @@ from dispatch_console.incidents.draft import (
     validate_draft,
 )
 from dispatch_console.incidents.lifecycle import add_event, illegal, load_for_update, transition
-from dispatch_console.incidents.numbers import next_number, street_prefix
+from dispatch_console.incidents.numbers import next_number, number_day, street_prefix
 from dispatch_console.incidents.queue import (
     AssignmentRow,
     ChecklistItemRow,
@@ -64,12 +64,11 @@ from dispatch_console.incidents.units import (
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.categories import OPEN_STATUSES, Catalog
 from dispatch_console.kernel.changes import (
-    amend_pending,
     defer_to_the_end,
+    number_at_the_end,
     record,
     row_dict,
     serialise_writers,
-    under_the_lock,
     writers_locked,
 )
 from dispatch_console.kernel.errors import ValidationError
@@ -189,19 +188,13 @@ def add_incident(
     record(session, actor, entity="incident", entity_id=incident.id, op="create", action="incident.create",
            after=row_dict(incident), at=now)
     if number.startswith(PENDING_NUMBER):  # first under the lock, whoever takes it (a follow-up may)
-        under_the_lock(session, lambda s: _take_number(s, incident, prefix))
+        number_at_the_end(session, placeholder=number, prefix=prefix, day=number_day(now), incident_id=incident.id,
+                          then=lambda taken: set_committed_value(incident, "number", taken))
     followups.after_incident_change(session, actor, incident, "created", None)
     return incident, False
 
 
 PENDING_NUMBER = "~"  # an incident's number until the writers' lock is taken (never committed)
-
-
-def _take_number(session: Session, incident: Incident, prefix: str) -> None:
-    number = next_number(session, prefix, incident.created_at)  # the day it was recorded
-    session.execute(update(Incident).where(Incident.id == incident.id).values(number=number))
-    set_committed_value(incident, "number", number)
-    amend_pending(session, entity="incident", entity_id=incident.id, number=number)
 
 
 def create_incident(
