@@ -12,7 +12,7 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local, local
 
 if TYPE_CHECKING:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters as roster
 
 
 def register(commands: Commands) -> None:
@@ -74,7 +74,7 @@ def cmd_export(ctx: CliContext) -> int:
 
 
 def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters as roster
 
     if on is None:
         return None
@@ -88,7 +88,7 @@ def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
 
 
 def _shift_text(title: str, on: roster.ShiftOnDuty | None) -> list[str]:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters as roster
 
     if on is None:
         return [_("{when}: {shift}").format(when=title, shift=_("no shift on the roster"))]
@@ -101,7 +101,7 @@ def _shift_text(title: str, on: roster.ShiftOnDuty | None) -> list[str]:
 
 
 def cmd_now(ctx: CliContext) -> int:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters as roster
 
     duty = roster.now_on_duty(ctx.database())
     if ctx.args.json:
@@ -114,7 +114,7 @@ def cmd_now(ctx: CliContext) -> int:
 
 
 def cmd_check(ctx: CliContext) -> int:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters as roster
 
     first, last = _days(ctx)
     found = roster.conflicts(ctx.database(), first, last, resources=ctx.resources)

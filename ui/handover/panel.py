@@ -34,7 +34,7 @@ from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.rosters.service import describe_shift
+from dispatch_console.rosters import describe_shift
 from ui.handover.dialogs import AcceptDialog, AddendumDialog, SignDialog
 from ui.shell import theme
 from ui.shell.context import UiContext
