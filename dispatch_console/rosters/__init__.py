@@ -21,6 +21,7 @@ now and the on-duty board's lists); roster files in ``files``.
 
 from dispatch_console.kernel.roles import role_label
 from dispatch_console.rosters.entries import add_entry, assign, entry, people, remove, roster, swap
+from dispatch_console.rosters.files import RosterFileError, export_roster, import_roster, parse_day
 from dispatch_console.rosters.leave import MAX_LEAVE_REASON, LeaveRow, add_leave, cancel_leave, leaves
 from dispatch_console.rosters.on_duty import (
     OnDuty,
@@ -77,6 +78,7 @@ __all__ = [
     "PersonRow",
     "Publication",
     "RosterConflicts",
+    "RosterFileError",
     "RosterPeriod",
     "RosterPolicy",
     "ShiftOnDuty",
@@ -94,10 +96,13 @@ __all__ = [
     "describe_shift",
     "ensure_shifts",
     "entry",
+    "export_roster",
     "grid_staff_directory",
+    "import_roster",
     "leaves",
     "load_policy",
     "now_on_duty",
+    "parse_day",
     "people",
     "period",
     "publish",

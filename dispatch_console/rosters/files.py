@@ -43,7 +43,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -346,6 +345,8 @@ def export_roster(db: Database, path: str | Path, start_day: date, end_day: date
     header = [HEADERS[c] for c in COLUMNS]
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
+        import openpyxl  # here: the rooms that only read the rosters need not load it
+
         wb = openpyxl.Workbook()
         ws = wb.active
         assert ws is not None

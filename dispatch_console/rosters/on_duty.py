@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from db.engine import Database, db_now
 from db.models import Person, RosterEntry, Shift, ShiftType
 from dispatch_console.incidents.queue import UnitRow, list_units
-from dispatch_console.jurisdiction import StaffHit, search_staff, tree
 from dispatch_console.rosters.rows import LEADER_ROLE, ShiftRow
 from dispatch_console.rosters.shift_types import _shift_at, _shift_row
+
+if TYPE_CHECKING:
+    from dispatch_console.jurisdiction import StaffHit
 
 # ---------------------------------------------------------------------------------------------
 # Who is on duty now.
@@ -87,6 +90,10 @@ def units_board(db: Database) -> list[UnitRow]:
 
 def grid_staff_directory(db: Database, text: str = "") -> list[StaffHit]:
     """一格三员 of every grid, or those whose grid, name or phone contains ``text``."""
+    # here, not at the top: the jurisdiction loads shapely and numpy, which a command reaching the
+    # rosters through the handover follow-up (a one-line intake) does not need
+    from dispatch_console.jurisdiction import StaffHit, search_staff, tree
+
     if text.strip():
         return search_staff(db, text)
     return [StaffHit(g.id, g.code, g.name, c.name if c.id is not None else None, st.role, st.name, st.phone)
