@@ -52,7 +52,6 @@ from dispatch_console.kernel import bounded_input, changes
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.bounded_input import InputError, Item
 from dispatch_console.kernel.errors import DispatchError, ValidationError
-from dispatch_console.kernel.export_cells import csv_row, restore_text, xlsx_append
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
 from dispatch_console.kernel.roles import role_label
@@ -173,6 +172,8 @@ def _name_key(value: Any) -> str:
 def _grid(path: Path) -> list[Item[list[Any]]]:
     """The file's rows through the bounded reader (xlsx read-only within its checked reach, CSV
     streamed); a file that cannot be read at all is a RosterFileError, nothing stored."""
+    from dispatch_console.kernel.export_cells import restore_text  # (it loads openpyxl)
+
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
@@ -340,13 +341,17 @@ def export_rows(db: Database, start_day: date, end_day: date) -> list[tuple[date
 
 def export_roster(db: Database, path: str | Path, start_day: date, end_day: date) -> int:
     """Write the active roster of these days to ``path`` (.xlsx or .csv); returns the row count."""
+    # openpyxl (also behind export_cells) loads here: the rooms that only read the rosters, as the
+    # handover follow-up of every incident change does, need not load it
+    import openpyxl
+
+    from dispatch_console.kernel.export_cells import csv_row, xlsx_append
+
     path = Path(path)
     rows = export_rows(db, start_day, end_day)
     header = [HEADERS[c] for c in COLUMNS]
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        import openpyxl  # here: the rooms that only read the rosters need not load it
-
         wb = openpyxl.Workbook()
         ws = wb.active
         assert ws is not None
