@@ -10,5 +10,5 @@ from __future__ import annotations
 
 # oldest first; the last is the head
 KNOWN: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0006", "0007", "0008", "0009", "0010", "0011", "0013",
-                          "0014")
+                          "0014", "0022")
 HEAD: str = KNOWN[-1]
