@@ -283,7 +283,7 @@ def text_filter(session: Session, text: str) -> Any:
 # narrowing the table to a thousand rows, and the planner walked ix_incident_is_drill (every
 # real incident) instead of the open queue's, the queue order's or the grid's index. Measured on
 # 100,000 incidents: the open queue 49 → 4 ms, one grid 121 → 1 ms, all history 44 → 10 ms.
-_SQLITE_DRILL = UnaryExpression(Incident.is_drill, operator=operators.custom_op("+"), type_=Boolean())
+_SQLITE_DRILL = UnaryExpression(Incident.__table__.c.is_drill, operator=operators.custom_op("+"), type_=Boolean())
 
 
 def _not_drill(session: Session) -> Any:
