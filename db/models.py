@@ -208,6 +208,8 @@ class Incident(Base):
         # the surge rules' counts of a grid's or a category's reports over a span (migration 0021)
         Index("ix_incident_grid_created", "grid_id", "created_at", "is_drill", "merged_into_id"),
         Index("ix_incident_category_created", "category", "created_at", "is_drill", "merged_into_id"),
+        # the queue's count by status without reading each row for its drill flag (migration 0022)
+        Index("ix_incident_status_drill", "status", "is_drill"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -182,7 +182,7 @@ class CliContext:
     def actor(self) -> Actor:
         """The signed-in identity of this call (``--user``/``--password`` or the environment)."""
         if self._actor is None:
-            from dispatch_console.users import accounts as users
+            from dispatch_console import users
 
             username = self.args.user or os.environ.get("DISPATCH_USER")
             password = self.args.password or os.environ.get("DISPATCH_PASSWORD")

@@ -22,18 +22,17 @@ def register(commands: Commands) -> None:
 
 
 def cmd_agent(ctx: CliContext) -> int:
-    from dispatch_console.escalation import service as escalation
-    from dispatch_console.notifications import outbox
-    from dispatch_console.timers.engine import TimerEngine
+    from dispatch_console import escalation, notifications
+    from dispatch_console.timers import TimerEngine
 
     if ctx.args.sweep <= 0:
         print(_("--sweep must be more than 0 seconds."))
         return EXIT_USAGE
     db = ctx.database()
     escalation.configure(ctx.resources)
-    outbox.configure(ctx.resources)
+    notifications.configure(ctx.resources)
     escalation.policy()  # a broken policy file stops the agent now, not at the first deadline
-    senders = outbox.senders_from_settings()
+    senders = notifications.senders_from_settings()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

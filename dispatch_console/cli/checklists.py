@@ -15,7 +15,7 @@ from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
-    from dispatch_console.checklists import templates as ct
+    from dispatch_console import checklists
 
 
 def register(commands: Commands) -> None:
@@ -27,15 +27,16 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
-def _load(ctx: CliContext) -> tuple[list[ct.Template], ct.ReportingPolicy | None, list[ct.TemplateError]]:
-    from dispatch_console.checklists import templates as ct
+def _load(ctx: CliContext) -> tuple[list[checklists.Template], checklists.ReportingPolicy | None,
+                                    list[checklists.TemplateError]]:
+    from dispatch_console import checklists
 
-    templates, errors = ct.load_templates(ctx.resources)
-    policy, policy_errors = ct.load_reporting_policy(ctx.resources)
+    templates, errors = checklists.load_templates(ctx.resources)
+    policy, policy_errors = checklists.load_reporting_policy(ctx.resources)
     return templates, policy, errors + policy_errors
 
 
-def _template_json(t: ct.Template) -> dict[str, Any]:
+def _template_json(t: checklists.Template) -> dict[str, Any]:
     return {
         "code": t.code, "name": t.name, "version": t.version, "hash": t.content_hash, "path": t.path,
         "fallback": t.fallback,
@@ -45,7 +46,7 @@ def _template_json(t: ct.Template) -> dict[str, Any]:
     }
 
 
-def _policy_json(p: ct.ReportingPolicy | None) -> dict[str, Any] | None:
+def _policy_json(p: checklists.ReportingPolicy | None) -> dict[str, Any] | None:
     if p is None:
         return None
     return {"version": p.version, "hash": p.content_hash, "path": p.path,
@@ -53,7 +54,7 @@ def _policy_json(p: ct.ReportingPolicy | None) -> dict[str, Any] | None:
                         "steps": [s.as_dict() for s in lv.steps]} for lv in p.levels]}
 
 
-def _print_errors(errors: list[ct.TemplateError]) -> None:
+def _print_errors(errors: list[checklists.TemplateError]) -> None:
     for error in errors:
         print(str(error), file=sys.stderr)
 

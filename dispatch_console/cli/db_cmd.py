@@ -67,7 +67,7 @@ def cmd_seed_demo(ctx: CliContext) -> int:
     from db.migrate import upgrade
     from dispatch_console.demo.database import NotADemoDatabase, demo_state
     from dispatch_console.demo.seed import existing_summary, seed_demo
-    from dispatch_console.users.accounts import count_users
+    from dispatch_console.users import count_users
 
     db = ctx.database(check_schema=False)
     upgrade(db)

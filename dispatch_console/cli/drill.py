@@ -19,7 +19,7 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
 
 if TYPE_CHECKING:
-    from dispatch_console.drills.scenario import Scenario
+    from dispatch_console.drills import Scenario
 
 
 def register(commands: Commands) -> None:
@@ -38,7 +38,7 @@ def register(commands: Commands) -> None:
 
 
 def find_scenario(ctx: CliContext, name: str) -> Scenario:
-    from dispatch_console.drills.scenario import load_scenario, shipped_scenarios
+    from dispatch_console.drills import load_scenario, shipped_scenarios
 
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
@@ -52,8 +52,8 @@ def find_scenario(ctx: CliContext, name: str) -> Scenario:
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.drills import service as drills
-    from dispatch_console.drills.scenario import ScenarioError, load_scenario, shipped_scenarios
+    from dispatch_console import drills
+    from dispatch_console.drills import ScenarioError, load_scenario, shipped_scenarios
 
     scenarios, broken = [], []
     for path in shipped_scenarios(ctx.resources):
@@ -84,7 +84,7 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_validate(ctx: CliContext) -> int:
-    from dispatch_console.drills.scenario import ScenarioError, load_scenario
+    from dispatch_console.drills import ScenarioError, load_scenario
 
     bad = 0
     for path in ctx.args.files:
@@ -101,9 +101,8 @@ def cmd_validate(ctx: CliContext) -> int:
 
 
 def cmd_run(ctx: CliContext) -> int:
-    from dispatch_console.drills import report as drill_report
-    from dispatch_console.drills import service as drills
-    from dispatch_console.drills.scenario import ScenarioError
+    from dispatch_console import drills
+    from dispatch_console.drills import ScenarioError
 
     try:
         scenario = find_scenario(ctx, ctx.args.scenario)
@@ -120,7 +119,7 @@ def cmd_run(ctx: CliContext) -> int:
         while True:
             result = drills.tick(db, ctx.station, run.id)
             for key in result.fired:
-                clock = drill_report.fmt_s(scenario.inject(key).at_s)
+                clock = drills.fmt_s(scenario.inject(key).at_s)
                 print(f"[{clock}] " + _("inject {key}: {title}").format(key=key, title=scenario.inject(key).title),
                       flush=True)
             if result.run is None or not result.run.active:
@@ -131,7 +130,7 @@ def cmd_run(ctx: CliContext) -> int:
         if current.active:
             drills.abort_drill(db, actor, run.id, current.version)
         print(_("Drill run {id} aborted.").format(id=run.id))
-    report = drill_report.build_report(db, run.id)
+    report = drills.build_report(db, run.id)
     print(_("Drill run {id} {status}: {met} expected actions met, {missed} missed, {escalations} escalations.")
           .format(id=run.id, status=drills.get_run(db, run.id).status_label, met=report.met, missed=report.missed,
                   escalations=report.escalation_count))
@@ -142,19 +141,19 @@ def cmd_run(ctx: CliContext) -> int:
 
 
 def cmd_report(ctx: CliContext) -> int:
-    from dispatch_console.drills import report as drill_report
+    from dispatch_console import drills
 
     db = ctx.database()
-    report = drill_report.build_report(db, ctx.args.run_id)
-    runs = drill_report.compare_runs(db, report.scenario_code)
+    report = drills.build_report(db, ctx.args.run_id)
+    runs = drills.compare_runs(db, report.scenario_code)
     if ctx.args.json:
-        data = drill_report.report_json(report)
+        data = drills.report_json(report)
         data["comparison"] = [{"run_id": r.run_id, "started_at": r.started_at.isoformat(), "speed": r.speed,
                                "status": r.status, "met": r.met, "missed": r.missed, "escalations": r.escalations,
                                "injects": {k: {"acknowledge_s": v[0], "dispatch_s": v[1], "arrive_s": v[2]}
                                            for k, v in r.per_inject.items()}} for r in runs]
         print(json.dumps(data, ensure_ascii=False))
         return EXIT_OK
-    for line in drill_report.report_lines(report, runs):
+    for line in drills.report_lines(report, runs):
         print(line)
     return EXIT_OK

@@ -12,7 +12,7 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local, local
 
 if TYPE_CHECKING:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters
 
 
 def register(commands: Commands) -> None:
@@ -38,13 +38,13 @@ def _day_range(p: Any) -> None:
 
 
 def _days(ctx: CliContext) -> tuple[date, date]:
-    from dispatch_console.rosters import files as roster_io
+    from dispatch_console import rosters
 
     today = local(ctx.database().now()).date()
     try:
-        first = roster_io.parse_day(ctx.args.from_day) if ctx.args.from_day else today - timedelta(
+        first = rosters.parse_day(ctx.args.from_day) if ctx.args.from_day else today - timedelta(
             days=today.weekday())
-        last = roster_io.parse_day(ctx.args.to_day) if ctx.args.to_day else first + timedelta(days=13)
+        last = rosters.parse_day(ctx.args.to_day) if ctx.args.to_day else first + timedelta(days=13)
     except ValueError as exc:
         raise UsageError(_("Not a date: {value}").format(value=exc)) from None
     if last < first:
@@ -53,9 +53,9 @@ def _days(ctx: CliContext) -> tuple[date, date]:
 
 
 def cmd_import(ctx: CliContext) -> int:
-    from dispatch_console.rosters import files as roster_io
+    from dispatch_console import rosters
 
-    result = roster_io.import_roster(ctx.database(), ctx.actor(), ctx.args.file)
+    result = rosters.import_roster(ctx.database(), ctx.actor(), ctx.args.file)
     for err in result.rejected:
         print(_("row {row}: {reason}").format(row=err.row, reason=err.reason), file=sys.stderr)
     print(_("{stored} roster rows stored, {rejected} rejected.").format(
@@ -64,17 +64,17 @@ def cmd_import(ctx: CliContext) -> int:
 
 
 def cmd_export(ctx: CliContext) -> int:
-    from dispatch_console.rosters import files as roster_io
+    from dispatch_console import rosters
 
     first, last = _days(ctx)
-    n = roster_io.export_roster(ctx.database(), ctx.args.file, first, last)
+    n = rosters.export_roster(ctx.database(), ctx.args.file, first, last)
     print(_("{n} roster rows from {first} to {last} written to {file}.").format(
         n=n, first=first.isoformat(), last=last.isoformat(), file=ctx.args.file))
     return EXIT_OK
 
 
-def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
-    from dispatch_console.rosters import service as roster
+def _shift_json(on: rosters.ShiftOnDuty | None) -> dict[str, Any] | None:
+    from dispatch_console import rosters
 
     if on is None:
         return None
@@ -83,27 +83,27 @@ def _shift_json(on: roster.ShiftOnDuty | None) -> dict[str, Any] | None:
     return {"id": sh.id, "day": sh.day, "code": sh.code, "name": sh.name,
             "starts_at": sh.starts_at.isoformat(), "ends_at": sh.ends_at.isoformat(),
             "published": sh.published_at is not None,
-            "leaders": [p for p in person if p["role"] == roster.LEADER_ROLE],
-            "officers": [p for p in person if p["role"] != roster.LEADER_ROLE]}
+            "leaders": [p for p in person if p["role"] == rosters.LEADER_ROLE],
+            "officers": [p for p in person if p["role"] != rosters.LEADER_ROLE]}
 
 
-def _shift_text(title: str, on: roster.ShiftOnDuty | None) -> list[str]:
-    from dispatch_console.rosters import service as roster
+def _shift_text(title: str, on: rosters.ShiftOnDuty | None) -> list[str]:
+    from dispatch_console import rosters
 
     if on is None:
         return [_("{when}: {shift}").format(when=title, shift=_("no shift on the roster"))]
-    lines = [_("{when}: {shift}").format(when=title, shift=roster.describe_shift(on.shift))]
+    lines = [_("{when}: {shift}").format(when=title, shift=rosters.describe_shift(on.shift))]
     for p in on.people:
-        lines.append(f"  {roster.role_label(p.role)}  {p.name}  {p.phone or ''}".rstrip())
+        lines.append(f"  {rosters.role_label(p.role)}  {p.name}  {p.phone or ''}".rstrip())
     if not on.people:
         lines.append("  " + _("nobody rostered"))
     return lines
 
 
 def cmd_now(ctx: CliContext) -> int:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters
 
-    duty = roster.now_on_duty(ctx.database())
+    duty = rosters.now_on_duty(ctx.database())
     if ctx.args.json:
         print(json.dumps({"at": duty.at.isoformat(), "current": _shift_json(duty.current),
                           "next": _shift_json(duty.next)}, ensure_ascii=False))
@@ -114,10 +114,10 @@ def cmd_now(ctx: CliContext) -> int:
 
 
 def cmd_check(ctx: CliContext) -> int:
-    from dispatch_console.rosters import service as roster
+    from dispatch_console import rosters
 
     first, last = _days(ctx)
-    found = roster.conflicts(ctx.database(), first, last, resources=ctx.resources)
+    found = rosters.conflicts(ctx.database(), first, last, resources=ctx.resources)
     if ctx.args.json:
         print(json.dumps([{"kind": c.kind, "shift_id": c.shift_id, "person_id": c.person_id,
                            "message": c.message} for c in found], ensure_ascii=False))

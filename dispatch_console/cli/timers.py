@@ -21,7 +21,7 @@ def register(commands: Commands) -> None:
 
 def cmd_list(ctx: CliContext) -> int:
     from dispatch_console.kernel.changes import to_jsonable
-    from dispatch_console.timers.engine import kind_label, list_timers
+    from dispatch_console.timers import kind_label, list_timers
 
     state = "pending" if ctx.args.pending else "fired" if ctx.args.fired else None
     rows = list_timers(ctx.database(), state=state, limit=ctx.args.limit)

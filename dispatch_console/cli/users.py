@@ -61,7 +61,7 @@ def read_new_password(args: Namespace, subject: str) -> str:
 
 
 def cmd_add(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     args = ctx.args
     db = ctx.database()
@@ -84,7 +84,7 @@ def cmd_add(ctx: CliContext) -> int:
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     actor = ctx.actor()
     require(actor, "users.manage")
@@ -106,7 +106,7 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_disable(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     row = users.disable_user(ctx.database(), ctx.actor(), ctx.args.username)
     print(_("{name} is disabled.").format(name=row.username))
@@ -114,7 +114,7 @@ def cmd_disable(ctx: CliContext) -> int:
 
 
 def cmd_enable(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     row = users.enable_user(ctx.database(), ctx.actor(), ctx.args.username)
     print(_("{name} is enabled.").format(name=row.username))
@@ -122,7 +122,7 @@ def cmd_enable(ctx: CliContext) -> int:
 
 
 def cmd_reset_password(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     actor = ctx.actor()
     require(actor, "users.manage")
@@ -133,7 +133,7 @@ def cmd_reset_password(ctx: CliContext) -> int:
 
 
 def cmd_set_role(ctx: CliContext) -> int:
-    from dispatch_console.users import accounts as users
+    from dispatch_console import users
 
     row = users.change_role(ctx.database(), ctx.actor(), ctx.args.username, ctx.args.role)
     print(_("{name} is now {role}.").format(name=row.username, role=_(ROLES[row.role])))

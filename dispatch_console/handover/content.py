@@ -40,7 +40,7 @@ from dispatch_console.kernel.errors import NotFound
 from dispatch_console.kernel.i18n import _, language
 from dispatch_console.kernel.policies import policy_duration
 from dispatch_console.kernel.text import summary
-from dispatch_console.rosters.service import LEADER_ROLE, ShiftRow
+from dispatch_console.rosters import LEADER_ROLE, ShiftRow
 
 POLICY_FILE = "policies/handover.toml"
 DESCRIPTION_CHARS = 120

@@ -22,7 +22,7 @@ from dispatch_console.handover.content import shift_or_current
 from dispatch_console.incidents.timeline import event_label
 from dispatch_console.kernel.audit import ChainHead, chain_head
 from dispatch_console.kernel.i18n import N_, _
-from dispatch_console.rosters.service import ShiftRow
+from dispatch_console.rosters import ShiftRow
 
 CATEGORY_LABELS = {"incident": N_("Incident"), "escalation": N_("Escalation"), "checklist": N_("Checklist"),
                    "roster": N_("Roster"), "handover": N_("Handover"), "notification": N_("Notification"),

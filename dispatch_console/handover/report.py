@@ -21,7 +21,7 @@ from dispatch_console.kernel.categories import Catalog, load_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications.service import role_label
-from dispatch_console.rosters.service import describe_shift
+from dispatch_console.rosters import describe_shift
 from dispatch_console.timers.engine import kind_label
 
 STYLE = """

@@ -29,7 +29,7 @@ from dispatch_console.handover.content import HandoverPolicy, load_policy, shift
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.changes import serialise_writers
-from dispatch_console.rosters.service import describe_shift
+from dispatch_console.rosters import describe_shift
 from dispatch_console.timers import engine as timers
 
 if TYPE_CHECKING:

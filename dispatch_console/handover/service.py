@@ -45,7 +45,7 @@ from dispatch_console.kernel.permissions import require
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications.service import notify
-from dispatch_console.rosters.service import LEADER_ROLE, ShiftRow, describe_shift
+from dispatch_console.rosters import LEADER_ROLE, ShiftRow, describe_shift
 from dispatch_console.timers import engine as timers
 
 MAX_NOTES = 4000

@@ -43,7 +43,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,10 +52,12 @@ from dispatch_console.kernel import bounded_input, changes
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.bounded_input import InputError, Item
 from dispatch_console.kernel.errors import DispatchError, ValidationError
-from dispatch_console.kernel.export_cells import csv_row, restore_text, xlsx_append
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import require
-from dispatch_console.rosters import service as roster
+from dispatch_console.kernel.roles import role_label
+from dispatch_console.rosters.entries import add_entry, roster
+from dispatch_console.rosters.shift_types import _ensure_in
+from dispatch_console.rosters.shift_types import shifts as shifts_of
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,8 @@ def _name_key(value: Any) -> str:
 def _grid(path: Path) -> list[Item[list[Any]]]:
     """The file's rows through the bounded reader (xlsx read-only within its checked reach, CSV
     streamed); a file that cannot be read at all is a RosterFileError, nothing stored."""
+    from dispatch_console.kernel.export_cells import restore_text  # (it loads openpyxl)
+
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
@@ -280,7 +283,7 @@ def _check_row(look: _Lookup, cells: dict[str, Any]) -> tuple[date, ShiftType, s
     role = _role(cells["role"])
     if role not in (stype.required_roles or {}):
         raise ValueError(_("the {shift} has no role {role}").format(shift=stype.name,
-                                                                   role=roster.role_label(role)))
+                                                                   role=role_label(role)))
     return day, stype, role, look.person(cells["name"], cells.get("phone"))
 
 
@@ -306,7 +309,7 @@ def import_roster(db: Database, actor: Actor, path: str | Path) -> ImportResult:
                 # add_entry checks everything before it writes: a refused row leaves nothing behind.
                 if (stype.id, day) not in shifts:
                     shifts[(stype.id, day)] = _shift_for(s, actor, stype, day)
-                roster.add_entry(s, actor, shifts[(stype.id, day)], person.id, role, reason=reason, now=now)
+                add_entry(s, actor, shifts[(stype.id, day)], person.id, role, reason=reason, now=now)
                 stored += 1
             except (ValueError, ValidationError) as exc:
                 rejected.append(RowError(number, str(exc)))
@@ -317,7 +320,7 @@ def _shift_for(s: Session, actor: Actor, stype: ShiftType, day: date) -> Shift:
     shift = s.execute(select(Shift).where(Shift.shift_type_id == stype.id, Shift.day == day.isoformat())
                       ).scalar_one_or_none()
     if shift is None:
-        roster._ensure_in(s, actor, day, day)
+        _ensure_in(s, actor, day, day)
         shift = s.execute(select(Shift).where(Shift.shift_type_id == stype.id,
                                               Shift.day == day.isoformat())).scalar_one()
     return shift
@@ -328,8 +331,8 @@ def _shift_for(s: Session, actor: Actor, stype: ShiftType, day: date) -> Shift:
 
 
 def export_rows(db: Database, start_day: date, end_day: date) -> list[tuple[date, str, str, str, str]]:
-    entries = roster.roster(db, start_day, end_day)
-    shifts = {sh.id: sh for sh in roster.shifts(db, start_day, end_day)}
+    entries = roster(db, start_day, end_day)
+    shifts = {sh.id: sh for sh in shifts_of(db, start_day, end_day)}
     order = {"shift_leader": 0, "duty_officer": 1}
     entries.sort(key=lambda e: (shifts[e.shift_id].starts_at, order.get(e.role, 9), e.person_name, e.id))
     return [(date.fromisoformat(shifts[e.shift_id].day), shifts[e.shift_id].name,
@@ -338,6 +341,12 @@ def export_rows(db: Database, start_day: date, end_day: date) -> list[tuple[date
 
 def export_roster(db: Database, path: str | Path, start_day: date, end_day: date) -> int:
     """Write the active roster of these days to ``path`` (.xlsx or .csv); returns the row count."""
+    # openpyxl (also behind export_cells) loads here: the rooms that only read the rosters, as the
+    # handover follow-up of every incident change does, need not load it
+    import openpyxl
+
+    from dispatch_console.kernel.export_cells import csv_row, xlsx_append
+
     path = Path(path)
     rows = export_rows(db, start_day, end_day)
     header = [HEADERS[c] for c in COLUMNS]

@@ -11,11 +11,11 @@ from support.roster_fixtures import REQUIRED, duty_room
 
 from db.engine import Database
 from db.models import Handover, Notification, Timer
+from dispatch_console import rosters as roster
 from dispatch_console.handover import schedule as handover_schedule
 from dispatch_console.handover.content import load_policy
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.timefmt import local
-from dispatch_console.rosters import service as roster
 from dispatch_console.timers import engine as timers
 
 

@@ -14,6 +14,7 @@ from support.roster_fixtures import duty_room
 
 from db.engine import Database
 from db.models import Area, AuditLog, Incident
+from dispatch_console import rosters as roster
 from dispatch_console.checklists import service as checklists
 from dispatch_console.incidents import intake
 from dispatch_console.incidents import service as incidents
@@ -22,7 +23,6 @@ from dispatch_console.jurisdiction import geojson_import
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
 from dispatch_console.rosters import files as roster_io
-from dispatch_console.rosters import service as roster
 
 
 def _count(db: Database, model: Any) -> int:

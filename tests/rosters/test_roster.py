@@ -12,10 +12,10 @@ from support.roster_fixtures import DAY, duty_room, link_user, local, shift_id, 
 
 from db.engine import Database
 from db.models import Area, AuditLog, GridStaff, Person, RosterEntry, Shift, Unit
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.errors import ConcurrentChange, PermissionDenied, ValidationError
 from dispatch_console.kernel.timefmt import local as to_local
-from dispatch_console.rosters import service as roster
 
 NEXT = DAY + timedelta(days=1)
 

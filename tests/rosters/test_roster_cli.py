@@ -10,8 +10,8 @@ from support.roster_fixtures import DAY, duty_room, staff_shift
 from test_roster_io import messy_workbook
 
 from db.engine import Database
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.timefmt import local
-from dispatch_console.rosters import service as roster
 from station.launcher import main
 
 

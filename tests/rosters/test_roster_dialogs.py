@@ -18,9 +18,9 @@ from support.roster_fixtures import duty_room, local, shift_id, staff_shift
 from test_roster_ui import Workstations, user
 
 from db.engine import Database
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.timefmt import local as to_local
-from dispatch_console.rosters import service as roster
 from ui.rosters.calendar import RosterCalendarPanel
 from ui.rosters.confirm import ConfirmDialog
 from ui.rosters.leave import LeaveDialog

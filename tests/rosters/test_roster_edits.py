@@ -15,10 +15,10 @@ from support.roster_fixtures import REQUIRED, duty_room, local, shift_id, staff_
 
 from db.engine import Database
 from db.models import AuditLog, Leave, Timer
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import ConcurrentChange, NotFound, PermissionDenied, ValidationError
 from dispatch_console.kernel.timefmt import local as to_local
-from dispatch_console.rosters import service as roster
 from dispatch_console.timers import engine as timers
 
 

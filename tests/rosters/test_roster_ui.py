@@ -11,11 +11,11 @@ from support.qt_input import type_chinese
 from support.roster_fixtures import DAY, duty_room, staff_shift
 
 from db.engine import Database
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.config import Resources
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.timefmt import local
-from dispatch_console.rosters import service as roster
 from dispatch_console.users.accounts import actor_for, create_user
 from ui.rosters.calendar import RosterCalendarPanel
 from ui.rosters.duty_board import DutyBoardPanel

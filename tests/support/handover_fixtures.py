@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from db.engine import Database
+from dispatch_console import rosters as roster
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.timefmt import local
-from dispatch_console.rosters import service as roster
 from dispatch_console.users.accounts import actor_for, create_user
 from support.roster_fixtures import DAY, duty_room, staff_shift
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from db.engine import Database
 from db.models import Person, PersonRole, User
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.rosters import service as roster
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)

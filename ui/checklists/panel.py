@@ -25,9 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.checklists import service as checklists
-from dispatch_console.checklists import templates as ct
-from dispatch_console.checklists.service import ChecklistItemRow
+from dispatch_console import checklists
+from dispatch_console.checklists import ChecklistItemRow
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
 from ui.shell import theme
@@ -108,7 +107,7 @@ class ChecklistModel(QAbstractTableModel):
         if col == STEP:
             return row.text if row.required else _("{text} (optional)").format(text=row.text)
         if col == ROLE:
-            return _(ct.ROLE_LABELS[row.role]) if row.role in ct.ROLE_LABELS else (row.role or "")
+            return _(checklists.ROLE_LABELS[row.role]) if row.role in checklists.ROLE_LABELS else (row.role or "")
         if col == DEADLINE:
             return self._deadline(row)
         if row.done:

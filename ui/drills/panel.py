@@ -31,10 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.drills import service as drills
-from dispatch_console.drills.report import fmt_s
-from dispatch_console.drills.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios
-from dispatch_console.drills.service import DrillRunRow, InjectRow
+from dispatch_console import drills
+from dispatch_console.drills import (
+    DrillRunRow,
+    InjectRow,
+    Scenario,
+    ScenarioError,
+    fmt_s,
+    load_scenario,
+    shipped_scenarios,
+)
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed, refusal
 from ui.shell import theme

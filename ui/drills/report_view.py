@@ -1,7 +1,7 @@
 """The after-action report of a drill run: figures per inject, a timeline chart, who did what,
 earlier runs of the same scenario, and a PDF of it all.
 
-The figures come from ``drill_report.build_report`` off the GUI thread; the chart is pyqtgraph
+The figures come from ``drills.build_report`` off the GUI thread; the chart is pyqtgraph
 (injects, escalations and each officer's actions on the drill clock, in minutes).
 """
 
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.drills import report as drill_report
-from dispatch_console.drills.report import (
+from dispatch_console import drills
+from dispatch_console.drills import (
     DrillReport,
     RunFigures,
     action_text,
@@ -105,8 +105,8 @@ class DrillReportView(QDialog):
         db, run_id = self.ui.console.db, self.run_id
 
         def work() -> tuple[DrillReport, list[RunFigures]]:
-            report = drill_report.build_report(db, run_id)
-            return report, drill_report.compare_runs(db, report.scenario_code)
+            report = drills.build_report(db, run_id)
+            return report, drills.compare_runs(db, report.scenario_code)
 
         self.ui.runner.run(work, on_success=self.show_report,
                            on_failure=lambda exc: self.summary.setText(str(exc)))

@@ -20,9 +20,9 @@ def _qt() -> None:
 
 
 def cmd_report(ctx: CliContext) -> int:
-    from dispatch_console.handover import service as handover
-    from dispatch_console.handover.report import handover_html
-    from dispatch_console.rosters.service import describe_shift
+    from dispatch_console import handover
+    from dispatch_console.handover import handover_html
+    from dispatch_console.rosters import describe_shift
 
     record = handover.preview(ctx.database(), ctx.args.shift)
     _qt()
@@ -36,9 +36,8 @@ def cmd_report(ctx: CliContext) -> int:
 
 
 def cmd_log(ctx: CliContext) -> int:
-    from dispatch_console.handover.duty_log import duty_log
-    from dispatch_console.handover.report import duty_log_html
-    from dispatch_console.rosters.service import describe_shift
+    from dispatch_console.handover import duty_log, duty_log_html
+    from dispatch_console.rosters import describe_shift
 
     log = duty_log(ctx.database(), ctx.args.shift)
     _qt()

@@ -34,13 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.handover import service as handover
-from dispatch_console.handover.report import handover_html
-from dispatch_console.handover.service import HandoverRecord, StaffAccount
+from dispatch_console import handover
+from dispatch_console.handover import HandoverRecord, StaffAccount, handover_html
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.rosters.service import describe_shift, role_label
+from dispatch_console.rosters import describe_shift, role_label
 from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill

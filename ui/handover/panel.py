@@ -26,16 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.handover import service as handover
-from dispatch_console.handover.duty_log import duty_log
-from dispatch_console.handover.report import duty_log_html, handover_html
-from dispatch_console.handover.service import HandoverOverview, HandoverRecord
+from dispatch_console import handover
+from dispatch_console.handover import HandoverOverview, HandoverRecord, duty_log, duty_log_html, handover_html
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.change_kinds import Entity, entities
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.rosters.service import describe_shift
+from dispatch_console.rosters import describe_shift
 from ui.handover.dialogs import AcceptDialog, AddendumDialog, SignDialog
 from ui.shell import theme
 from ui.shell.context import UiContext

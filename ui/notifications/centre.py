@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import notifications
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.notifications import service as notifications
-from dispatch_console.notifications.service import NotificationRow, list_notifications, role_label
+from dispatch_console.notifications import NotificationRow, list_notifications, role_label
 from ui.notifications import escalation_banner
 from ui.notifications.escalation_banner import BANNER_COLOURS, level_label, with_drill_mark
 from ui.shell import theme

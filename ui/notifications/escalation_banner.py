@@ -17,10 +17,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QSizePolicy, QToolBar, QWidget
 
+from dispatch_console import notifications
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import N_, _
-from dispatch_console.notifications import service as notifications
-from dispatch_console.notifications.service import NotificationRow, list_notifications
+from dispatch_console.notifications import NotificationRow, list_notifications
 from ui.shell import settings
 from ui.shell.alerts import AlertSound
 from ui.shell.context import UiContext

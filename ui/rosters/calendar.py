@@ -47,11 +47,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.errors import PermissionDenied
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed, require
 from dispatch_console.kernel.timefmt import local
-from dispatch_console.rosters import service as roster
 from ui.rosters.confirm import ConfirmDialog
 from ui.rosters.leave import LeaveDialog
 from ui.rosters.shift_types import ShiftTypeDialog

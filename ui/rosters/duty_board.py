@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import rosters as roster
 from dispatch_console.incidents import units as incident_units
 from dispatch_console.incidents.queue import UnitRow
 from dispatch_console.jurisdiction import StaffHit
@@ -32,7 +33,6 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.roles import role_label
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.rosters import service as roster
 from ui.shell.context import UiContext
 from ui.shell.tables import ITEM_DATA, read_only_item, row_table
 

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import refusal
 from dispatch_console.kernel.timefmt import LOCAL_TZ, fmt_local, local
-from dispatch_console.rosters import service as roster
 from ui.rosters.confirm import ConfirmDialog
 from ui.shell import theme
 from ui.shell.context import UiContext

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import rosters as roster
 from dispatch_console.kernel.errors import ConcurrentChange, ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import refusal
-from dispatch_console.rosters import service as roster
 from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.plain_text import plain_tooltip
