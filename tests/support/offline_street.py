@@ -8,6 +8,8 @@ types a report as the officer does: F2, the fields by keyboard, Ctrl+Enter.
 from __future__ import annotations
 
 import re
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,56 @@ from tests.conftest import create_pg_database, drop_pg_database, require_pg
 from ui.incidents.intake_form import IntakeForm
 
 
+class HeldCut(TcpCut):
+    """A :class:`TcpCut` that holds its port while cut: it hangs up on every connection instead
+    of closing the port. A loopback port left free is in the ephemeral range, and a console
+    reconnecting to it can be given it as its own end (a socket connected to itself), after
+    which ``restore()`` could not listen there again."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.refusing = False
+        super().__init__(host, port)
+
+    def cut(self) -> None:
+        self.refusing = True
+        with self._lock:
+            doomed, self._sockets = self._sockets, set()
+        for s in doomed:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def restore(self) -> None:
+        if self._listener is None:
+            super().restore()
+        self.refusing = False
+
+    def close(self) -> None:
+        super().cut()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _addr = listener.accept()
+            except OSError:
+                return  # closed
+            if self.refusing:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+
 @dataclass
 class Street:
     """The street's database (for the test's own checks) and the path the console takes to it."""
@@ -36,6 +88,7 @@ class Street:
     console_db: Database
     cut: Callable[..., None]  # given the consoles' Database objects (SQLite: their open files go too)
     restore: Callable[[], None]
+    backend: str = "sqlite"
 
 
 @pytest.fixture(params=["sqlite", "pg"])
@@ -49,16 +102,16 @@ def street(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Street]:
         return
     require_pg()
     url = create_pg_database()
-    relay: TcpCut | None = None
+    relay: HeldCut | None = None
     try:
         db = Database(url)
         upgrade(db)
-        relay = TcpCut(db.url.host or "127.0.0.1", db.url.port or 5432)
-        yield Street(db, Database(relay.url(db.url)), lambda *_consoles: relay.cut(), relay.restore)
+        relay = HeldCut(db.url.host or "127.0.0.1", db.url.port or 5432)
+        yield Street(db, Database(relay.url(db.url)), lambda *_consoles: relay.cut(), relay.restore, "pg")
         db.dispose()
     finally:
         if relay is not None:
-            relay.cut()
+            relay.close()
         drop_pg_database(url)
 
 
