@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db.engine import Database, db_now
-from db.models import Area, Assignment, Incident
+from db.models import Area, Assignment, Incident, IncidentEvent
 from dispatch_console.incidents import followups
 from dispatch_console.incidents.draft import (
     MAX_DESCRIPTION,
@@ -340,8 +340,13 @@ def _check_note(note: str | None) -> None:
 # Notes and edits.
 
 
-def add_note(db: Database, actor: Actor, incident_id: int, text: str) -> TimelineEvent:
-    """A note on the timeline (it does not change the incident's version)."""
+def add_note(db: Database, actor: Actor, incident_id: int, text: str, *,
+             request_id: str | None = None) -> TimelineEvent:
+    """A note on the timeline (it does not change the incident's version).
+
+    With a ``request_id`` (a note kept in the offline journal) the note is stored once however
+    often it is sent: a second call finds the first one's event (under the writers' lock).
+    """
     require(actor, "incident.note")
     if not isinstance(text, str) or not text.strip():
         raise ValidationError(_("A note needs some text."), "note")
@@ -350,8 +355,16 @@ def add_note(db: Database, actor: Actor, incident_id: int, text: str) -> Timelin
         serialise_writers(s)
         inc = s.get(Incident, find_incident_id(s, incident_id))
         assert inc is not None
+        if request_id is not None:
+            for earlier in s.execute(select(IncidentEvent).where(
+                    IncidentEvent.incident_id == inc.id, IncidentEvent.kind == "note",
+                    IncidentEvent.note == text)).scalars():
+                if (earlier.data or {}).get("request_id") == request_id:
+                    return TimelineEvent(earlier.id, earlier.at, earlier.kind, earlier.user_id, earlier.username,
+                                         earlier.station, earlier.note, earlier.data)
         now = db_now(s)
-        event = add_event(s, actor, inc, "note", now, note=text)
+        event = add_event(s, actor, inc, "note", now, note=text,
+                          data={"request_id": request_id} if request_id is not None else None)
         record(s, actor, entity="incident", entity_id=inc.id, op="note", action="incident.note",
                after={"event_id": event.id, "note": text}, at=now)
         followups.after_incident_change(s, actor, inc, "note", None)

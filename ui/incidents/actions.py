@@ -20,6 +20,10 @@ Every write passes the version of the row the officer was looking at. When someb
 changed the incident first the service refuses with ConcurrentChange; the officer reads
 "已被 X 于 T 受理 — 已刷新" and the row is reloaded. Refusals (illegal transition, permission)
 are shown as the service words them. Database work runs off the GUI thread.
+
+While the database is away (ui/incidents/offline.py) the actions that need its answer are
+disabled and say why (离线：需要数据库确认); a note goes to the station's offline journal and is
+added when the database is back.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from dispatch_console.kernel.errors import ConcurrentChange, DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
+from ui.incidents.offline import NEEDS_DATABASE, OfflineState
 from ui.protocols import proposal as proposal_view
 from ui.shell.context import UiContext
 
@@ -224,6 +229,8 @@ class IncidentActions(QObject):
         self.current = current
         self.actions: dict[str, QAction] = {}
         self.busy = 0
+        self.offline = OfflineState.of(ui)
+        self.offline.changed.connect(self.update_enabled)
 
     # -- QActions -----------------------------------------------------------------------------
     def make_actions(self, shortcut_widget: QWidget) -> dict[str, QAction]:
@@ -243,6 +250,7 @@ class IncidentActions(QObject):
         """Grey out what does not apply (a courtesy: the service checks again)."""
         row = self.current()
         actor = self.ui.actor
+        offline = self.offline.offline
         for spec in SPECS:
             act = self.actions.get(spec.name)
             if act is None:
@@ -251,12 +259,24 @@ class IncidentActions(QObject):
                   and actor is not None and allowed(actor, spec.permission))
             if spec.name == "release":
                 ok = ok and bool(row and row.units)
-            act.setEnabled(ok)
+            waits = offline and self.needs_database(spec.name)
+            act.setEnabled(ok and not waits)
+            reason = _(NEEDS_DATABASE) if waits else ""
+            act.setToolTip(reason or _(spec.label))
+            act.setStatusTip(reason)
+
+    @staticmethod
+    def needs_database(name: str) -> bool:
+        """Everything but a note needs the database's answer (a note can wait in the journal)."""
+        return name != "note"
 
     def trigger(self, name: str) -> None:
         row = self.current()
         if row is None:
             self.message.emit(_("Select an incident first."), True)
+            return
+        if self.offline.offline and self.needs_database(name):
+            self.message.emit(_(NEEDS_DATABASE), True)
             return
         getattr(self, name)(row)
 
@@ -363,9 +383,26 @@ class IncidentActions(QObject):
         text = ask_note(self.owner, _("Note on {number}").format(number=row.number), _("Note:"), required=True)
         if not text:
             return
-        db, actor = self.ui.console.db, self.ui.actor
-        self._run("note", row, lambda: incidents.add_note(db, _need(actor), row.id, text),
-                  _("Note added to {number}").format(number=row.number))
+        actor, state = self.ui.actor, self.offline
+        self.busy += 1
+
+        def ok(kept: Any) -> None:
+            self.busy -= 1
+            if kept is not None:  # the database is away: the note waits in the journal
+                state.noted_offline()
+                self.message.emit(_("The database is unreachable: the note on {number} is kept on this "
+                                    "workstation and will be added when it is back.").format(number=row.number), True)
+                return
+            self.message.emit(_("Note added to {number}").format(number=row.number), False)
+            self.succeeded.emit("note", kept)
+            self.reload.emit(row.id)
+
+        def failed(exc: BaseException) -> None:
+            self.busy -= 1
+            self.report_failure(exc, "note", row.id)
+
+        self.ui.runner.run(lambda: state.note(_need(actor), row.id, row.number, text), on_success=ok,
+                           on_failure=failed)
 
     def dispatch(self, row: IncidentRow) -> None:
         db = self.ui.console.db

@@ -4,6 +4,8 @@ It follows the selected incident (``ui.selection``) and reads it again when the 
 says it changed, at whichever workstation. The action buttons carry the version shown here,
 so an officer acting on what they read never overwrites a change they did not see. With the
 panel focused the action letters of ui/incidents/actions.py work too. Everything is plain text.
+Notes taken while the database was away are listed under the notes as waiting (待上传) until the
+replay has added them.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ class IncidentDetailPanel(QDockWidget):
         ui.selection.changed.connect(self.load)
         ui.session.actor_changed.connect(lambda _a: self.actions_.update_enabled())
         ui.router.on_changes(INCIDENT_CHANGES, self._on_changes)
+        self.offline = self.actions_.offline
+        self.offline.changed.connect(self._pending_notes_changed)
         self._show(None)
         if ui.selection.current:
             self.load(ui.selection.current)
@@ -232,12 +236,17 @@ class IncidentDetailPanel(QDockWidget):
         if request != self._request:
             return
         self._loading = False
-        if isinstance(exc, NotFound):
+        if isinstance(exc, NotFound) or (self.detail is not None and self.detail.row.id != self.incident_id):
+            # never leave another incident on show (with its keys, a note offline) for the one chosen
             self._show(None)
         self.show_message(str(exc), True)
 
     def is_ready(self) -> bool:
         return not self._loading
+
+    def _pending_notes_changed(self) -> None:
+        if self.detail is not None:
+            self._show(self.detail)
 
     def _on_changes(self, changes: list[Any]) -> None:
         # the incident, its checklist, or one of its timers (a deadline fired: its escalation line)
@@ -309,6 +318,16 @@ class IncidentDetailPanel(QDockWidget):
                 [fmt_local(event.at), who, event.station or "", event_text(event)]))
             if event.kind == "note" and event.note:
                 self.notes.addTopLevelItem(QTreeWidgetItem([fmt_local(event.at), who, event.note]))
+        muted = theme.muted_colour()
+        for note in self.offline.journal.notes_for(incident_id=row.id):
+            if note.state == "waiting":
+                text = _("Waiting to be added: {text}").format(text=note.text)
+            else:
+                text = _("Refused ({reason}): {text}").format(reason=note.reason or "", text=note.text)
+            item = QTreeWidgetItem([fmt_local(note.taken_at), note.actor.username, text])
+            for col in range(3):
+                item.setForeground(col, muted if note.state == "waiting" else theme.deadline_colour("red"))
+            self.notes.addTopLevelItem(item)
         for a in detail.assignments:
             self.units.addTopLevelItem(QTreeWidgetItem([
                 a.name, _("Released") if a.released_at else c.unit_status_label(a.status),

@@ -502,9 +502,10 @@ class IntakeForm(QDialog):
 
                 raise AuthenticationFailed(_("Nobody is signed in at this workstation."))
             if offline is not None:  # kept on this workstation if the database is unreachable
-                kept = offline.record(actor, draft, self.catalog)
+                kept = offline.record(actor, draft, self.catalog,
+                                      answers=answers.as_journal() if answers is not None else None)
                 if isinstance(kept, JournalEntry):
-                    return kept  # the journal keeps the report; its call-taking answers stay in the form's note
+                    return kept  # the journal keeps the report and its answers; the replay stores both
                 result = kept
             else:
                 result = incidents.create_incident(db, actor, draft, self.catalog)

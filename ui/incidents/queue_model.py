@@ -137,6 +137,7 @@ class QueueModel(QStandardItemModel):
         self._resetting = False
         self._at_end = True
         self.db_offset = timedelta(0)  # database clock minus local clock
+        self.read_only = False  # the last known rows while the database is away (not live)
         # (first, last) rows on screen; None: every loaded row (no view, tests)
         self.visible_rows: Callable[[], tuple[int, int]] | None = None
 
@@ -145,7 +146,15 @@ class QueueModel(QStandardItemModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return _(HEADERS[Column(section)])
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ForegroundRole and self.read_only:
+            return theme.muted_colour()
         return None
+
+    def set_read_only(self, on: bool) -> None:
+        """Rows no longer live (the database is away): the header says so; the rows stay."""
+        if on != self.read_only:
+            self.read_only = on
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(Column) - 1)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
         return not parent.isValid() and not self.fetching and not self._at_end

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
@@ -53,6 +54,8 @@ from dispatch_console.incidents.queue import ExactScope, IncidentRow, QueueQuery
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.change_kinds import Entity, Op
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import fmt_local
+from ui.incidents import actions as incident_actions
 from ui.incidents.actions import IncidentActions
 from ui.incidents.offline import OfflineIntake
 from ui.incidents.queue_model import Column, QueueModel
@@ -110,6 +113,9 @@ class QueueView(QWidget):
         cast(QVBoxLayout, self.layout()).insertWidget(0, self.offline)
         self.offline.told.connect(self.show_message)
         self.offline.replayed.connect(lambda _outcome: self.reload())
+        self.offline.ask_note = lambda *a, **k: incident_actions.ask_note(*a, **k)
+        self.offline.state.changed.connect(
+            lambda: self.set_offline(self.offline.state.lost_at if self.offline.state.offline else None))
         self.actions_ = IncidentActions(ui, self, self.current_row)
         self.actions_.make_actions(self.table)
         self.actions_.message.connect(self.show_message)
@@ -129,6 +135,7 @@ class QueueView(QWidget):
         ui.exact.changed.connect(self._on_exact)
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.model.tick)
+        self._tick.timeout.connect(self._show_stale)
         self._tick.start(TICK_MS)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -206,6 +213,12 @@ class QueueView(QWidget):
         for column, width in COLUMN_WIDTHS.items():
             self.table.setColumnWidth(column, width)
         layout.addWidget(self.table, 1)
+        self.stale = QLabel(self)  # the last known queue, while the database is away (set_offline)
+        self.stale.setObjectName("queue-stale")
+        self.stale.setTextFormat(Qt.TextFormat.PlainText)
+        self.stale.hide()
+        layout.insertWidget(layout.indexOf(self.table), self.stale)
+        self._stale_since: datetime | None = None
 
         self.message = QLabel(self)
         self.message.setObjectName("queue-message")
@@ -689,6 +702,33 @@ class QueueView(QWidget):
 
     def apply_theme(self, _name: str) -> None:
         self.model.rerender()
+        self.set_offline(self._stale_since)
+
+    # -- offline: the last known queue, read-only ---------------------------------------------
+    def set_offline(self, since: datetime | None) -> None:
+        """The database is away since ``since`` (None: live again). The rows stay, marked read-only
+        with their age; the change feed brings what was missed when it is back."""
+        self._stale_since = since
+        self.model.set_read_only(since is not None)
+        header = self.table.horizontalHeader()
+        if since is None:
+            self.stale.hide()
+            header.setStyleSheet("")
+            return
+        muted = theme.muted_colour().name()
+        amber = theme.deadline_colour("amber").name()
+        header.setStyleSheet(f"QHeaderView::section {{ background: {muted}; color: black; }}")
+        self.stale.setStyleSheet(f"background: {amber}; color: black; font-weight: bold; padding: 2px;")
+        self._show_stale()
+        self.stale.show()
+
+    def _show_stale(self) -> None:
+        since = self._stale_since
+        if since is None:
+            return
+        minutes = max(0, int((datetime.now(UTC) - since).total_seconds() // 60))
+        self.stale.setText(_("Offline · data as of {time} ({minutes} min ago)").format(
+            time=fmt_local(since, "%H:%M"), minutes=minutes))
 
     def shutdown(self) -> None:
         self.offline.shutdown()

@@ -11,7 +11,9 @@ a different severity asks for a reason before the incident is recorded.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -30,6 +32,7 @@ from dispatch_console import protocols
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.console import ConsoleContext
+from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.protocols import QuestionSet
 from ui.shell import theme
@@ -242,3 +245,27 @@ class Answers:
 
     def store(self, console: ConsoleContext, actor: Actor, incident_id: int) -> protocols.AnswersRow:
         return protocols.record_answers(console.db, actor, incident_id, self.qs, self.answers, self.reason)
+
+    def as_journal(self) -> dict[str, Any]:
+        """The answers as the offline journal keeps them with a report (JSON)."""
+        return {"set": self.qs.code, "version": self.qs.version, "answers": dict(self.answers),
+                "reason": self.reason}
+
+
+def store_kept_answers(console: ConsoleContext, actor: Actor, incident_id: int,
+                       kept: Mapping[str, Any]) -> protocols.AnswersRow | None:
+    """The answers an offline report kept (:meth:`Answers.as_journal`), stored on the incident it
+    became — once: a replay asked again for the same incident finds them there (None)."""
+    codes = load_catalog(console.resources).category_codes
+    sets, _errors = protocols.load_sets(console.resources, codes)
+    qs = next((s for s in sets if s.code == kept.get("set")), None)
+    if qs is None:
+        raise DispatchError(_("The question set {code} is no longer in force.").format(code=kept.get("set")))
+    answers = kept.get("answers")
+    reason = kept.get("reason")
+    if (not isinstance(answers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())
+            or not (reason is None or isinstance(reason, str))):
+        raise DispatchError(_("The kept call-taking answers are not readable."))
+    if protocols.answers_of(console.db, incident_id):
+        return None
+    return protocols.record_answers(console.db, actor, incident_id, qs, answers, reason)
