@@ -19,6 +19,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.change_kinds import Entity, Op
 from dispatch_console.kernel.changes import record, serialise_writers
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.roles import role_label
 from dispatch_console.kernel.timefmt import fmt_duration
 from dispatch_console.notifications import service as notifications
 from dispatch_console.timers.store import ESCALATION_KINDS, kind_label
@@ -127,7 +128,7 @@ def _timeline(session: Session, timer: Timer, now: datetime, fired_by: str, late
     if timer.kind in ESCALATION_KINDS:
         kind = "escalation"
         note = _("Escalation ({what}): {role} notified, step {step}.").format(
-            what=what, role=notifications.role_label(timer.target_role), step=timer.step + 1)
+            what=what, role=role_label(timer.target_role), step=timer.step + 1)
     else:
         kind = "deadline"
         note = _("Deadline passed: {what}.").format(what=what)
