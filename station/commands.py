@@ -57,7 +57,8 @@ def register(commands: Commands, *, panels: Callable[[], Panels]) -> None:
         p.add_argument("--shift", type=int, default=None, metavar="ID", help=_("the shift's id"))
         p.add_argument("--pdf", type=Path, required=True, metavar="OUT.pdf", help=_("the PDF file to write"))
 
-    commands.group("report", _("reports: the monthly assessment (考核)"))
+    commands.group("report",
+                   _("reports: the assessment (考核), the situation (研判), the duty work report (值班工作报告)"))
     p = commands.add_sub("report", "assess", _assess,
                          _("on-time rates, 90th percentiles and breached deadlines of a month or a quarter"))
     period = p.add_mutually_exclusive_group(required=True)

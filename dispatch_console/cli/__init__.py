@@ -156,6 +156,13 @@ class CliContext:
             try:
                 ensure_schema(self._db)
             except SchemaMismatch as exc:
+                if self.uses_demo():
+                    # --demo says "created and seeded on first use" for every command, not only `run`
+                    from dispatch_console.demo.database import prepare_demo_database
+
+                    prepare_demo_database(self.db_url, self.system_actor())
+                    ensure_schema(self._db)
+                    return self._db
                 if not self.implicit_default() or schema_status(self._db).state != "empty":
                     raise
                 # the first thing a new user tries after `make run`: the console opened the demo
@@ -167,6 +174,10 @@ class CliContext:
                     "run dispatch-console db upgrade.").format(
                         url=self._db.display_url, demo=demo_db_url().removeprefix("sqlite:///"))) from exc
         return self._db
+
+    def uses_demo(self) -> bool:
+        """--demo, with no --db or DISPATCH_DB_URL naming another database."""
+        return bool(self.args.demo) and not self.args.db and not os.environ.get("DISPATCH_DB_URL")
 
     def implicit_default(self) -> bool:
         """No --db, no DISPATCH_DB_URL and no --demo: the default database file was opened."""

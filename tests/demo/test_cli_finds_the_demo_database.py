@@ -29,3 +29,25 @@ def test_incidents_list_after_make_run_points_to_the_demo_database(
     assert main(["--demo", "incidents", "list"]) == 0
     out = capsys.readouterr().out
     assert "TY-" in out  # the demo street's incidents
+
+
+def test_demo_on_any_command_creates_and_seeds_the_demo_database_on_first_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # no `make run` before: nothing exists yet
+    monkeypatch.delenv("DISPATCH_DB_URL", raising=False)
+    assert not Path(demo_db_url().removeprefix("sqlite:///")).exists()
+
+    assert main(["--demo", "incidents", "list"]) == 0  # --help: "created and seeded on first use"
+    assert "TY-" in capsys.readouterr().out
+    assert main(["--demo", "incidents", "list"]) == 0  # the second time it is simply opened
+    assert "TY-" in capsys.readouterr().out
+
+
+def test_demo_does_not_seed_a_database_named_by_db(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("DISPATCH_DB_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'site.sqlite3'}"
+    assert main(["--demo", "--db", url, "incidents", "list"]) != 0  # --db wins: its schema is missing
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

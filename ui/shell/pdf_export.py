@@ -11,14 +11,16 @@ colour is near-white, and QTextDocument takes its default ink from the palette i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
     QFont,
     QFontDatabase,
+    QImage,
     QPageLayout,
     QPageSize,
     QPainter,
@@ -79,17 +81,22 @@ def document_font(point_size: float) -> QFont:
     return font
 
 
-def _document(html: str, writer: QPdfWriter, width: float, height: float) -> QTextDocument:
+def _document(html: str, writer: QPdfWriter, width: float, height: float,
+              images: Mapping[str, QImage] | None = None) -> QTextDocument:
     doc = QTextDocument()
     doc.documentLayout().setPaintDevice(writer)  # lay out for the PDF's resolution, not the screen's
     doc.setDefaultFont(document_font(10))
+    for name, image in (images or {}).items():  # before the HTML, which names them in <img src=…>
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
     doc.setHtml(html)
     doc.setPageSize(QSizeF(width, height))
     return doc
 
 
-def export_pdf(html: str, out: str | Path, *, title: str) -> int:
-    """Write ``html`` to ``out`` as an A4 PDF with page numbers; returns the number of pages."""
+def export_pdf(html: str, out: str | Path, *, title: str, images: Mapping[str, QImage] | None = None) -> int:
+    """Write ``html`` to ``out`` as an A4 PDF with page numbers; returns the number of pages.
+
+    ``images``: pictures the HTML shows by name (``<img src="chart:daily">`` → ``{"chart:daily": …}``)."""
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = QPdfWriter(str(path))
@@ -102,7 +109,7 @@ def export_pdf(html: str, out: str | Path, *, title: str) -> int:
     footer_font = document_font(8)
     footer_h = RESOLUTION * 0.3  # 0.3 inch below the text
     body_h = area.height() - footer_h
-    doc = _document(html, writer, area.width(), body_h)
+    doc = _document(html, writer, area.width(), body_h, images)
     pages = max(1, doc.pageCount())
     painter = QPainter(writer)
     try:
