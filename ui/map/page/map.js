@@ -380,7 +380,10 @@
     CG.grids = CG.on ? (op.grids || {}) : {};
     CG.total = CG.on ? Number(op.total || 0) : 0;
     CG.unplaced = CG.on ? Number(op.unplaced || 0) : 0;
-    if (CG.box) CG.box.checked = CG.on;
+    if (CG.box) {
+      CG.box.checked = CG.on;
+      CG.box.closest(".dc-layers").classList.toggle("open", CG.on);  // what is on stays in sight
+    }
     restyleGrids();
     if (was !== CG.on || CG.on) refreshLegend();  // the legend's case rows show while the mode is on
   }
@@ -415,6 +418,7 @@
 
   function buildLayerControl() {
     const box = el("div", "dc-layers");
+    if (CG.on) box.classList.add("open");  // folded to its title otherwise: a small map keeps its room
     L.DomEvent.disableClickPropagation(box);
     box.appendChild(el("h4", null, label("layers", "Layers")));
     const row = el("label", "dc-legend-row");
