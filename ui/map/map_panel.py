@@ -139,6 +139,7 @@ class MapPanel(QDockWidget):
         bar.setContentsMargins(6, 2, 6, 0)
         self.summary = QLabel(_("Loading the map…"), body)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)  # two lines in a narrow dock, not a dock wider than the window
         self.fit_button = QToolButton(body)
         self.fit_button.setText(_("Whole jurisdiction"))
         self.fit_button.setToolTip(_("Zoom out to every community and grid"))
