@@ -29,7 +29,8 @@ def register(commands: Commands) -> None:
     p = commands.add_sub("transfer", "list", cmd_list, _("outgoing transfers and what became of them"))
     p.add_argument("--json", action="store_true", help=_("JSON Lines for machines"))
     for name, handler, help_text in (
-        ("accept", cmd_accept, _("accept an incoming transfer: a local incident linked to the sender's number")),
+        ("accept", cmd_accept,
+         _("accept an incoming transfer: a local incident or case linked to the sender's number")),
         ("refuse", cmd_refuse, _("refuse an incoming transfer; the sender is told why")),
     ):
         p = commands.add_sub("transfer", name, handler, help_text)
