@@ -34,6 +34,9 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import set_language
 from station import composition
 
+# fixtures that live beside their helpers in tests/support (no conftest below this one)
+pytest_plugins = ("support.two_rooms",)
+
 PG_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from db.engine import Database
 from db.migrate import upgrade
@@ -103,3 +104,11 @@ def two_rooms(db: Database, db_url: str, backend: str, tmp_path: Path, *,
     with second_database(backend, tmp_path) as (url, other):
         yield (Room("taoyuan", db_url, db, tmp_path / "taoyuan", make_street(db)),
                Room("district", url, other, tmp_path / "district", make_street(other)))
+
+
+@pytest.fixture
+def rooms(db: Database, db_url: str, backend: str, tmp_path: Path) -> Iterator[tuple[Room, Room]]:
+    """The two duty rooms most transfer tests work in, through the shared folder (given to
+    the test modules by tests/conftest.py's pytest_plugins)."""
+    with two_rooms(db, db_url, backend, tmp_path) as pair:
+        yield pair
