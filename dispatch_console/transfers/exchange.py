@@ -25,15 +25,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+import psycopg
 
 from dispatch_console.kernel.i18n import _
 from dispatch_console.transfers import package as pkg
 from dispatch_console.transfers.package import PackageRefused
-
-if TYPE_CHECKING:
-    import psycopg  # loaded by the PostgreSQL exchange's methods only: a folder exchange never needs it
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +134,6 @@ class PostgresExchange:
         return where(self.url)
 
     def _connect(self) -> psycopg.Connection[Any]:
-        import psycopg
-
         try:
             return psycopg.connect(self.url, password=self.password, connect_timeout=CONNECT_TIMEOUT_S,
                                    application_name="dispatch-console transfers")
@@ -146,8 +143,6 @@ class PostgresExchange:
 
     def setup(self) -> None:
         """Create the exchange's table if it is not there (``transfer exchange-setup``)."""
-        import psycopg
-
         conn = self._connect()
         with conn:
             try:
@@ -157,8 +152,6 @@ class PostgresExchange:
                 raise ExchangeUnavailable(_first_line(exc)) from None
 
     def put(self, sender: str, peer: str, ident: str, data: bytes) -> None:
-        import psycopg
-
         conn = self._connect()
         with conn:
             try:
@@ -169,8 +162,6 @@ class PostgresExchange:
                 raise ExchangeUnavailable(_first_line(exc)) from None
 
     def take(self, room: str, station: str, handle: Handler) -> int:
-        import psycopg
-
         conn = self._connect()
         done = 0
         with conn:

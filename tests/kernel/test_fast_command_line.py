@@ -61,4 +61,3 @@ def test_a_command_that_runs_no_timer_engine_does_not_load_the_engines_companion
     assert "dispatch_console.timers.firing" in loaded
     assert not {"dispatch_console.warnings.evaluate", "dispatch_console.warnings.official",
                 "dispatch_console.timers.upkeep"} & loaded
-    assert "psycopg" not in loaded  # a SQLite database never loads the PostgreSQL driver
