@@ -51,13 +51,3 @@ def test_a_command_that_runs_gets_the_rooms_installed(tmp_path: Path) -> None:
     code, loaded = loaded_after("--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "db", "upgrade")
     assert code == 0
     assert {"sqlalchemy", "dispatch_console.incidents.followups", "dispatch_console.timers.engine"} <= loaded
-
-
-def test_a_command_that_runs_no_timer_engine_does_not_load_the_engines_companions(tmp_path: Path) -> None:
-    """The companions (the warning rules, the CAP drop folder …) are resolved when an engine starts:
-    a command that records or lists and never starts an engine does not import their rooms."""
-    code, loaded = loaded_after("--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "db", "upgrade")
-    assert code == 0
-    assert "dispatch_console.timers.firing" in loaded
-    assert not {"dispatch_console.warnings.evaluate", "dispatch_console.warnings.official",
-                "dispatch_console.timers.upkeep"} & loaded
