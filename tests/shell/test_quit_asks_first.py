@@ -67,3 +67,35 @@ def test_ctrl_q_asks_and_names_a_running_drill(qtbot, db: Database, workstations
     answer_quit(qtbot, Qt.Key.Key_Y, seen)
     press_ctrl_q(qtbot, ws.window)
     qtbot.waitUntil(lambda: not ws.window.isVisible(), timeout=10000)
+
+
+def test_enter_is_no_wherever_focus_is(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Even with Yes focused (Tab), Enter keeps the console open; Y quits."""
+    from PySide6.QtWidgets import QWidget
+
+    from ui.shell.quit_guard import confirm_quit
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    answers: list[bool] = []
+
+    def press(key: Qt.Key, focus_yes: bool) -> None:
+        def act() -> None:
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, act)
+                return
+            if focus_yes:
+                box.activateWindow()
+                qtbot.waitUntil(box.isActiveWindow, timeout=5000)
+                yes = box.button(QMessageBox.StandardButton.Yes)
+                yes.setFocus()
+                qtbot.waitUntil(yes.hasFocus, timeout=5000)
+            qtbot.keyClick(box, key)
+        QTimer.singleShot(0, act)
+        answers.append(confirm_quit(parent, []))
+
+    press(Qt.Key.Key_Return, focus_yes=True)
+    press(Qt.Key.Key_Enter, focus_yes=False)
+    press(Qt.Key.Key_Y, focus_yes=False)
+    assert answers == [False, False, True]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from dispatch_console.kernel.i18n import _
 
@@ -38,6 +38,12 @@ def confirm_quit(parent: QWidget, concerns: list[str]) -> bool:
         text += "\n\n" + "\n".join(f"· {c}" for c in concerns)
     box.setText(text)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    # A focused push button in a dialog becomes its default while it has focus (autoDefault), so
+    # whichever button focus happened to land on would answer Enter. Only No answers Enter; Yes
+    # takes its own key (Y) or Space once the officer has moved to it.
+    for button in box.buttons():
+        if isinstance(button, QPushButton):
+            button.setAutoDefault(False)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     box.setEscapeButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes
