@@ -71,23 +71,34 @@ class SingleInstance(QObject):
         return True
 
     def _on_connection(self) -> None:
+        # The server owns the sockets it accepts (they are its children, gone with it). No slot
+        # holds a socket: a lambda keeping its Python wrapper, dropped while Qt destroys the
+        # socket (deleteLater on disconnect), crashed the process in ~QObject. The socket that
+        # sent is read in ``_on_ready`` as the signal's sender, and told to disconnect.
         server = self.server
         while server is not None and server.hasPendingConnections():
             socket = server.nextPendingConnection()
             if socket is None:
                 return
-            socket.readyRead.connect(lambda s=socket: self._on_message(s))
-            socket.disconnected.connect(socket.deleteLater)
+            socket.readyRead.connect(self._on_ready)
             if socket.bytesAvailable():
-                self._on_message(socket)
+                self._read(socket)
 
-    def _on_message(self, socket: QLocalSocket) -> None:
-        if bytes(socket.readAll().data()).startswith(RAISE.strip()):
+    def _on_ready(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read(socket)
+
+    def _read(self, socket: QLocalSocket) -> None:
+        message = bytes(socket.readAll().data())
+        socket.disconnectFromServer()
+        if message.startswith(RAISE.strip()):
             self.activated.emit()
 
     def release(self) -> None:
         if self.server is not None:
             self.server.close()
+            self.server.deleteLater()  # and the sockets it accepted, outside any of their signals
             self.server = None
 
 
