@@ -192,6 +192,7 @@ class ChecklistPanel(QDockWidget):
         self.model = ChecklistModel(self)
         self.view = _StepTable(body)
         self.view.setModel(self.model)
+        theme.show_tick_boxes(self.view)  # an unticked step shows its box on the night theme too
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -58,6 +58,7 @@ from dispatch_console.kernel.permissions import allowed
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.incidents.offline import NEEDS_DATABASE, OfflineState
 from ui.protocols import proposal as proposal_view
+from ui.shell import theme
 from ui.shell.context import UiContext
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class UnitPicker(QDialog):
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText(_("Filter units by name or kind…"))
         self.list = QListWidget(self)
+        theme.show_tick_boxes(self.list)  # the units to send, ticked
         for unit in units:
             item = QListWidgetItem(f"{unit.name}  ·  {status_label(unit.status)}"
                                    + (f"  ·  {unit.phone}" if unit.phone else ""))

@@ -67,6 +67,7 @@ class ProposalDialog(QDialog):
         layout.addWidget(head)
         self.list = _Lines(self)
         self.list.setObjectName("proposal-lines")
+        theme.show_tick_boxes(self.list)
         red = QBrush(theme.deadline_colour("red"))
         for line in proposal.lines:
             title = _("{kind} ×{n}").format(kind=line.label, n=line.wanted)

@@ -13,8 +13,17 @@ from __future__ import annotations
 import re
 from importlib import resources as importlib_resources
 
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication, QDockWidget, QStatusBar, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDockWidget,
+    QStatusBar,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 THEMES = ("light", "dark")
 
@@ -37,6 +46,13 @@ _VIEWS = {
     "light": {"selection": "#2f6fd6", "selected_text": "#ffffff", "header": "#f3f5f8", "grid": "#d0d7de"},
     "dark": {"selection": "#2d66c3", "selected_text": "#ffffff", "header": "#2a3038", "grid": "#3a414a"},
 }
+# Fusion draws a tick box's frame in the Window colour darkened by 40 %: on the night theme's
+# dark window that frame vanished into the dark base, so an unticked checklist step showed no
+# box at all. Tick boxes get their own Window colour (only their frame uses it): ≥ 3:1 against
+# the base, WCAG's contrast for the parts of a control (1.4.11); by day the light grey frame
+# (2:1 on white) is darkened the same way. A test measures both.
+TICK_FRAME_WINDOW = {"light": "#a8a8a8", "dark": "#b4bcc4"}
+TICK_WIDGETS = ("QCheckBox", "QRadioButton")
 STYLED = (QDockWidget, QStatusBar)  # the widgets that carry the theme's style sheet
 INPUT_PADDING = "padding: 3px;"  # the sheet's padding of inputs, for inputs outside docks
 
@@ -92,6 +108,30 @@ def _dark_palette() -> QPalette:
     p.setColor(disabled, QPalette.ColorRole.Button, QColor("#262b31"))
     p.setColor(disabled, QPalette.ColorRole.Base, QColor("#1b1f24"))
     return p
+
+
+def tick_palette(palette: QPalette, theme: str | None = None) -> QPalette:
+    """``palette`` with the Window colour tick boxes need for a visible frame in ``theme``."""
+    window = TICK_FRAME_WINDOW.get(theme or _current)
+    ticks = QPalette(palette)
+    if window:
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            ticks.setColor(group, QPalette.ColorRole.Window, QColor(window))
+    return ticks
+
+
+class TickBoxDelegate(QStyledItemDelegate):
+    """Draws a view's items as usual, their tick boxes with a frame the theme keeps visible."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if option.features & QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator:
+            option.palette = tick_palette(option.palette)
+
+
+def show_tick_boxes(view: QAbstractItemView) -> None:
+    """Give a view whose items are ticked (a checklist, units to dispatch) visible tick boxes."""
+    view.setItemDelegate(TickBoxDelegate(view))
 
 
 def style_sheet(theme: str | None = None) -> str:
@@ -200,6 +240,8 @@ def apply(app: QApplication, theme: str) -> None:
     grid = QPalette(palette)
     grid.setColor(QPalette.ColorRole.Mid, QColor(views["grid"]))
     app.setPalette(grid, "QTableView")
+    for widget in TICK_WIDGETS:  # they paint no background: Window is their frame's colour only
+        app.setPalette(tick_palette(palette, theme), widget)  # type: ignore[arg-type]  # the stubs say bytes; Qt takes the name
     bold = QFont(app.font())
     bold.setBold(True)
     app.setFont(bold, "QHeaderView")
