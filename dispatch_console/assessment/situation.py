@@ -155,6 +155,17 @@ def step_seconds(session: Session, kind: str) -> Any:
     return case((taken < 0, 0.0), else_=taken)
 
 
+def elapsed_seconds(session: Session, now: datetime) -> Any:
+    """SQL: the seconds from an incident's recording to ``now`` (the figure's moment)."""
+    return seconds_between(session, literal(now, UTCDateTime()), Incident.created_at)
+
+
+def is_late(taken: Any, elapsed: Any, limit: Any) -> Any:
+    """SQL: a step late against ``limit`` seconds — reached after it, or not reached and
+    ``elapsed`` past it (NULL, not late, where there is no limit)."""
+    return or_(taken > limit, and_(taken.is_(None), elapsed > limit))
+
+
 def raised_between(start: datetime, end: datetime) -> tuple[Any, ...]:
     """SQL: the warnings the figures count, raised in ``start`` ≤ raised_at < ``end``."""
     return (EarlyWarning.raised_at >= start, EarlyWarning.raised_at < end)
@@ -213,9 +224,7 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
     window sorts slower than Python sorts the same numbers), so there the times come back as plain
     numbers in one pass, are sorted per severity and target, and counted by bisection.
     """
-    clock = literal(now, UTCDateTime())
-    columns = [Incident.severity.label("severity"),
-               seconds_between(s, clock, Incident.created_at).label("elapsed")]
+    columns = [Incident.severity.label("severity"), elapsed_seconds(s, now).label("elapsed")]
     for kind in _REACHED:
         columns.append(step_seconds(s, kind).label(kind))
     # computed once per incident (a CTE the planner must not inline: every CASE below reads them)
@@ -230,8 +239,7 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
             limit = case(limits[kind], value=sub.c.severity, else_=None) if limits[kind] else literal(None)
             taken = sub.c[kind]
             aggregates += [func.sum(case((taken <= limit, 1), else_=0)),
-                           func.sum(case((taken > limit, 1), (and_(taken.is_(None), sub.c.elapsed > limit), 1),
-                                         else_=0))]
+                           func.sum(case((is_late(taken, sub.c.elapsed, limit), 1), else_=0))]
         # the percentiles in the same pass: percentile_disc is the nearest rank
         aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
         for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
@@ -335,35 +343,48 @@ def minutes_text(seconds: float) -> str:
 
 
 def response_where(session: Session, *, severity: int, kind: str, start: datetime, end: datetime,
-                   over_s: float | None = None) -> list[Any]:
+                   late: tuple[float, datetime] | None = None) -> list[Any]:
     """SQL: the incidents a bar of the response figure is computed from — the reports of
-    ``severity`` recorded in ``start`` ≤ created_at < ``end`` whose step ``kind`` is measured
-    (:func:`responded`, :func:`step_seconds`: the same terms :func:`_response` reads); with
-    ``over_s``, only those whose step took longer (the breaches of a target of that many seconds)."""
+    ``severity`` recorded in ``start`` ≤ created_at < ``end`` (:func:`responded`) whose step
+    ``kind`` is measured (:func:`step_seconds`), the times of its p90; with ``late`` (the target
+    in seconds, the figure's moment), those that breached it instead (:func:`is_late`: reached
+    late, or not reached and overdue then) — the terms :func:`_response` counts with."""
     taken = step_seconds(session, kind)
-    where = [*responded(counted_between(start, end)), Incident.severity == severity, taken.is_not(None)]
-    if over_s is not None:
-        where.append(taken > over_s)
+    where = [*responded(counted_between(start, end)), Incident.severity == severity]
+    if late is None:
+        where.append(taken.is_not(None))
+    else:
+        target_s, now = late
+        where.append(is_late(taken, elapsed_seconds(session, now), target_s))
     return where
 
 
-def response_scope(severity: int, kind: str, first: date, last: date, *, over_s: float | None = None) -> ExactScope:
-    """A bar of the response p90 against the target: the p90 bar stands for every report of
-    ``severity`` recorded on the local days ``first``..``last`` with the step ``kind`` measured
-    (the times its p90 is taken from); the target bar (``over_s``: the target in seconds) for
-    those of them that took longer than the target."""
+def _step_label(kind: str) -> str:
     if kind not in _REACHED:
         raise ValidationError(_("No such step: {kind}").format(kind=kind), "kind")
+    return _(TARGETS[kind])
+
+
+def response_scope(severity: int, kind: str, first: date, last: date) -> ExactScope:
+    """A p90 bar of the response figure: every report of ``severity`` recorded on the local days
+    ``first``..``last`` with the step ``kind`` measured — the times its p90 is taken from."""
+    step = _step_label(kind)
     start, end = local_start(first), local_start(last + timedelta(days=1))
-    step, days = _(TARGETS[kind]), days_text(first, last)
-    if over_s is None:
-        label = _("Severity {severity}, {step} recorded, reported on {days}").format(
-            severity=severity, step=step, days=days)
-    else:
-        label = _("Severity {severity}, {step} later than the {target} min target, reported on {days}").format(
-            severity=severity, step=step, target=minutes_text(over_s), days=days)
-    return ExactScope(label=label, where=partial(response_where, severity=severity, kind=kind, start=start, end=end,
-                                                 over_s=over_s))
+    return ExactScope(label=_("Severity {severity}, {step} recorded, reported on {days}").format(
+        severity=severity, step=step, days=days_text(first, last)),
+        where=partial(response_where, severity=severity, kind=kind, start=start, end=end))
+
+
+def late_scope(severity: int, kind: str, first: date, last: date, target_s: float, now: datetime) -> ExactScope:
+    """The target bar beside it: those reports that breached the target of ``target_s`` seconds
+    as the figure counted at ``now`` (its moment) — the step reached late, or not reached and overdue."""
+    step = _step_label(kind)
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    return ExactScope(label=_("Severity {severity}, {step} later than the {target} min target, reported on "
+                              "{days}").format(severity=severity, step=step, target=minutes_text(target_s),
+                                               days=days_text(first, last)),
+                      where=partial(response_where, severity=severity, kind=kind, start=start, end=end,
+                                    late=(target_s, now)))
 
 
 def warned_where(_session: Session, *, rule: str, start: datetime, end: datetime) -> list[Any]:

@@ -265,7 +265,9 @@ class SituationPanel(QDockWidget):
         if layer != TARGET_LAYER:
             self.ui.exact.show(figures.response_scope(severity, kind, first, last))
             return
-        scope = figures.response_scope(severity, kind, first, last, over_s=r.target_s)
+        if self.data.made_at is None:
+            return
+        scope = figures.late_scope(severity, kind, first, last, r.target_s, self.data.made_at)
         empty = _("Severity {severity}, {step}: none later than the {target} min target; the queue stays as "
                   "it is").format(severity=severity, step=_(TARGETS[kind]), target=figures.minutes_text(r.target_s))
         self._show_unless_empty(scope, empty)
