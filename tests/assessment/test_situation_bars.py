@@ -34,6 +34,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import set_language
 from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.warnings.board import raise_warning
+from ui.assessment.bars import BAR_WIDTH, BarChart, Layer
 from ui.assessment.situation import SituationPanel
 
 STEPS = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on_scene_at", "resolve": "resolved_at"}
@@ -177,6 +178,45 @@ def test_each_rule_bar_stands_for_the_incidents_its_warnings_link_and_a_case_rul
     assert wide.warnings_by_rule["grid_surge"] == 2
     assert _queue(db, figures.warnings_scope("grid_surge", wide.days[0], wide.days[-1])) == {
         ids["a"], ids["c"], ids["d"]}
+
+
+def test_grouped_bars_stand_side_by_side_and_are_found_by_point_and_by_key(qtbot: Any) -> None:
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    chosen: list[tuple[int, int]] = []
+    said: list[str] = []
+    chart.chosen.connect(lambda c, n: chosen.append((c, n)))
+    chart.cursor_moved.connect(said.append)
+    chart.set_bars(["a", "b"], [Layer("target", "#bdbdbd", (5.0, 5.0)), Layer("p90", "#d32f2f", (12.0, 0.0))],
+                   grouped=True)
+    # side by side in a column of width BAR_WIDTH: the target left of the middle, the p90 right of it
+    for column, layer in ((0, 0), (0, 1), (1, 0)):
+        centre = chart.bar_centre(column, layer)
+        assert (centre.x() < column) == (layer == 0) and abs(centre.x() - column) < BAR_WIDTH / 2
+        assert chart.bar_at(centre.x(), centre.y()) == (column, layer)
+        assert centre.y() == chart.value(column, layer) / 2  # from the axis, never stacked
+    assert chart.bar_at(0.5, 1.0) is None  # between the columns
+    assert chart.bar_at(chart.bar_centre(0, 0).x(), 6.0) is None  # above the target, beside the p90
+    assert chart.bar_at(chart.bar_centre(0, 1).x(), 6.0) == (0, 1)
+    assert chart.bar_at(1 + BAR_WIDTH / 4, 1.0) is None  # column b's p90 is empty
+    chart.describer = lambda column, layer: f"{chart.columns[column]}/{chart.layers[layer].name}"
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.setFocus()
+    qtbot.keyClick(chart, Qt.Key.Key_End)
+    assert chart.cursor == (1, 0) and said[-1] == "b/target"
+    qtbot.keyClick(chart, Qt.Key.Key_Up)  # b has no p90 bar: the cursor stays
+    assert chart.cursor == (1, 0)
+    qtbot.keyClick(chart, Qt.Key.Key_Left)
+    qtbot.keyClick(chart, Qt.Key.Key_Up)
+    assert chart.cursor == (0, 1) and said[-1] == "a/p90"
+    qtbot.keyClick(chart, Qt.Key.Key_Return)
+    assert chosen == [(0, 1)]
+    # stacked again (the reports per day): one bar on top of the other, as before
+    chart.describer = None
+    chart.set_bars(["a"], [Layer("x", "#1976d2", (2.0,)), Layer("y", "#d32f2f", (3.0,))])
+    assert not chart.grouped and chart.bar_at(0.0, 1.0) == (0, 0) and chart.bar_at(0.0, 4.0) == (0, 1)
+    assert chart.bar_centre(0, 1).y() == 3.5 and chart.describe(0, 1) == "a · y: 3"
 
 
 def _click_bar(qtbot: Any, chart: Any, column: int, layer: int) -> None:
