@@ -10,8 +10,9 @@ Every bar stands for incidents: clicking it, or reaching it with the arrow keys 
 Enter (``ui/assessment/bars.py``), shows exactly those incidents in the queue (``ui.exact``; Esc
 there shows the whole queue again). A day's bar: that category's reports of the day; an age's:
 the open incidents of that age; a p90 bar: the reports of that severity whose step was measured
-(the times the p90 is taken from), the grey target bar beside it: those of them later than the
-target; a rule's bar: the incidents its warnings link to. A bar that stands for no incident (a
+(the times the p90 is taken from), the grey target bar beside it: the reports that breached the
+target as the on-time rate counts them (the step reached late, or not yet and overdue); a rule's
+bar: the incidents its warnings link to. A bar that stands for no incident (a
 rule over the cases, a target nobody missed) says so in the cursor line and leaves the queue as
 it is.
 """
