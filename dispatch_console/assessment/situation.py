@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import and_, case, func, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
@@ -138,8 +138,11 @@ def situation_between(db: Database, first: date, last: date, *,
     """The figures of the reports recorded on the local dates ``first`` … ``last``; what is open
     (incidents, cases) and the shelters as they stand now.
 
-    Aggregated in SQL: the reports per day and category are grouped by the database, the response
-    times come back as seconds (one row of numbers per incident), never as ORM rows.
+    Aggregated in SQL and read from one index (``ix_incident_created_figures``, the window's
+    columns beside its recording time): on PostgreSQL the reports per day and category and the
+    response figures come from one pass over the window; on SQLite the reports per day are grouped
+    by the database and the response times come back as seconds (one row of numbers per incident),
+    never as ORM rows.
     """
     check_range(first, last)
     rules = escalation or policy()
@@ -147,15 +150,19 @@ def situation_between(db: Database, first: date, last: date, *,
     counted = (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
                Incident.merged_into_id.is_(None))
     with db.read() as s:
+        grouped: list[Any] = []
         if s.get_bind().dialect.name == "postgresql":
             # the window's times (a year of a busy street: a few hundred thousand rows) are
             # materialised and sorted for the percentiles: in memory, not in temporary files
             s.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        now = db_now(s)
-        day = local_day(s, Incident.created_at)
-        grouped = s.execute(select(day, Incident.category, func.count()).where(*counted)
-                            .group_by(day, Incident.category)).all()
-        response = _response(s, rules, now, counted)
+            now = db_now(s)
+            response = _response(s, rules, now, counted, per_day=grouped)
+        else:
+            now = db_now(s)
+            day = local_day(s, Incident.created_at)
+            grouped = list(s.execute(select(day, Incident.category, func.count()).where(*counted)
+                                     .group_by(day, Incident.category)).all())
+            response = _response(s, rules, now, counted)
         open_rows = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Incident.created_at)).where(
             Incident.status.in_(OPEN_STATUSES), Incident.is_drill.is_(False))).scalars().all()
         open_cases = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Case.created_at)).where(
@@ -175,8 +182,8 @@ def situation_between(db: Database, first: date, last: date, *,
                      open_cases_by_age=_by_age(open_cases), made_at=now)
 
 
-def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...]
-              ) -> dict[int, dict[str, Response]]:
+def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...], *,
+              per_day: list[Any] | None = None) -> dict[int, dict[str, Response]]:
     """Per severity and target: met, breached and the nearest-rank 90th percentile.
 
     A step reached within its target is met; reached late, or not reached and its deadline passed
@@ -186,15 +193,30 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
     ``percentile_disc(0.9)`` in one grouped query; SQLite has no percentile (and a ``row_number()``
     window sorts slower than Python sorts the same numbers), so there the times come back as plain
     numbers in one pass, are sorted per severity and target, and counted by bisection.
+
+    ``counted`` selects the window's reports (cancelled ones included: they are reports, not
+    responses). Given ``per_day`` (PostgreSQL only), the reports per local day and category —
+    ``(day, category, count)`` — are counted in the same pass over the window and appended to it.
     """
     clock = literal(now, UTCDateTime())
     columns = [Incident.severity.label("severity"),
                seconds_between(s, clock, Incident.created_at).label("elapsed")]
     for kind, column in _REACHED.items():
-        taken = seconds_between(s, getattr(Incident, column), Incident.created_at)
-        columns.append(case((taken < 0, 0.0), else_=taken).label(kind))
+        step_at = getattr(Incident, column)
+        # reached before it was recorded (a clock off) counts as no time at all; compared as times,
+        # so the seconds are computed once per step
+        columns.append(case((step_at < Incident.created_at, 0.0),
+                            else_=seconds_between(s, step_at, Incident.created_at)).label(kind))
+    together = per_day is not None and s.get_bind().dialect.name == "postgresql"
+    if together:
+        day = local_day(s, Incident.created_at)
+        columns += [day.label("day"), Incident.category.label("category"),
+                    (Incident.status == "cancelled").label("cancelled")]
+        where = counted
+    else:
+        where = (*counted, Incident.status != "cancelled")
     # computed once per incident (a CTE the planner must not inline: every CASE below reads them)
-    sub = select(*columns).where(*counted, Incident.status != "cancelled").cte("times").prefix_with("MATERIALIZED")
+    sub = select(*columns).where(*where).cte("times").prefix_with("MATERIALIZED")
     limits = {kind: {sev: p.targets[kind].total_seconds() for sev, p in rules.severities.items() if kind in p.targets}
               for kind in TARGETS}
     counts: dict[int, list[Any]] = {}  # severity → met, breached per target, in TARGETS order
@@ -209,7 +231,24 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
                                          else_=0))]
         # the percentiles in the same pass: percentile_disc is the nearest rank
         aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
-        for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
+        query: Any = select(*aggregates).group_by(sub.c.severity)
+        if together:
+            # one statement, one pass over the window: the responses (cancelled ones left out),
+            # then the reports per day and category, told apart by the first column
+            width = len(aggregates)
+            query = union_all(
+                select(literal(1).label("part"), *aggregates, null(), null(), null())
+                .where(sub.c.cancelled.is_(False)).group_by(sub.c.severity),
+                select(literal(0), *([null()] * width), sub.c.day, sub.c.category, func.count())
+                .group_by(sub.c.day, sub.c.category))
+        for line in s.execute(query):
+            r: tuple[Any, ...] = tuple(line)
+            if together:
+                if r[0] == 0:
+                    assert per_day is not None
+                    per_day.append(r[-3:])
+                    continue
+                r = r[1:]
             severity = int(r[0])
             counts[severity] = list(r[1:1 + 2 * len(TARGETS)])
             for n, kind in enumerate(TARGETS):
