@@ -57,6 +57,7 @@ _REACHED = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on
 _COLUMNS = (Incident.id, Incident.number, Incident.category, Incident.severity, Incident.grid_id, Incident.created_at,
             Incident.acknowledged_at, Incident.dispatched_at, Incident.on_scene_at, Incident.resolved_at,
             Incident.owner_user_id, Incident.created_by)
+_COLUMN_OF = {kind: [c.key for c in _COLUMNS].index(column) for kind, column in _REACHED.items()}
 
 
 def p90(values: Iterable[float]) -> float | None:
@@ -315,7 +316,8 @@ def assess_between(db: Database, label: str, start: datetime, end: datetime, *,
         now = db_now(s)
         # the columns the figures read, not ORM objects: a month of a busy street is tens of thousands
         incidents = s.execute(select(*_COLUMNS).where(*counted).order_by(Incident.created_at, Incident.id)).all()
-        areas = {a.id: a for a in s.execute(select(Area).where(Area.level.in_(("community", "grid")))).scalars()}
+        areas: dict[int, tuple[str, int | None]] = {int(a.id): (a.name, a.parent_id) for a in s.execute(
+            select(Area.id, Area.name, Area.parent_id).where(Area.level.in_(("community", "grid"))))}
         units = dict(s.execute(select(Unit.id, Unit.name)).all())
         sent: dict[int, list[Any]] = defaultdict(list)
         reports: dict[int, list[Any]] = defaultdict(list)
@@ -339,33 +341,47 @@ def assess_between(db: Database, label: str, start: datetime, end: datetime, *,
     breaches: list[Breach] = []
     proposals: dict[tuple[str, int], ProposalStats] = {}
     labels = {kind: _(name) for kind, name in TARGETS.items()}
+    # an area's community and grid names, as a breach names them (a grid's parent community)
+    places: dict[int | None, tuple[str | None, str | None]] = {None: (None, None)}
+    for area_id, (name, parent) in areas.items():
+        places[area_id] = (areas[parent][0] if parent is not None and parent in areas else None, name)
+    # per severity, its targets in the policy's order: (kind, limit, limit in seconds, the column)
+    steps = {severity: [(kind, limit, limit.total_seconds(), _COLUMN_OF[kind]) for kind, limit in p.targets.items()]
+             for severity, p in rules.severities.items()}
     for inc in incidents:
-        stats = proposals.get((inc.category, inc.severity))
+        row_values = tuple(inc)
+        iid, severity, created = row_values[0], row_values[3], row_values[5]
+        stats = proposals.get((inc.category, severity))
         if stats is None:
-            stats = proposals[(inc.category, inc.severity)] = ProposalStats(inc.category, inc.severity)
-        comparison = compared.get(inc.id)
+            stats = proposals[(inc.category, severity)] = ProposalStats(inc.category, severity)
+        comparison = compared.get(iid)
         if comparison is not None:
             stats.add(comparison)
         else:
-            stats.add_without_proposal(inc.id in sent)
-        grid = areas.get(inc.grid_id) if inc.grid_id is not None else None
-        community = areas.get(grid.parent_id) if grid is not None and grid.parent_id is not None else None
-        key = (inc.severity, grid.id if grid is not None else None)
+            stats.add_without_proposal(iid in sent)
+        grid_id = inc.grid_id if inc.grid_id in areas else None
+        where = places[grid_id]
+        key = (severity, grid_id)
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = GroupRow("cell", "")
         cell.incidents += 1
-        targets = rules.for_severity(inc.severity).targets
-        created = inc.created_at
+        targets = rules.for_severity(severity).targets
         elapsed = (now - created).total_seconds()
-        where = (community.name if community else None, grid.name if grid else None)
         fallback = people.get(inc.owner_user_id or inc.created_by or 0)
-        for kind, limit_td in targets.items():
-            reached = getattr(inc, _REACHED[kind])
-            if cell.targets[kind].add(_seconds(reached, created), limit_td.total_seconds(), elapsed) == "breached":
+        judged = cell.targets
+        for kind, limit_td, limit_s, column in steps[severity]:
+            reached = row_values[column]
+            if reached is None:
+                taken = None
+            else:
+                taken = (reached - created).total_seconds()
+                if taken < 0.0:  # as _seconds: reached before it was recorded counts as no time
+                    taken = 0.0
+            if judged[kind].add(taken, limit_s, elapsed) == "breached":
                 due = created + limit_td
-                breaches.append(Breach(inc.id, inc.number, inc.severity, kind, labels[kind], due, reached,
-                                       holders.at(inc.id, due) or fallback, *where))
+                breaches.append(Breach(iid, inc.number, severity, kind, labels[kind], due, reached,
+                                       holders.at(iid, due) or fallback, *where))
         arrive = targets.get("arrive")
         for a in sent.get(inc.id, ()):
             row = unit_rows.get(a.unit_id)
@@ -395,14 +411,13 @@ def assess_between(db: Database, label: str, start: datetime, end: datetime, *,
             severities[severity] = GroupRow("severity", str(severity))
         groups = [street, severities[severity]]
         if grid_id is not None:
-            grid = areas[grid_id]
-            community = areas.get(grid.parent_id) if grid.parent_id is not None else None
-            if community is not None:
-                if community.id not in communities:
-                    communities[community.id] = GroupRow("community", community.name)
-                groups.append(communities[community.id])
+            name, parent = areas[grid_id]
+            if parent is not None and parent in areas:
+                if parent not in communities:
+                    communities[parent] = GroupRow("community", areas[parent][0])
+                groups.append(communities[parent])
             if grid_id not in grids:
-                grids[grid_id] = GroupRow("grid", grid.name)
+                grids[grid_id] = GroupRow("grid", name)
             groups.append(grids[grid_id])
         for group in groups:
             _roll_up(group, cell)
