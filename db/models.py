@@ -210,6 +210,9 @@ class Incident(Base):
         Index("ix_incident_category_created", "category", "created_at", "is_drill", "merged_into_id"),
         # the queue's count by status without reading each row for its drill flag (migration 0022)
         Index("ix_incident_status_drill", "status", "is_drill"),
+        # the situation's and the assessment's window read from this index alone (migration 0024)
+        Index("ix_incident_created_figures", "created_at", "is_drill", "merged_into_id", "status", "severity",
+              "category", "acknowledged_at", "dispatched_at", "on_scene_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -599,6 +602,8 @@ class AuditLog(Base):
     """Append-only, hash-chained: each row's hash covers the previous row's hash and its content."""
 
     __tablename__ = "audit_log"
+    # an entity's audited rows in order: who held an incident when (migration 0024)
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=False)

@@ -32,13 +32,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Area, Assignment, AuditLog, ChecklistItem, Incident, Unit, User
+from db.models import Area, Assignment, AuditLog, ChecklistItem, DispatchProposal, Incident, Unit, User
 from dispatch_console.assessment.visits import Visits, VisitStats, follow_up_visits
 from dispatch_console.escalation.service import EscalationPolicy, policy
 from dispatch_console.kernel.errors import ValidationError
@@ -56,6 +57,7 @@ _REACHED = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on
 _COLUMNS = (Incident.id, Incident.number, Incident.category, Incident.severity, Incident.grid_id, Incident.created_at,
             Incident.acknowledged_at, Incident.dispatched_at, Incident.on_scene_at, Incident.resolved_at,
             Incident.owner_user_id, Incident.created_by)
+_COLUMN_OF = {kind: [c.key for c in _COLUMNS].index(column) for kind, column in _REACHED.items()}
 
 
 def p90(values: Iterable[float]) -> float | None:
@@ -188,6 +190,13 @@ class ProposalStats:
         self.without += c.verdict == "without"
         self.not_sent += c.verdict == "none"
 
+    def add_without_proposal(self, sent: bool) -> None:
+        """An incident no run card proposed for: what :meth:`add` counts of its comparison
+        (verdict ``without`` when units were sent, else ``none``; nothing added or removed)."""
+        self.incidents += 1
+        self.without += sent
+        self.not_sent += not sent
+
     def as_dict(self) -> dict[str, Any]:
         return {"category": self.category, "severity": self.severity, "incidents": self.incidents,
                 "with_proposal": self.with_proposal, "accepted": self.accepted, "changed": self.changed,
@@ -224,31 +233,32 @@ class Assessment:
 
 
 class Holders:
-    """Who held each incident over time, from its audited rows (read once per report)."""
+    """Who held each incident over time, from its audited rows (read once per report).
 
-    def __init__(self, session: Session, incident_ids: list[int]) -> None:
+    ``incidents`` is a query of the incidents' ids (the report's own selection, read by the
+    database beside the audit log: no list of tens of thousands of ids sent back to it)."""
+
+    def __init__(self, session: Session, incidents: Any) -> None:
         self.events: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
         users = dict(session.execute(select(User.id, User.display_name)).all())
         by_name = dict(session.execute(select(User.username, User.display_name)).all())
         owners: dict[int, Any] = {}
-        for chunk in range(0, len(incident_ids), 500):
-            ids = incident_ids[chunk:chunk + 500]
-            rows = session.execute(
-                select(AuditLog.entity_id, AuditLog.at, AuditLog.action, AuditLog.username, AuditLog.user_id,
-                       AuditLog.after).where(AuditLog.entity == "incident", AuditLog.entity_id.in_(ids))
-                .order_by(AuditLog.id)).all()
-            for r in rows:
-                iid = int(r.entity_id)
-                who: str | None = None
-                owner = (r.after or {}).get("owner_user_id") if isinstance(r.after, dict) else None
-                if owner is not None and owner != owners.get(iid):
-                    owners[iid] = owner
-                    who = users.get(owner, str(owner))
-                elif r.action in ("incident.create", "incident.acknowledged"):
-                    who = users.get(r.user_id) if r.user_id is not None else by_name.get(r.username, r.username)
-                    who = who or r.username
-                if who:
-                    self.events[iid].append((r.at, who))
+        rows = session.execute(
+            select(AuditLog.entity_id, AuditLog.at, AuditLog.action, AuditLog.username, AuditLog.user_id,
+                   AuditLog.after).where(AuditLog.entity == "incident", AuditLog.entity_id.in_(incidents))
+            .order_by(AuditLog.id)).all()
+        for r in rows:
+            iid = int(r.entity_id)
+            who: str | None = None
+            owner = (r.after or {}).get("owner_user_id") if isinstance(r.after, dict) else None
+            if owner is not None and owner != owners.get(iid):
+                owners[iid] = owner
+                who = users.get(owner, str(owner))
+            elif r.action in ("incident.create", "incident.acknowledged"):
+                who = users.get(r.user_id) if r.user_id is not None else by_name.get(r.username, r.username)
+                who = who or r.username
+            if who:
+                self.events[iid].append((r.at, who))
 
     def at(self, incident_id: int, moment: datetime) -> str | None:
         holder = None
@@ -268,6 +278,21 @@ def _seconds(a: datetime | None, b: datetime) -> float | None:
     return None if a is None else max((a - b).total_seconds(), 0.0)
 
 
+def _merge(into: TargetStats, part: TargetStats) -> None:
+    into.met += part.met
+    into.breached += part.breached
+    into.pending += part.pending
+    into.seconds.extend(part.seconds)
+
+
+def _roll_up(into: GroupRow, cell: GroupRow) -> None:
+    """Add one cell's figures (the incidents of one severity in one grid) to a group's."""
+    into.incidents += cell.incidents
+    for kind, stats in cell.targets.items():
+        _merge(into.targets[kind], stats)
+    _merge(into.reports, cell.reports)
+
+
 def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = None) -> Assessment:
     start, end = month_bounds(month)
     return assess_between(db, month, start, end, escalation=escalation)
@@ -275,92 +300,140 @@ def assess(db: Database, month: str, *, escalation: EscalationPolicy | None = No
 
 def assess_between(db: Database, label: str, start: datetime, end: datetime, *,
                    escalation: EscalationPolicy | None = None) -> Assessment:
-    """The assessment of the incidents recorded in ``[start, end)`` (a week's duty report uses it)."""
+    """The assessment of the incidents recorded in ``[start, end)`` (a week's duty report uses it).
+
+    Each incident's steps are judged once, into the cell of its severity and grid; the street, the
+    severities, the communities and the grids are then the sums of their cells (the counts added,
+    the times measured gathered for the percentile). The units sent, the checklist's reporting
+    steps and the audited rows are read for the period's incidents as one selection each, by the
+    database, never as lists of ids.
+    """
     rules = escalation or policy()
+    counted = (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
+               Incident.merged_into_id.is_(None), Incident.status != "cancelled")
+    chosen = select(Incident.id).where(*counted)
     with db.read() as s:
         now = db_now(s)
         # the columns the figures read, not ORM objects: a month of a busy street is tens of thousands
-        incidents = s.execute(select(*_COLUMNS).where(
-            Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
-            Incident.merged_into_id.is_(None), Incident.status != "cancelled").order_by(Incident.created_at,
-                                                                                      Incident.id)).all()
-        ids = [i.id for i in incidents]
-        areas = {a.id: a for a in s.execute(select(Area).where(Area.level.in_(("community", "grid")))).scalars()}
+        incidents = s.execute(select(*_COLUMNS).where(*counted).order_by(Incident.created_at, Incident.id)).all()
+        areas: dict[int, tuple[str, int | None]] = {int(a.id): (a.name, a.parent_id) for a in s.execute(
+            select(Area.id, Area.name, Area.parent_id).where(Area.level.in_(("community", "grid"))))}
         units = dict(s.execute(select(Unit.id, Unit.name)).all())
-        sent: dict[int, list[Assignment]] = defaultdict(list)
-        reports: dict[int, list[ChecklistItem]] = defaultdict(list)
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            for a in s.execute(select(Assignment).where(Assignment.incident_id.in_(part),
-                                                        Assignment.unit_id.is_not(None))).scalars():
-                sent[a.incident_id].append(a)
-            for item in s.execute(select(ChecklistItem).where(ChecklistItem.incident_id.in_(part),
-                                                              ChecklistItem.report_kind.is_not(None),
-                                                              ChecklistItem.due_at.is_not(None))).scalars():
-                reports[item.incident_id].append(item)
-        holders = Holders(s, ids)
-        compared = compare_dispatch(s, ids)
+        sent: dict[int, list[Any]] = defaultdict(list)
+        reports: dict[int, list[Any]] = defaultdict(list)
+        for a in s.execute(select(Assignment.incident_id, Assignment.unit_id, Assignment.arrived_at).where(
+                Assignment.incident_id.in_(chosen), Assignment.unit_id.is_not(None)).order_by(Assignment.id)):
+            sent[a.incident_id].append(a)
+        for item in s.execute(select(ChecklistItem.incident_id, ChecklistItem.due_at, ChecklistItem.done_at,
+                                     ChecklistItem.step_key, ChecklistItem.text).where(
+                ChecklistItem.incident_id.in_(chosen), ChecklistItem.report_kind.is_not(None),
+                ChecklistItem.due_at.is_not(None)).order_by(ChecklistItem.id)):
+            reports[item.incident_id].append(item)
+        holders = Holders(s, chosen)
+        # the run cards' comparisons of the incidents proposed for (the others: sent or not, below)
+        compared = compare_dispatch(s, list(s.execute(select(DispatchProposal.incident_id).where(
+            DispatchProposal.incident_id.in_(chosen)).distinct()).scalars()))
         # an incident without audited rows (a database seeded in bulk): its owner, else who recorded it
         people = dict(s.execute(select(User.id, User.display_name)).all())
-        fallback = {i.id: people.get(i.owner_user_id or i.created_by or 0) for i in incidents}
         visits = follow_up_visits(s, start, end, now)
+    cells: dict[tuple[int, int | None], GroupRow] = {}
+    unit_rows: dict[int, GroupRow] = {}
+    breaches: list[Breach] = []
+    proposals: dict[tuple[str, int], ProposalStats] = {}
+    labels = {kind: _(name) for kind, name in TARGETS.items()}
+    # an area's community and grid names, as a breach names them (a grid's parent community)
+    places: dict[int | None, tuple[str | None, str | None]] = {None: (None, None)}
+    for area_id, (name, parent) in areas.items():
+        places[area_id] = (areas[parent][0] if parent is not None and parent in areas else None, name)
+    # per severity, its targets in the policy's order: (kind, limit, limit in seconds, the column)
+    steps = {severity: [(kind, limit, limit.total_seconds(), _COLUMN_OF[kind]) for kind, limit in p.targets.items()]
+             for severity, p in rules.severities.items()}
+    for inc in incidents:
+        row_values = tuple(inc)
+        iid, severity, created = row_values[0], row_values[3], row_values[5]
+        stats = proposals.get((inc.category, severity))
+        if stats is None:
+            stats = proposals[(inc.category, severity)] = ProposalStats(inc.category, severity)
+        comparison = compared.get(iid)
+        if comparison is not None:
+            stats.add(comparison)
+        else:
+            stats.add_without_proposal(iid in sent)
+        grid_id = inc.grid_id if inc.grid_id in areas else None
+        where = places[grid_id]
+        key = (severity, grid_id)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = GroupRow("cell", "")
+        cell.incidents += 1
+        targets = rules.for_severity(severity).targets
+        elapsed = (now - created).total_seconds()
+        fallback = people.get(inc.owner_user_id or inc.created_by or 0)
+        judged = cell.targets
+        for kind, limit_td, limit_s, column in steps[severity]:
+            # TargetStats.add, written out: the step judged for tens of thousands of incidents
+            reached = row_values[column]
+            judging = judged[kind]
+            if reached is None:
+                late = elapsed > limit_s
+                if late:
+                    judging.breached += 1
+                else:
+                    judging.pending += 1
+            else:
+                taken = (reached - created).total_seconds()
+                if taken < 0.0:  # as _seconds: reached before it was recorded counts as no time
+                    taken = 0.0
+                judging.seconds.append(taken)
+                late = taken > limit_s
+                if late:
+                    judging.breached += 1
+                else:
+                    judging.met += 1
+            if late:
+                due = created + limit_td
+                breaches.append(Breach(iid, inc.number, severity, kind, labels[kind], due, reached,
+                                       holders.at(iid, due) or fallback, *where))
+        arrive = targets.get("arrive")
+        for a in sent.get(inc.id, ()):
+            row = unit_rows.get(a.unit_id)
+            if row is None:
+                row = unit_rows[a.unit_id] = GroupRow("unit", units.get(a.unit_id, str(a.unit_id)))
+            row.incidents += 1
+            if arrive is not None:
+                taken = _seconds(a.arrived_at, created)
+                if row.targets["arrive"].add(taken, arrive.total_seconds(), elapsed) == "breached":
+                    due = created + arrive
+                    breaches.append(Breach(inc.id, inc.number, inc.severity, "arrive", labels["arrive"], due,
+                                           a.arrived_at, holders.at(inc.id, due) or fallback, *where,
+                                           unit=units.get(a.unit_id)))
+        for item in reports.get(inc.id, ()):
+            limit = (item.due_at - created).total_seconds()
+            if cell.reports.add(_seconds(item.done_at, created), limit, elapsed) == "breached":
+                breaches.append(Breach(inc.id, inc.number, inc.severity, item.step_key, item.text[:60],
+                                       item.due_at, item.done_at, holders.at(inc.id, item.due_at) or fallback,
+                                       *where))
+    # the groups, each the sum of its cells (in the order the incidents first named them)
     street = GroupRow("street", _("The street"))
     severities: dict[int, GroupRow] = {}
     communities: dict[int, GroupRow] = {}
     grids: dict[int, GroupRow] = {}
-    unit_rows: dict[int, GroupRow] = {}
-    breaches: list[Breach] = []
-    proposals: dict[tuple[str, int], ProposalStats] = {}
-    for inc in incidents:
-        proposals.setdefault((inc.category, inc.severity), ProposalStats(inc.category, inc.severity)).add(
-            compared[inc.id])
-        grid = areas.get(inc.grid_id) if inc.grid_id is not None else None
-        community = areas.get(grid.parent_id) if grid is not None and grid.parent_id is not None else None
-        groups = [street, severities.setdefault(inc.severity, GroupRow("severity", str(inc.severity)))]
-        if community is not None:
-            groups.append(communities.setdefault(community.id, GroupRow("community", community.name)))
-        if grid is not None:
-            groups.append(grids.setdefault(grid.id, GroupRow("grid", grid.name)))
-        for g in groups:
-            g.incidents += 1
-        targets = rules.for_severity(inc.severity).targets
-        elapsed = (now - inc.created_at).total_seconds()
-        where = (community.name if community else None, grid.name if grid else None)
-        for kind, limit_td in targets.items():
-            limit = limit_td.total_seconds()
-            reached = getattr(inc, _REACHED[kind])
-            taken = _seconds(reached, inc.created_at)
-            outcome = "pending"
-            for g in groups:
-                outcome = g.targets[kind].add(taken, limit, elapsed)
-            if outcome == "breached":
-                due = inc.created_at + limit_td
-                breaches.append(Breach(inc.id, inc.number, inc.severity, kind, _(TARGETS[kind]), due, reached,
-                                       holders.at(inc.id, due) or fallback[inc.id], *where))
-        arrive = targets.get("arrive")
-        for a in sent.get(inc.id, []):
-            assert a.unit_id is not None
-            row = unit_rows.setdefault(a.unit_id, GroupRow("unit", units.get(a.unit_id, str(a.unit_id))))
-            row.incidents += 1
-            if arrive is not None:
-                taken = _seconds(a.arrived_at, inc.created_at)
-                if row.targets["arrive"].add(taken, arrive.total_seconds(), elapsed) == "breached":
-                    due = inc.created_at + arrive
-                    breaches.append(Breach(inc.id, inc.number, inc.severity, "arrive", _(TARGETS["arrive"]), due,
-                                           a.arrived_at, holders.at(inc.id, due) or fallback[inc.id], *where,
-                                           unit=units.get(a.unit_id)))
-        for item in reports.get(inc.id, []):
-            assert item.due_at is not None
-            limit = (item.due_at - inc.created_at).total_seconds()
-            taken = _seconds(item.done_at, inc.created_at)
-            outcome = "pending"
-            for g in groups:
-                outcome = g.reports.add(taken, limit, elapsed)
-            if outcome == "breached":
-                breaches.append(Breach(inc.id, inc.number, inc.severity, item.step_key, item.text[:60],
-                                       item.due_at, item.done_at, holders.at(inc.id, item.due_at) or fallback[inc.id],
-                                       *where))
-    breaches.sort(key=lambda b: (b.due_at, b.number, b.target))
+    for (severity, grid_id), cell in cells.items():
+        if severity not in severities:
+            severities[severity] = GroupRow("severity", str(severity))
+        groups = [street, severities[severity]]
+        if grid_id is not None:
+            name, parent = areas[grid_id]
+            if parent is not None and parent in areas:
+                if parent not in communities:
+                    communities[parent] = GroupRow("community", areas[parent][0])
+                groups.append(communities[parent])
+            if grid_id not in grids:
+                grids[grid_id] = GroupRow("grid", name)
+            groups.append(grids[grid_id])
+        for group in groups:
+            _roll_up(group, cell)
+    breaches.sort(key=attrgetter("due_at", "number", "target"))
     return Assessment(label, start, end, now, street, severities,
                       sorted(communities.values(), key=lambda r: r.name), sorted(grids.values(), key=lambda r: r.name),
                       sorted(unit_rows.values(), key=lambda r: r.name), breaches,

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, text
+from sqlalchemy import and_, case, func, literal, null, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
@@ -151,8 +151,9 @@ def step_seconds(session: Session, kind: str) -> Any:
     """SQL: the seconds from an incident's recording to its step ``kind`` (ack, dispatch, arrive,
     resolve); NULL while the step is not reached, 0 for a step recorded before the report (a
     backdated report)."""
-    taken = seconds_between(session, getattr(Incident, _REACHED[kind]), Incident.created_at)
-    return case((taken < 0, 0.0), else_=taken)
+    step_at = getattr(Incident, _REACHED[kind])
+    # compared as times, so the seconds are computed once per step
+    return case((step_at < Incident.created_at, 0.0), else_=seconds_between(session, step_at, Incident.created_at))
 
 
 def elapsed_seconds(session: Session, now: datetime) -> Any:
@@ -176,23 +177,30 @@ def situation_between(db: Database, first: date, last: date, *,
     """The figures of the reports recorded on the local dates ``first`` … ``last``; what is open
     (incidents, cases) and the shelters as they stand now.
 
-    Aggregated in SQL: the reports per day and category are grouped by the database, the response
-    times come back as seconds (one row of numbers per incident), never as ORM rows.
+    Aggregated in SQL and read from one index (``ix_incident_created_figures``, the window's
+    columns beside its recording time): on PostgreSQL the reports per day and category and the
+    response figures come from one pass over the window; on SQLite the reports per day are grouped
+    by the database and the response times come back as seconds (one row of numbers per incident),
+    never as ORM rows.
     """
     check_range(first, last)
     rules = escalation or policy()
     start, end = local_start(first), local_start(last + timedelta(days=1))
     counted = counted_between(start, end)
     with db.read() as s:
+        grouped: list[Any] = []
         if s.get_bind().dialect.name == "postgresql":
             # the window's times (a year of a busy street: a few hundred thousand rows) are
             # materialised and sorted for the percentiles: in memory, not in temporary files
             s.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        now = db_now(s)
-        day = local_day(s, Incident.created_at)
-        grouped = s.execute(select(day, Incident.category, func.count()).where(*counted)
-                            .group_by(day, Incident.category)).all()
-        response = _response(s, rules, now, counted)
+            now = db_now(s)
+            response = _response(s, rules, now, counted, per_day=grouped)
+        else:
+            now = db_now(s)
+            day = local_day(s, Incident.created_at)
+            grouped = list(s.execute(select(day, Incident.category, func.count()).where(*counted)
+                                     .group_by(day, Incident.category)).all())
+            response = _response(s, rules, now, counted)
         open_rows = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Incident.created_at)).where(
             Incident.status.in_(OPEN_STATUSES), Incident.is_drill.is_(False))).scalars().all()
         open_cases = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Case.created_at)).where(
@@ -212,8 +220,8 @@ def situation_between(db: Database, first: date, last: date, *,
                      open_cases_by_age=_by_age(open_cases), made_at=now)
 
 
-def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...]
-              ) -> dict[int, dict[str, Response]]:
+def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple[Any, ...], *,
+              per_day: list[Any] | None = None) -> dict[int, dict[str, Response]]:
     """Per severity and target: met, breached and the nearest-rank 90th percentile.
 
     A step reached within its target is met; reached late, or not reached and its deadline passed
@@ -223,12 +231,24 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
     ``percentile_disc(0.9)`` in one grouped query; SQLite has no percentile (and a ``row_number()``
     window sorts slower than Python sorts the same numbers), so there the times come back as plain
     numbers in one pass, are sorted per severity and target, and counted by bisection.
+
+    ``counted`` selects the window's reports (cancelled ones included: they are reports, not
+    responses). Given ``per_day`` (PostgreSQL only), the reports per local day and category —
+    ``(day, category, count)`` — are counted in the same pass over the window and appended to it.
     """
     columns = [Incident.severity.label("severity"), elapsed_seconds(s, now).label("elapsed")]
     for kind in _REACHED:
         columns.append(step_seconds(s, kind).label(kind))
+    together = per_day is not None and s.get_bind().dialect.name == "postgresql"
+    if together:
+        day = local_day(s, Incident.created_at)
+        columns += [day.label("day"), Incident.category.label("category"),
+                    (Incident.status == "cancelled").label("cancelled")]
+        where = counted  # the reports per day count cancelled ones; the responses leave them out below
+    else:
+        where = responded(counted)
     # computed once per incident (a CTE the planner must not inline: every CASE below reads them)
-    sub = select(*columns).where(*responded(counted)).cte("times").prefix_with("MATERIALIZED")
+    sub = select(*columns).where(*where).cte("times").prefix_with("MATERIALIZED")
     limits = {kind: {sev: p.targets[kind].total_seconds() for sev, p in rules.severities.items() if kind in p.targets}
               for kind in TARGETS}
     counts: dict[int, list[Any]] = {}  # severity → met, breached per target, in TARGETS order
@@ -242,7 +262,24 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
                            func.sum(case((is_late(taken, sub.c.elapsed, limit), 1), else_=0))]
         # the percentiles in the same pass: percentile_disc is the nearest rank
         aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
-        for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
+        query: Any = select(*aggregates).group_by(sub.c.severity)
+        if together:
+            # one statement, one pass over the window: the responses (cancelled ones left out),
+            # then the reports per day and category, told apart by the first column
+            width = len(aggregates)
+            query = union_all(
+                select(literal(1).label("part"), *aggregates, null(), null(), null())
+                .where(sub.c.cancelled.is_(False)).group_by(sub.c.severity),
+                select(literal(0), *([null()] * width), sub.c.day, sub.c.category, func.count())
+                .group_by(sub.c.day, sub.c.category))
+        for line in s.execute(query):
+            r: tuple[Any, ...] = tuple(line)
+            if together:
+                if r[0] == 0:
+                    assert per_day is not None
+                    per_day.append(r[-3:])
+                    continue
+                r = r[1:]
             severity = int(r[0])
             counts[severity] = list(r[1:1 + 2 * len(TARGETS)])
             for n, kind in enumerate(TARGETS):
