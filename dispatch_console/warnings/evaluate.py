@@ -24,20 +24,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, select, true, update
+from sqlalchemy import ColumnElement, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database, db_now
-from db.models import Area, Case, ChangeLog, EarlyWarning, Incident, WarningCursor, WarningSubject
+from db.models import (
+    Area,
+    Case,
+    ChangeLog,
+    EarlyWarning,
+    Incident,
+    IncidentDayCount,
+    WarningCursor,
+    WarningSubject,
+)
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.audit import mask_phone
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.changes import serialise_writers
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.warnings import case_rules
 from dispatch_console.warnings.board import link_incidents, raise_warning
 from dispatch_console.warnings.keys import address_key, period_title, phone_key
@@ -205,6 +215,11 @@ class Surge:
     def prefix(self) -> str:
         return f"{self.name}:{self.subject}:"
 
+    @property
+    def kind(self) -> str:
+        """Its rows in ``incident_day_count``."""
+        return "grid" if self.name == "grid_surge" else "category"
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -219,13 +234,57 @@ def _running(prefix: str, since: datetime) -> Any:
             .where(EarlyWarning.episode_key.like(prefix + "%"), EarlyWarning.raised_at >= since).scalar_subquery())
 
 
-def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[Surge]) -> Facts:
-    """Every count the rules need for one new incident, in one statement.
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
 
-    Repeat reports by ``ix_warning_subject_kind_key_at``; each surge one range of
-    ``ix_incident_grid_created`` / ``ix_incident_category_created`` holding its window and its
-    baseline together (never the table: the index holds the drill and merge columns it filters
-    on); the street's first report by the created_at index.
+
+@dataclass(frozen=True)
+class Span:
+    """How a surge's baseline (``low``, ``high``] and window (``high``, ``t``] are read.
+
+    The local days wholly inside the baseline (``first_day`` to ``last_day``) from their rows of
+    ``incident_day_count``; the rest from the incident index: the baseline's partial first day
+    (``low``, ``head_end``) and, in one range, its partial last day and the window
+    [``tail_start``, ``t``]. Without a whole day inside (a baseline of about a day), all of
+    (``low``, ``t``] from the index.
+    """
+
+    low: datetime
+    high: datetime
+    t: datetime
+    first_day: date | None
+    last_day: date | None
+
+    @classmethod
+    def of(cls, rule: SurgeRule, t: datetime) -> Span:
+        high = t - rule.window
+        low = high - rule.baseline
+        first_day = low.astimezone(LOCAL_TZ).date() + timedelta(days=1)
+        last_day = high.astimezone(LOCAL_TZ).date() - timedelta(days=1)
+        if first_day > last_day:
+            return cls(low, high, t, None, None)
+        return cls(low, high, t, first_day, last_day)
+
+    @property
+    def head_end(self) -> datetime:
+        assert self.first_day is not None
+        return _day_start(self.first_day)
+
+    @property
+    def tail_start(self) -> datetime:
+        if self.last_day is None:
+            return self.low
+        return _day_start(self.last_day + timedelta(days=1))
+
+
+def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[Surge]) -> Facts:
+    """Every count the rules need for one new incident, in one statement of scalar subqueries.
+
+    Repeat reports by ``ix_warning_subject_kind_key_at``. Each surge: its window and the ends of
+    its baseline by one range of ``ix_incident_grid_created`` / ``ix_incident_category_created``
+    each (never the table: the index holds the drill and merge columns it filters on), the whole
+    days between from ``incident_day_count`` (at most the baseline's days, one row each), as
+    :class:`Span` says. The street's first report by the created_at index.
     """
     t = inc.created_at
     columns: list[Any] = []
@@ -236,33 +295,39 @@ def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[
                               WarningSubject.at > t - r.rule.window, WarningSubject.at <= t,
                               Incident.merged_into_id.is_(None), Incident.is_drill.is_(False)).scalar_subquery())
         columns.append(_running(r.prefix, t - r.rule.window))
-    spans = []
-    for n, g in enumerate(surges):
-        spans.append(select(
-            func.coalesce(func.sum(case((Incident.created_at > t - g.rule.window, 1), else_=0)), 0).label("recent"),
-            func.count().label("spanned"),
-        ).where(g.where, Incident.created_at > t - g.rule.window - g.rule.baseline, Incident.created_at <= t,
-                Incident.is_drill.is_(False), Incident.merged_into_id.is_(None)).subquery(f"span{n}"))
+    counted = (Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
+    for g in surges:
+        span = Span.of(g.rule, t)
+        # the window, and (with a whole day inside the baseline) the baseline's partial last day
+        columns.append(select(func.coalesce(func.sum(case((Incident.created_at > span.high, 1), else_=0)), 0))
+                       .where(g.where, Incident.created_at > span.high, Incident.created_at <= t, *counted)
+                       .scalar_subquery())
+        columns.append(select(func.count()).where(
+            g.where, Incident.created_at >= span.tail_start, Incident.created_at > span.low,
+            Incident.created_at <= span.high, *counted).scalar_subquery())
+        if span.first_day is not None and span.last_day is not None:
+            columns.append(select(func.count()).where(
+                g.where, Incident.created_at > span.low, Incident.created_at < span.head_end, *counted)
+                .scalar_subquery())
+            columns.append(select(func.coalesce(func.sum(IncidentDayCount.count), 0)).where(
+                IncidentDayCount.kind == g.kind, IncidentDayCount.subject == g.subject,
+                IncidentDayCount.day >= span.first_day, IncidentDayCount.day <= span.last_day).scalar_subquery())
+        else:
+            columns.extend((literal(0), literal(0)))
         columns.append(_running(g.prefix, t - g.rule.window))
     # the oldest report by the created_at index (min() with the drill filter scanned the drill index)
     columns.append(select(Incident.created_at).where(Incident.is_drill.is_(False))
                    .order_by(Incident.created_at).limit(1).scalar_subquery())
-    stmt = select(*columns, *[c for span in spans for c in span.c])
-    if spans:
-        joined: Any = spans[0]
-        for span in spans[1:]:
-            joined = joined.join(span, true())  # aggregates: one row each, so one row in all
-        stmt = stmt.select_from(joined)
-    row = tuple(session.execute(stmt).one())
+    row = tuple(session.execute(select(*columns)).one())
     n_rep = 2 * len(repeats)
-    surge_running = row[n_rep:n_rep + len(surges)]
-    first = row[n_rep + len(surges)]
-    counts = row[n_rep + len(surges) + 1:]
+    surge_facts = []
+    for n in range(len(surges)):
+        recent, tail, head, days, running = row[n_rep + 5 * n:n_rep + 5 * n + 5]
+        surge_facts.append((int(recent or 0), int(tail or 0) + int(head or 0) + int(days or 0), running))
     return Facts(
         repeats=tuple((int(row[2 * n] or 0), row[2 * n + 1]) for n in range(len(repeats))),
-        surges=tuple((int(counts[2 * n] or 0), int(counts[2 * n + 1] or 0) - int(counts[2 * n] or 0),
-                      surge_running[n]) for n in range(len(surges))),
-        first=first,
+        surges=tuple(surge_facts),
+        first=row[-1],
     )
 
 
