@@ -40,7 +40,8 @@ from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.users.accounts import actor_for
-from dispatch_console.warnings.evaluate import Surge, _facts, address_key, evaluate_pending, phone_key
+from dispatch_console.warnings.evaluate import Surge, _facts, evaluate_pending
+from dispatch_console.warnings.keys import address_key, phone_key
 from dispatch_console.warnings.rules import current_policy
 
 RULE_TARGET_MS = 10.0
@@ -128,11 +129,11 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figu
         # machine their number, not their work, sets the time (and it does not vary with the load)
         statements = [0, False]
 
-        def count(*_args: Any) -> None:
+        def count_statement(*_args: Any) -> None:
             if statements[1]:
                 statements[0] += 1
 
-        event.listen(db.engine, "before_cursor_execute", count)
+        event.listen(db.engine, "before_cursor_execute", count_statement)
         for n in range(sizes.rule_samples):
             phone, address = rng.choice(phones), f"桃源街道{rng.randint(1, 30)}栋"
             made.append(incidents.create_incident(db, actor, IncidentDraft(
@@ -156,7 +157,7 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figu
                        details={"incidents": count, "samples": ms_summary(timed), "baseline": ms_summary(naive),
                                 "first_run_s": round(start_s, 3), "cpu_in_this_process": ms_summary(cpu),
                                 "statements_per_evaluation": round(int(statements[0]) / max(len(timed), 1), 1)})
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.engine, "before_cursor_execute", count_statement)
         surges = _surge_figure(db, backend, made)
         # the assessment of the month the history's newest incident falls in
         month = months.astimezone(LOCAL_TZ).strftime("%Y-%m")

@@ -13,7 +13,9 @@ The rules (each a frozen value of :mod:`dispatch_console.warnings.rules`):
   ``window``; a later report while the episode's warning is younger than the window joins it;
 - grid surge and category surge: reports in the last ``window`` against the daily mean of the
   ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count`` (judged
-  only once the street has recorded for about the whole baseline);
+  only once the street has recorded for about the whole baseline). The baseline's whole local
+  days are summed from ``incident_day_count`` (kept by triggers on ``incident``, migration 0023),
+  only its two partial days and the window counted from the incidents (:class:`Span`);
 - group incidents: people involved at or above each tier, once per incident and tier;
 - the case rules (:mod:`dispatch_console.warnings.case_rules`): a party in a dispute and in a
   petition within a window, a case flagged 可能激化;
