@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, update
+from sqlalchemy import ColumnElement, case, func, literal, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from db.base import UTCDateTime
 from db.engine import Database, db_now
 from db.models import (
     Area,
@@ -115,12 +116,15 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
             _start(s, policy, db_now(s))
             return []
         # the changes after the cursor, the cursor read in the same statement (under the lock,
-        # so no other evaluator moves it meanwhile)
+        # so no other evaluator moves it meanwhile), and the database clock: the moment every
+        # warning of this evaluation is raised at (one reading, not one statement per warning)
         after = select(WarningCursor.seq).where(WarningCursor.name == CURSOR).scalar_subquery()
-        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at)
+        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at,
+                                _clock(s).label("now"))
                          .where(ChangeLog.seq > after).order_by(ChangeLog.seq).limit(batch)).all()
         if not rows:
             return []
+        now: datetime = rows[0].now
         todo: dict[int, bool] = {}  # incident id → created in this batch
         cases: dict[int, list[case_rules.CaseChange]] = {}  # case id → its changes in this batch
         for r in rows:
@@ -137,7 +141,7 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         for incident_id, created in todo.items():  # in the order of the feed
             inc = found.get(incident_id)
             if inc is not None and not inc.is_drill:
-                raised.extend(evaluate_incident(s, actor, inc, policy, created=created))
+                raised.extend(evaluate_incident(s, actor, inc, policy, created=created, now=now))
         for case_id, changes in cases.items():
             case = found_cases.get(case_id)
             if case is not None:
@@ -146,6 +150,13 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         s.execute(update(WarningCursor).where(WarningCursor.name == CURSOR)
                   .values(seq=int(rows[-1].seq), updated_at=rows[-1].at))
     return raised
+
+
+def _clock(session: Session) -> Any:
+    """:func:`db.engine.db_now` as a column of another statement (clock_timestamp(): after the lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(func.clock_timestamp(), UTCDateTime())
+    return type_coerce(func.strftime("%Y-%m-%d %H:%M:%f", "now"), UTCDateTime())
 
 
 # ---------------------------------------------------------------------------------------------
