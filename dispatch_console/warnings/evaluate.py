@@ -328,8 +328,10 @@ def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[
         else:
             columns.extend((literal(0), literal(0)))
         columns.append(_running(g.prefix, t - g.rule.window))
-    # the oldest report by the created_at index (min() with the drill filter scanned the drill index)
-    columns.append(select(Incident.created_at).where(Incident.is_drill.is_(False))
+    # the oldest report by the created_at index (min() with the drill filter scanned the drill index;
+    # and SQLite, given the drill flag bare, took the drill index and sorted every report: 100 ms
+    # at 100,000 incidents. Wrapped in coalesce() the flag is a filter on the created_at index walk)
+    columns.append(select(Incident.created_at).where(func.coalesce(Incident.is_drill, True).is_(False))
                    .order_by(Incident.created_at).limit(1).scalar_subquery())
     row = tuple(session.execute(select(*columns)).one())
     n_rep = 2 * len(repeats)
