@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, type_coerce, update
+from sqlalchemy import ColumnElement, Date, Integer, String, bindparam, func, literal, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
@@ -241,10 +241,15 @@ class Facts:
     first: datetime | None  # the street's first report (not a drill)
 
 
-def _running(prefix: str, since: datetime) -> Any:
-    """The episode's warning still running (as :func:`keys.ongoing`), as a scalar subquery."""
+def _like_prefix(prefix: str) -> str:
+    return prefix + "%"
+
+
+def _running(pattern: Any, since: Any) -> Any:
+    """The episode's warning still running (as :func:`keys.ongoing`), as a scalar subquery:
+    ``pattern`` is the episode's prefix and ``%`` (:func:`_like_prefix`)."""
     return (select(func.max(EarlyWarning.id))
-            .where(EarlyWarning.episode_key.like(prefix + "%"), EarlyWarning.raised_at >= since).scalar_subquery())
+            .where(EarlyWarning.episode_key.like(pattern), EarlyWarning.raised_at >= since).scalar_subquery())
 
 
 def _day_start(day: date) -> datetime:
@@ -290,6 +295,65 @@ class Span:
         return _day_start(self.last_day + timedelta(days=1))
 
 
+def _at(name: str) -> Any:
+    return bindparam(name, type_=UTCDateTime())
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _facts_statement(shape: tuple[Any, ...]) -> Any:
+    """The facts statement of one shape (which repeat kinds, which surges, with whole days or not),
+    its values as bound parameters: built and compiled once, not once per incident (building the
+    dozen subqueries cost more than the database took to run them)."""
+    found = _STATEMENTS.get(shape)
+    if found is not None:
+        return found
+    repeat_kinds, surge_shapes = shape
+    columns: list[Any] = []
+    for n, _kind in enumerate(repeat_kinds):
+        columns.append(select(func.count()).select_from(WarningSubject)
+                       .join(Incident, Incident.id == WarningSubject.incident_id)
+                       .where(WarningSubject.kind == bindparam(f"r{n}_kind", type_=String()),
+                              WarningSubject.key == bindparam(f"r{n}_key", type_=String()),
+                              WarningSubject.at > _at(f"r{n}_since"), WarningSubject.at <= _at("t"),
+                              Incident.merged_into_id.is_(None), Incident.is_drill.is_(False)).scalar_subquery())
+        columns.append(_running(bindparam(f"r{n}_prefix", type_=String()), _at(f"r{n}_since")))
+    counted = (Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
+    for n, (name, whole_days) in enumerate(surge_shapes):
+        where = (Incident.grid_id == bindparam(f"s{n}_grid", type_=Integer())) if name == "grid_surge" \
+            else (Incident.category == bindparam(f"s{n}_category", type_=String()))
+        # the window; the baseline's partial last day (or, without a whole day, all of it)
+        columns.append(select(func.count()).where(
+            where, Incident.created_at > _at(f"s{n}_high"), Incident.created_at <= _at("t"), *counted)
+            .scalar_subquery())
+        columns.append(select(func.count()).where(
+            where, Incident.created_at >= _at(f"s{n}_tail"), Incident.created_at > _at(f"s{n}_low"),
+            Incident.created_at <= _at(f"s{n}_high"), *counted).scalar_subquery())
+        if whole_days:  # the partial first day; the whole days between
+            columns.append(select(func.count()).where(
+                where, Incident.created_at > _at(f"s{n}_low"), Incident.created_at < _at(f"s{n}_head"), *counted)
+                .scalar_subquery())
+            columns.append(select(func.coalesce(func.sum(IncidentDayCount.count), 0)).where(
+                IncidentDayCount.kind == bindparam(f"s{n}_kind", type_=String()),
+                IncidentDayCount.subject == bindparam(f"s{n}_subject", type_=String()),
+                IncidentDayCount.day >= bindparam(f"s{n}_first", type_=Date()),
+                IncidentDayCount.day <= bindparam(f"s{n}_last", type_=Date())).scalar_subquery())
+        else:
+            columns.extend((literal(0), literal(0)))
+        columns.append(_running(bindparam(f"s{n}_prefix", type_=String()), _at(f"s{n}_since")))
+    # the oldest report by the created_at index (min() with the drill filter scanned the drill index;
+    # and SQLite, given the drill flag bare, took the drill index and sorted every report: 100 ms
+    # at 100,000 incidents. Wrapped in coalesce() the flag is a filter on the created_at index walk)
+    columns.append(select(Incident.created_at).where(func.coalesce(Incident.is_drill, True).is_(False))
+                   .order_by(Incident.created_at).limit(1).scalar_subquery())
+    statement = select(*columns)
+    if len(_STATEMENTS) > 64:  # a handful of shapes in practice (policies with other windows keep theirs)
+        _STATEMENTS.clear()
+    _STATEMENTS[shape] = statement
+    return statement
+
+
 def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[Surge]) -> Facts:
     """Every count the rules need for one new incident, in one statement of scalar subqueries.
 
@@ -300,40 +364,24 @@ def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[
     :class:`Span` says. The street's first report by the created_at index.
     """
     t = inc.created_at
-    columns: list[Any] = []
-    for r in repeats:
-        columns.append(select(func.count()).select_from(WarningSubject)
-                       .join(Incident, Incident.id == WarningSubject.incident_id)
-                       .where(WarningSubject.kind == r.kind, WarningSubject.key == r.key,
-                              WarningSubject.at > t - r.rule.window, WarningSubject.at <= t,
-                              Incident.merged_into_id.is_(None), Incident.is_drill.is_(False)).scalar_subquery())
-        columns.append(_running(r.prefix, t - r.rule.window))
-    counted = (Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
-    for g in surges:
+    params: dict[str, Any] = {"t": t}
+    for n, r in enumerate(repeats):
+        params.update({f"r{n}_kind": r.kind, f"r{n}_key": r.key, f"r{n}_since": t - r.rule.window,
+                       f"r{n}_prefix": _like_prefix(r.prefix)})
+    shapes = []
+    for n, g in enumerate(surges):
         span = Span.of(g.rule, t)
-        # the window, and (with a whole day inside the baseline) the baseline's partial last day
-        columns.append(select(func.coalesce(func.sum(case((Incident.created_at > span.high, 1), else_=0)), 0))
-                       .where(g.where, Incident.created_at > span.high, Incident.created_at <= t, *counted)
-                       .scalar_subquery())
-        columns.append(select(func.count()).where(
-            g.where, Incident.created_at >= span.tail_start, Incident.created_at > span.low,
-            Incident.created_at <= span.high, *counted).scalar_subquery())
-        if span.first_day is not None and span.last_day is not None:
-            columns.append(select(func.count()).where(
-                g.where, Incident.created_at > span.low, Incident.created_at < span.head_end, *counted)
-                .scalar_subquery())
-            columns.append(select(func.coalesce(func.sum(IncidentDayCount.count), 0)).where(
-                IncidentDayCount.kind == g.kind, IncidentDayCount.subject == g.subject,
-                IncidentDayCount.day >= span.first_day, IncidentDayCount.day <= span.last_day).scalar_subquery())
-        else:
-            columns.extend((literal(0), literal(0)))
-        columns.append(_running(g.prefix, t - g.rule.window))
-    # the oldest report by the created_at index (min() with the drill filter scanned the drill index;
-    # and SQLite, given the drill flag bare, took the drill index and sorted every report: 100 ms
-    # at 100,000 incidents. Wrapped in coalesce() the flag is a filter on the created_at index walk)
-    columns.append(select(Incident.created_at).where(func.coalesce(Incident.is_drill, True).is_(False))
-                   .order_by(Incident.created_at).limit(1).scalar_subquery())
-    row = tuple(session.execute(select(*columns)).one())
+        whole_days = span.first_day is not None and span.last_day is not None
+        shapes.append((g.name, whole_days))
+        params.update({f"s{n}_high": span.high, f"s{n}_low": span.low, f"s{n}_tail": span.tail_start,
+                       f"s{n}_prefix": _like_prefix(g.prefix), f"s{n}_since": t - g.rule.window})
+        params[f"s{n}_grid" if g.name == "grid_surge" else f"s{n}_category"] = \
+            int(g.subject) if g.name == "grid_surge" else g.subject
+        if whole_days:
+            params.update({f"s{n}_head": span.head_end, f"s{n}_kind": g.kind, f"s{n}_subject": g.subject,
+                           f"s{n}_first": span.first_day, f"s{n}_last": span.last_day})
+    statement = _facts_statement((tuple(r.kind for r in repeats), tuple(shapes)))
+    row = tuple(session.execute(statement, params).one())
     n_rep = 2 * len(repeats)
     surge_facts = []
     for n in range(len(surges)):
