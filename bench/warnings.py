@@ -8,6 +8,13 @@ On the bulk history (``Sizes.assessment_incidents`` incidents over three years, 
   details say how many statements an evaluation sent (the figure the load does not change).
   Baseline: the naive repeat rule, every report of the last 30 days read and its phone and
   address normalised in Python to count the same caller.
+- **surge counts per new incident p99** (the part of the evaluation migration 0023 changed): for
+  each incident of the sample, its grid's and its category's counts as the rules read them — the
+  window and the ends of the baseline from the incident index, the whole days between from
+  ``incident_day_count`` — against the naive baseline, the statement the rules sent before: all 29
+  days of the grid's and the category's reports counted from the incident index. Both timed in
+  the same run on the same incidents, in alternating order; their results must agree (the bench
+  fails otherwise).
 - **monthly assessment** (target 2 s): :func:`dispatch_console.assessment.assess` for the history's
   busiest month. Baseline: the naive holder lookup, one audit-log query per incident, timed over
   the first 200 incidents of the month and scaled to all of them.
@@ -20,19 +27,22 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import case, event, func, select, true
+from sqlalchemy.orm import Session
 
 from bench import bulk, databases
 from bench.common import Figure, Sizes, ms, ms_summary, percentile
 from bench.workers import WorkerPool
 from db.engine import db_now
-from db.models import AuditLog, Incident, User
+from db.models import AuditLog, Incident, IncidentDayCount, User
 from dispatch_console import assessment
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.draft import IncidentDraft
 from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.users.accounts import actor_for
-from dispatch_console.warnings.evaluate import address_key, evaluate_pending, phone_key
+from dispatch_console.warnings.evaluate import Surge, _facts, evaluate_pending
+from dispatch_console.warnings.keys import address_key, phone_key
+from dispatch_console.warnings.rules import current_policy
 
 RULE_TARGET_MS = 10.0
 ASSESS_TARGET_S = 2.0
@@ -44,6 +54,57 @@ def _naive_repeat(db: Any, phone: str, address: str) -> int:
         rows = s.execute(select(Incident.reporter_phone, Incident.address).where(Incident.created_at >= since)).all()
     want_phone, want_address = phone_key(phone), address_key(address)
     return sum(1 for p, a in rows if phone_key(p) == want_phone or address_key(a) == want_address)
+
+
+def _surges(inc: Incident) -> list[Surge]:
+    policy = current_policy()
+    out = [Surge("category_surge", policy.category_surge, Incident.category == inc.category, inc.category)]
+    if inc.grid_id is not None:
+        out.append(Surge("grid_surge", policy.grid_surge, Incident.grid_id == inc.grid_id, str(inc.grid_id)))
+    return out
+
+
+def _naive_surge_counts(session: Session, inc: Incident, surges: list[Surge]) -> list[tuple[int, int]]:
+    """The rules' surge counts before migration 0023: each surge's 29 days counted from the incident index."""
+    t = inc.created_at
+    spans = []
+    for n, g in enumerate(surges):
+        spans.append(select(
+            func.coalesce(func.sum(case((Incident.created_at > t - g.rule.window, 1), else_=0)), 0).label("recent"),
+            func.count().label("spanned"),
+        ).where(g.where, Incident.created_at > t - g.rule.window - g.rule.baseline, Incident.created_at <= t,
+                Incident.is_drill.is_(False), Incident.merged_into_id.is_(None)).subquery(f"span{n}"))
+    joined: Any = spans[0]
+    for span in spans[1:]:
+        joined = joined.join(span, true())
+    row = session.execute(select(*[c for span in spans for c in span.c]).select_from(joined)).one()
+    return [(int(row[2 * n] or 0), int(row[2 * n + 1] or 0) - int(row[2 * n] or 0)) for n in range(len(surges))]
+
+
+def _surge_figure(db: Any, backend: str, made: list[int]) -> Figure:
+    timed: list[float] = []
+    naive: list[float] = []
+    with db.read() as s:
+        for n, incident_id in enumerate(made):
+            inc = s.get(Incident, incident_id)
+            assert inc is not None
+            surges = _surges(inc)
+            for naive_first in ((True, False) if n % 2 else (False, True)):
+                t0 = time.perf_counter()
+                if naive_first:
+                    old = _naive_surge_counts(s, inc, surges)
+                    naive.append(time.perf_counter() - t0)
+                else:
+                    new = [(k, before) for k, before, _running in _facts(s, inc, [], surges).surges]
+                    timed.append(time.perf_counter() - t0)
+            if old != new:
+                raise AssertionError(f"incident {incident_id}: the day counts say {new}, the incidents {old}")
+        days = int(s.execute(select(func.count()).select_from(IncidentDayCount)).scalar_one())
+    p99 = percentile(timed, 99)
+    return Figure("surge counts per new incident p99", backend, ms(p99) if p99 is not None else None, "ms",
+                  baseline=ms(percentile(naive, 99) or 0.0),
+                  baseline_label="29 days of a grid's and a category's reports counted from the index",
+                  details={"samples": ms_summary(timed), "baseline": ms_summary(naive), "day_rows": days})
 
 
 def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figure]:
@@ -61,26 +122,29 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figu
         rng = random.Random(7)
         phones = [f"1380013{n:04d}" for n in range(40)]
         timed: list[float] = []
+        cpu: list[float] = []
         naive: list[float] = []
+        made: list[int] = []
         # the statements an evaluation sends: each waits for the server once, so on a loaded
         # machine their number, not their work, sets the time (and it does not vary with the load)
         statements = [0, False]
 
-        def count(*_args: Any) -> None:
+        def count_statement(*_args: Any) -> None:
             if statements[1]:
                 statements[0] += 1
 
-        event.listen(db.engine, "before_cursor_execute", count)
+        event.listen(db.engine, "before_cursor_execute", count_statement)
         for n in range(sizes.rule_samples):
             phone, address = rng.choice(phones), f"桃源街道{rng.randint(1, 30)}栋"
-            incidents.create_incident(db, actor, IncidentDraft(
+            made.append(incidents.create_incident(db, actor, IncidentDraft(
                 category=rng.choice(["dispute", "city_management", "petition"]), severity=3,
                 source="hotline_12345", description=f"第{n}次反映", reporter_phone=phone, address=address,
-                people_count=rng.choice([None, None, None, 6])))
+                people_count=rng.choice([None, None, None, 6]))).row.id)
             statements[1] = True
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             evaluate_pending(db, "bench-agent")
             timed.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             statements[1] = False
             if n < sizes.rule_baseline_samples:
                 t0 = time.perf_counter()
@@ -91,9 +155,10 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figu
                        RULE_TARGET_MS, baseline=ms(percentile(naive, 99) or 0.0),
                        baseline_label="naive repeat count over 30 days in Python",
                        details={"incidents": count, "samples": ms_summary(timed), "baseline": ms_summary(naive),
-                                "first_run_s": round(start_s, 3),
+                                "first_run_s": round(start_s, 3), "cpu_in_this_process": ms_summary(cpu),
                                 "statements_per_evaluation": round(int(statements[0]) / max(len(timed), 1), 1)})
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.engine, "before_cursor_execute", count_statement)
+        surges = _surge_figure(db, backend, made)
         # the assessment of the month the history's newest incident falls in
         month = months.astimezone(LOCAL_TZ).strftime("%Y-%m")
         t0 = time.perf_counter()
@@ -115,4 +180,4 @@ def run(backend: str, sizes: Sizes, pool: WorkerPool | None = None) -> list[Figu
                          baseline_label="one audit query per incident (200 timed, scaled)",
                          details={"incidents_in_database": total, "incidents_in_month": report.street.incidents,
                                   "month": month, "breaches": len(report.breaches)})
-    return [rules, monthly]
+    return [rules, surges, monthly]

@@ -8,13 +8,14 @@ row in the same transaction (see ``dispatch_console.kernel.changes``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -986,6 +987,22 @@ class WarningSubject(Base):
     key: Mapped[str] = mapped_column(String(500))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentDayCount(Base):
+    """What the surge rules' daily means are summed from: a grid's or a category's reports on one local day.
+
+    Kept by triggers on ``incident`` (migration 0023), never by the application: a new incident,
+    an edit of its grid or category, a merge or a drill flag each move the count. Drills and
+    merged duplicates are never counted; the day is the Asia/Shanghai day of ``created_at``.
+    """
+
+    __tablename__ = "incident_day_count"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # grid | category
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)  # the grid's id, the category's code
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 # Dispatch assistance: call-taking answers, run-card proposals, supplies and shelters.
 
 

@@ -13,7 +13,9 @@ The rules (each a frozen value of :mod:`dispatch_console.warnings.rules`):
   ``window``; a later report while the episode's warning is younger than the window joins it;
 - grid surge and category surge: reports in the last ``window`` against the daily mean of the
   ``baseline`` before it, Poisson upper tail below ``p_value`` and at least ``min_count`` (judged
-  only once the street has recorded for about the whole baseline);
+  only once the street has recorded for about the whole baseline). The baseline's whole local
+  days are summed from ``incident_day_count`` (kept by triggers on ``incident``, migration 0023),
+  only its two partial days and the window counted from the incidents (:class:`Span`);
 - group incidents: people involved at or above each tier, once per incident and tier;
 - the case rules (:mod:`dispatch_console.warnings.case_rules`): a party in a dispute and in a
   petition within a window, a case flagged 可能激化;
@@ -24,20 +26,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, select, true, update
+from sqlalchemy import ColumnElement, Date, Integer, String, bindparam, func, literal, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from db.base import UTCDateTime
 from db.engine import Database, db_now
-from db.models import Area, Case, ChangeLog, EarlyWarning, Incident, WarningCursor, WarningSubject
+from db.models import (
+    Area,
+    Case,
+    ChangeLog,
+    EarlyWarning,
+    Incident,
+    IncidentDayCount,
+    WarningCursor,
+    WarningSubject,
+)
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.audit import mask_phone
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.changes import serialise_writers
 from dispatch_console.kernel.i18n import _
+from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.warnings import case_rules
 from dispatch_console.warnings.board import link_incidents, raise_warning
 from dispatch_console.warnings.keys import address_key, period_title, phone_key
@@ -103,12 +116,15 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
             _start(s, policy, db_now(s))
             return []
         # the changes after the cursor, the cursor read in the same statement (under the lock,
-        # so no other evaluator moves it meanwhile)
+        # so no other evaluator moves it meanwhile), and the database clock: the moment every
+        # warning of this evaluation is raised at (one reading, not one statement per warning)
         after = select(WarningCursor.seq).where(WarningCursor.name == CURSOR).scalar_subquery()
-        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at)
+        rows = s.execute(select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op, ChangeLog.at,
+                                _clock(s).label("now"))
                          .where(ChangeLog.seq > after).order_by(ChangeLog.seq).limit(batch)).all()
         if not rows:
             return []
+        now: datetime = rows[0].now
         todo: dict[int, bool] = {}  # incident id → created in this batch
         cases: dict[int, list[case_rules.CaseChange]] = {}  # case id → its changes in this batch
         for r in rows:
@@ -125,7 +141,7 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         for incident_id, created in todo.items():  # in the order of the feed
             inc = found.get(incident_id)
             if inc is not None and not inc.is_drill:
-                raised.extend(evaluate_incident(s, actor, inc, policy, created=created))
+                raised.extend(evaluate_incident(s, actor, inc, policy, created=created, now=now))
         for case_id, changes in cases.items():
             case = found_cases.get(case_id)
             if case is not None:
@@ -134,6 +150,13 @@ def evaluate_pending(db: Database, station: str, *, policy: WarningPolicy | None
         s.execute(update(WarningCursor).where(WarningCursor.name == CURSOR)
                   .values(seq=int(rows[-1].seq), updated_at=rows[-1].at))
     return raised
+
+
+def _clock(session: Session) -> Any:
+    """:func:`db.engine.db_now` as a column of another statement (clock_timestamp(): after the lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(func.clock_timestamp(), UTCDateTime())
+    return type_coerce(func.strftime("%Y-%m-%d %H:%M:%f", "now"), UTCDateTime())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,6 +228,11 @@ class Surge:
     def prefix(self) -> str:
         return f"{self.name}:{self.subject}:"
 
+    @property
+    def kind(self) -> str:
+        """Its rows in ``incident_day_count``."""
+        return "grid" if self.name == "grid_surge" else "category"
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -213,56 +241,156 @@ class Facts:
     first: datetime | None  # the street's first report (not a drill)
 
 
-def _running(prefix: str, since: datetime) -> Any:
-    """The episode's warning still running (as :func:`keys.ongoing`), as a scalar subquery."""
+def _like_prefix(prefix: str) -> str:
+    return prefix + "%"
+
+
+def _running(pattern: Any, since: Any) -> Any:
+    """The episode's warning still running (as :func:`keys.ongoing`), as a scalar subquery:
+    ``pattern`` is the episode's prefix and ``%`` (:func:`_like_prefix`)."""
     return (select(func.max(EarlyWarning.id))
-            .where(EarlyWarning.episode_key.like(prefix + "%"), EarlyWarning.raised_at >= since).scalar_subquery())
+            .where(EarlyWarning.episode_key.like(pattern), EarlyWarning.raised_at >= since).scalar_subquery())
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Span:
+    """How a surge's baseline (``low``, ``high``] and window (``high``, ``t``] are read.
+
+    The local days wholly inside the baseline (``first_day`` to ``last_day``) from their rows of
+    ``incident_day_count``; the rest from the incident index: the baseline's partial first day
+    (``low``, ``head_end``) and, in one range, its partial last day and the window
+    [``tail_start``, ``t``]. Without a whole day inside (a baseline of about a day), all of
+    (``low``, ``t``] from the index.
+    """
+
+    low: datetime
+    high: datetime
+    t: datetime
+    first_day: date | None
+    last_day: date | None
+
+    @classmethod
+    def of(cls, rule: SurgeRule, t: datetime) -> Span:
+        high = t - rule.window
+        low = high - rule.baseline
+        first_day = low.astimezone(LOCAL_TZ).date() + timedelta(days=1)
+        last_day = high.astimezone(LOCAL_TZ).date() - timedelta(days=1)
+        if first_day > last_day:
+            return cls(low, high, t, None, None)
+        return cls(low, high, t, first_day, last_day)
+
+    @property
+    def head_end(self) -> datetime:
+        assert self.first_day is not None
+        return _day_start(self.first_day)
+
+    @property
+    def tail_start(self) -> datetime:
+        if self.last_day is None:
+            return self.low
+        return _day_start(self.last_day + timedelta(days=1))
+
+
+def _at(name: str) -> Any:
+    return bindparam(name, type_=UTCDateTime())
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _facts_statement(shape: tuple[Any, ...]) -> Any:
+    """The facts statement of one shape (which repeat kinds, which surges, with whole days or not),
+    its values as bound parameters: built and compiled once, not once per incident (building the
+    dozen subqueries cost more than the database took to run them)."""
+    found = _STATEMENTS.get(shape)
+    if found is not None:
+        return found
+    repeat_kinds, surge_shapes = shape
+    columns: list[Any] = []
+    for n, _kind in enumerate(repeat_kinds):
+        columns.append(select(func.count()).select_from(WarningSubject)
+                       .join(Incident, Incident.id == WarningSubject.incident_id)
+                       .where(WarningSubject.kind == bindparam(f"r{n}_kind", type_=String()),
+                              WarningSubject.key == bindparam(f"r{n}_key", type_=String()),
+                              WarningSubject.at > _at(f"r{n}_since"), WarningSubject.at <= _at("t"),
+                              Incident.merged_into_id.is_(None), Incident.is_drill.is_(False)).scalar_subquery())
+        columns.append(_running(bindparam(f"r{n}_prefix", type_=String()), _at(f"r{n}_since")))
+    counted = (Incident.is_drill.is_(False), Incident.merged_into_id.is_(None))
+    for n, (name, whole_days) in enumerate(surge_shapes):
+        where = (Incident.grid_id == bindparam(f"s{n}_grid", type_=Integer())) if name == "grid_surge" \
+            else (Incident.category == bindparam(f"s{n}_category", type_=String()))
+        # the window; the baseline's partial last day (or, without a whole day, all of it)
+        columns.append(select(func.count()).where(
+            where, Incident.created_at > _at(f"s{n}_high"), Incident.created_at <= _at("t"), *counted)
+            .scalar_subquery())
+        columns.append(select(func.count()).where(
+            where, Incident.created_at >= _at(f"s{n}_tail"), Incident.created_at > _at(f"s{n}_low"),
+            Incident.created_at <= _at(f"s{n}_high"), *counted).scalar_subquery())
+        if whole_days:  # the partial first day; the whole days between
+            columns.append(select(func.count()).where(
+                where, Incident.created_at > _at(f"s{n}_low"), Incident.created_at < _at(f"s{n}_head"), *counted)
+                .scalar_subquery())
+            columns.append(select(func.coalesce(func.sum(IncidentDayCount.count), 0)).where(
+                IncidentDayCount.kind == bindparam(f"s{n}_kind", type_=String()),
+                IncidentDayCount.subject == bindparam(f"s{n}_subject", type_=String()),
+                IncidentDayCount.day >= bindparam(f"s{n}_first", type_=Date()),
+                IncidentDayCount.day <= bindparam(f"s{n}_last", type_=Date())).scalar_subquery())
+        else:
+            columns.extend((literal(0), literal(0)))
+        columns.append(_running(bindparam(f"s{n}_prefix", type_=String()), _at(f"s{n}_since")))
+    # the oldest report by the created_at index (min() with the drill filter scanned the drill index;
+    # and SQLite, given the drill flag bare, took the drill index and sorted every report: 100 ms
+    # at 100,000 incidents. Wrapped in coalesce() the flag is a filter on the created_at index walk)
+    columns.append(select(Incident.created_at).where(func.coalesce(Incident.is_drill, True).is_(False))
+                   .order_by(Incident.created_at).limit(1).scalar_subquery())
+    statement = select(*columns)
+    if len(_STATEMENTS) > 64:  # a handful of shapes in practice (policies with other windows keep theirs)
+        _STATEMENTS.clear()
+    _STATEMENTS[shape] = statement
+    return statement
 
 
 def _facts(session: Session, inc: Incident, repeats: list[Repeat], surges: list[Surge]) -> Facts:
-    """Every count the rules need for one new incident, in one statement.
+    """Every count the rules need for one new incident, in one statement of scalar subqueries.
 
-    Repeat reports by ``ix_warning_subject_kind_key_at``; each surge one range of
-    ``ix_incident_grid_created`` / ``ix_incident_category_created`` holding its window and its
-    baseline together (never the table: the index holds the drill and merge columns it filters
-    on); the street's first report by the created_at index.
+    Repeat reports by ``ix_warning_subject_kind_key_at``. Each surge: its window and the ends of
+    its baseline by one range of ``ix_incident_grid_created`` / ``ix_incident_category_created``
+    each (never the table: the index holds the drill and merge columns it filters on), the whole
+    days between from ``incident_day_count`` (at most the baseline's days, one row each), as
+    :class:`Span` says. The street's first report by the created_at index.
     """
     t = inc.created_at
-    columns: list[Any] = []
-    for r in repeats:
-        columns.append(select(func.count()).select_from(WarningSubject)
-                       .join(Incident, Incident.id == WarningSubject.incident_id)
-                       .where(WarningSubject.kind == r.kind, WarningSubject.key == r.key,
-                              WarningSubject.at > t - r.rule.window, WarningSubject.at <= t,
-                              Incident.merged_into_id.is_(None), Incident.is_drill.is_(False)).scalar_subquery())
-        columns.append(_running(r.prefix, t - r.rule.window))
-    spans = []
+    params: dict[str, Any] = {"t": t}
+    for n, r in enumerate(repeats):
+        params.update({f"r{n}_kind": r.kind, f"r{n}_key": r.key, f"r{n}_since": t - r.rule.window,
+                       f"r{n}_prefix": _like_prefix(r.prefix)})
+    shapes = []
     for n, g in enumerate(surges):
-        spans.append(select(
-            func.coalesce(func.sum(case((Incident.created_at > t - g.rule.window, 1), else_=0)), 0).label("recent"),
-            func.count().label("spanned"),
-        ).where(g.where, Incident.created_at > t - g.rule.window - g.rule.baseline, Incident.created_at <= t,
-                Incident.is_drill.is_(False), Incident.merged_into_id.is_(None)).subquery(f"span{n}"))
-        columns.append(_running(g.prefix, t - g.rule.window))
-    # the oldest report by the created_at index (min() with the drill filter scanned the drill index)
-    columns.append(select(Incident.created_at).where(Incident.is_drill.is_(False))
-                   .order_by(Incident.created_at).limit(1).scalar_subquery())
-    stmt = select(*columns, *[c for span in spans for c in span.c])
-    if spans:
-        joined: Any = spans[0]
-        for span in spans[1:]:
-            joined = joined.join(span, true())  # aggregates: one row each, so one row in all
-        stmt = stmt.select_from(joined)
-    row = tuple(session.execute(stmt).one())
+        span = Span.of(g.rule, t)
+        whole_days = span.first_day is not None and span.last_day is not None
+        shapes.append((g.name, whole_days))
+        params.update({f"s{n}_high": span.high, f"s{n}_low": span.low, f"s{n}_tail": span.tail_start,
+                       f"s{n}_prefix": _like_prefix(g.prefix), f"s{n}_since": t - g.rule.window})
+        params[f"s{n}_grid" if g.name == "grid_surge" else f"s{n}_category"] = \
+            int(g.subject) if g.name == "grid_surge" else g.subject
+        if whole_days:
+            params.update({f"s{n}_head": span.head_end, f"s{n}_kind": g.kind, f"s{n}_subject": g.subject,
+                           f"s{n}_first": span.first_day, f"s{n}_last": span.last_day})
+    statement = _facts_statement((tuple(r.kind for r in repeats), tuple(shapes)))
+    row = tuple(session.execute(statement, params).one())
     n_rep = 2 * len(repeats)
-    surge_running = row[n_rep:n_rep + len(surges)]
-    first = row[n_rep + len(surges)]
-    counts = row[n_rep + len(surges) + 1:]
+    surge_facts = []
+    for n in range(len(surges)):
+        recent, tail, head, days, running = row[n_rep + 5 * n:n_rep + 5 * n + 5]
+        surge_facts.append((int(recent or 0), int(tail or 0) + int(head or 0) + int(days or 0), running))
     return Facts(
         repeats=tuple((int(row[2 * n] or 0), row[2 * n + 1]) for n in range(len(repeats))),
-        surges=tuple((int(counts[2 * n] or 0), int(counts[2 * n + 1] or 0) - int(counts[2 * n] or 0),
-                      surge_running[n]) for n in range(len(surges))),
-        first=first,
+        surges=tuple(surge_facts),
+        first=row[-1],
     )
 
 
