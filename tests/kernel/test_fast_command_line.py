@@ -51,3 +51,10 @@ def test_a_command_that_runs_gets_the_rooms_installed(tmp_path: Path) -> None:
     code, loaded = loaded_after("--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "db", "upgrade")
     assert code == 0
     assert {"sqlalchemy", "dispatch_console.incidents.followups", "dispatch_console.timers.engine"} <= loaded
+
+
+def test_a_command_on_sqlite_does_not_load_the_postgresql_driver(tmp_path: Path) -> None:
+    code, loaded = loaded_after("--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "db", "upgrade")
+    assert code == 0
+    assert "sqlalchemy" in loaded
+    assert "psycopg" not in loaded  # a SQLite database never loads the PostgreSQL driver
