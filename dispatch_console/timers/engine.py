@@ -59,6 +59,7 @@ from dispatch_console.timers.firing import (
     fire_due,
     fire_next,
     install,
+    installed_companions,
     installed_effects,
     resolve_effect,
 )
@@ -92,7 +93,8 @@ __all__ = [
     "ARM_MARGIN_S", "BATCH_PER_TRANSACTION", "COMPANIONS", "DEFAULT_STATION", "EFFECTS", "ESCALATION_KINDS",
     "KIND_LABELS", "LATE_NOTE_AFTER", "MAX_LATE_MS", "PHASE_KINDS", "SCHEDULER_LOG", "Companion", "Deadline",
     "Effect", "FiredTimer", "NextDue", "TimerEngine", "TimerRow", "TimerWiringMissing", "cancel",
-    "deadline_state", "fire_batch", "fire_due", "fire_next", "install", "installed_effects", "kind_label",
+    "deadline_state", "fire_batch", "fire_due", "fire_next", "install", "installed_companions", "installed_effects",
+    "kind_label",
     "list_timers", "next_due", "next_due_and_now", "next_due_in", "pending_deadlines", "pending_deadlines_in",
     "resolve_effect", "schedule", "set_outcome",
 ]
@@ -256,7 +258,7 @@ class TimerEngine:
         return [job.id for job in self._scheduler.get_jobs()] if self._scheduler is not None else []
 
     def _start_companions(self) -> None:
-        for companion in COMPANIONS:
+        for companion in installed_companions():
             try:
                 companion(self)
             except Exception:

@@ -58,3 +58,13 @@ def test_a_command_on_sqlite_does_not_load_the_postgresql_driver(tmp_path: Path)
     assert code == 0
     assert "sqlalchemy" in loaded
     assert "psycopg" not in loaded  # a SQLite database never loads the PostgreSQL driver
+
+
+def test_a_command_that_runs_no_timer_engine_does_not_load_the_engines_companions(tmp_path: Path) -> None:
+    """The companions (the warning rules, the CAP drop folder …) are resolved when an engine starts:
+    a command that records or lists and never starts an engine does not import their rooms."""
+    code, loaded = loaded_after("--db", f"sqlite:///{tmp_path / 'x.sqlite3'}", "db", "upgrade")
+    assert code == 0
+    assert "dispatch_console.timers.firing" in loaded
+    assert not {"dispatch_console.warnings.evaluate", "dispatch_console.warnings.official",
+                "dispatch_console.timers.upkeep"} & loaded
