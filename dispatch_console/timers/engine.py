@@ -36,10 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import TYPE_CHECKING, Any
 
 from db.engine import Database, db_now
 from dispatch_console.kernel import transient
@@ -98,6 +95,9 @@ __all__ = [
     "list_timers", "next_due", "next_due_and_now", "next_due_in", "pending_deadlines", "pending_deadlines_in",
     "resolve_effect", "schedule", "set_outcome",
 ]
+
+if TYPE_CHECKING:  # APScheduler loads when an engine starts: a command that runs none never imports it
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,9 @@ class TimerEngine:
     # lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> TimerEngine:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         if self.effects is None:
             installed_effects()  # a wiring bug is said at start, not at the first deadline
         self.measure_clock()
