@@ -96,7 +96,7 @@ __all__ = [
     "resolve_effect", "schedule", "set_outcome",
 ]
 
-if TYPE_CHECKING:  # APScheduler loads when an engine starts: a command that runs none never imports it
+if TYPE_CHECKING:  # APScheduler loads when an engine is made: a command that makes none never imports it
     from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,15 @@ class TimerEngine:
         self._lead = ArmingLead(db, station_name)
         # a database away is told once when it goes and once when it is back, not at every sweep
         self._outage = transient.Outage(log, f"station {station_name}: timers")
+        # APScheduler and the companions' rooms are imported here, by the thread that makes the
+        # engine (a console's GUI thread, the agent's main thread), not by start(), which a console
+        # runs on a worker thread while its GUI thread is still importing the panels. A command
+        # that makes no engine (a one-line intake) imports none of them.
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._scheduler_types = (BackgroundScheduler, ThreadPoolExecutor)
+        installed_companions()
 
     @property
     def leading(self) -> bool:
@@ -212,9 +221,7 @@ class TimerEngine:
     # lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> TimerEngine:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
+        BackgroundScheduler, ThreadPoolExecutor = self._scheduler_types
         if self.effects is None:
             installed_effects()  # a wiring bug is said at start, not at the first deadline
         self.measure_clock()
