@@ -152,7 +152,7 @@ def install() -> None:
     from dispatch_console.timers import engine as timers
 
     followups.install(follow_ups())
-    timers.install(timer_effects(), engine_companions())
+    timers.install(timer_effects(), engine_companions)  # resolved when an engine starts
     channels.install()  # notify.toml may name WeCom, DingTalk and SMS gateways
 
 

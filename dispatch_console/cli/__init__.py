@@ -107,6 +107,7 @@ class CliContext:
             os.environ["DISPATCH_CONFIG_DIR"] = str(args.config_dir)
         self.resources = Resources.from_env(args.config_dir)
         self._db: Database | None = None
+        self._schema_ok = False  # checked once per call: signing in and the command share the database
         self._actor: Actor | None = None
 
     @property
@@ -152,7 +153,7 @@ class CliContext:
                     self._db.probe()
                 except OperationalError as again:
                     raise DatabaseUnavailable(transient.describe(again, self._db.url)) from again
-        if check_schema:
+        if check_schema and not self._schema_ok:
             try:
                 ensure_schema(self._db)
             except SchemaMismatch as exc:
@@ -162,6 +163,7 @@ class CliContext:
 
                     prepare_demo_database(self.db_url, self.system_actor())
                     ensure_schema(self._db)
+                    self._schema_ok = True
                     return self._db
                 if not self.implicit_default() or schema_status(self._db).state != "empty":
                     raise
@@ -173,6 +175,7 @@ class CliContext:
                     "(dispatch-console --demo incidents list), or give --db URL; to set this one up "
                     "run dispatch-console db upgrade.").format(
                         url=self._db.display_url, demo=demo_db_url().removeprefix("sqlite:///"))) from exc
+            self._schema_ok = True
         return self._db
 
     def uses_demo(self) -> bool:

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 from sqlalchemy import func, select
 
 from db.engine import Database
@@ -67,6 +66,8 @@ def libpq_url(db: Database) -> str:
     Made by the engine's own dialect, so a URL naming several servers (a primary and its
     standby, with ``target_session_attrs``) reaches the same server the pool would.
     """
+    import psycopg  # here, not at the top: a SQLite process never loads it
+
     _args, opts = db.engine.dialect.create_connect_args(db.url)
     # the psycopg dialect adds Python objects (its adapters' ``context``): not libpq options
     options = {k: v for k, v in opts.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
@@ -173,6 +174,8 @@ class ChangeFeed:
                 backoff = min(backoff * 2, 5.0)
 
     def _listen_postgres(self) -> None:
+        import psycopg
+
         with psycopg.connect(libpq_url(self.db), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self.backend_pid = conn.info.backend_pid

@@ -23,13 +23,13 @@ import logging
 import random
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
@@ -126,9 +126,20 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def _psycopg() -> Any | None:
+    """psycopg if it is loaded: its errors exist only once it is (a SQLite process never imports it)."""
+    return sys.modules.get("psycopg")
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    pg = _psycopg()
+    return (sqlite3.Error, pg.Error) if pg is not None else (sqlite3.Error,)
+
+
 def is_database_error(exc: BaseException) -> bool:
     """Any error of the database layers (SQLAlchemy, psycopg, sqlite3)."""
-    return any(isinstance(item, (sa_exc.SQLAlchemyError, psycopg.Error, sqlite3.Error)) for item in _chain(exc))
+    kinds: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, *_driver_errors())
+    return any(isinstance(item, kinds) for item in _chain(exc))
 
 
 def _text(exc: BaseException) -> str:
@@ -145,6 +156,7 @@ def is_transient(exc: BaseException) -> bool:
     code = sqlstate(exc)
     if code is not None:  # the server answered: weather only for these (not a constraint, a syntax …)
         return code in TRANSIENT_SQLSTATES or code[:2] in TRANSIENT_SQLSTATE_CLASSES
+    pg = _psycopg()
     for item in _chain(exc):
         if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
             return True
@@ -152,9 +164,9 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(item, sqlite3.OperationalError):
             return any(t in str(item).lower() for t in _SQLITE_TEXTS)
-        if isinstance(item, psycopg.OperationalError):
+        if pg is not None and isinstance(item, pg.OperationalError):
             return True  # no SQLSTATE: the connection failed or was lost
-        if isinstance(item, psycopg.InterfaceError):
+        if pg is not None and isinstance(item, pg.InterfaceError):
             return any(t in text for t in _CONNECTION_TEXTS)
     return False
 
@@ -169,7 +181,7 @@ def _no_passwords(text: str) -> str:
 def describe(exc: BaseException, url: str | URL | None = None) -> str:
     """One line for people: what the database said, without SQL, parameters or passwords."""
     for item in _chain(exc):
-        if isinstance(item, (psycopg.Error, sqlite3.Error)):
+        if isinstance(item, _driver_errors()):
             message = str(item)
             break
     else:

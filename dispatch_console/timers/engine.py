@@ -36,10 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import TYPE_CHECKING, Any
 
 from db.engine import Database, db_now
 from dispatch_console.kernel import transient
@@ -59,6 +56,7 @@ from dispatch_console.timers.firing import (
     fire_due,
     fire_next,
     install,
+    installed_companions,
     installed_effects,
     resolve_effect,
 )
@@ -92,10 +90,14 @@ __all__ = [
     "ARM_MARGIN_S", "BATCH_PER_TRANSACTION", "COMPANIONS", "DEFAULT_STATION", "EFFECTS", "ESCALATION_KINDS",
     "KIND_LABELS", "LATE_NOTE_AFTER", "MAX_LATE_MS", "PHASE_KINDS", "SCHEDULER_LOG", "Companion", "Deadline",
     "Effect", "FiredTimer", "NextDue", "TimerEngine", "TimerRow", "TimerWiringMissing", "cancel",
-    "deadline_state", "fire_batch", "fire_due", "fire_next", "install", "installed_effects", "kind_label",
+    "deadline_state", "fire_batch", "fire_due", "fire_next", "install", "installed_companions", "installed_effects",
+    "kind_label",
     "list_timers", "next_due", "next_due_and_now", "next_due_in", "pending_deadlines", "pending_deadlines_in",
     "resolve_effect", "schedule", "set_outcome",
 ]
+
+if TYPE_CHECKING:  # APScheduler loads when an engine is made: a command that makes none never imports it
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,15 @@ class TimerEngine:
         self._lead = ArmingLead(db, station_name)
         # a database away is told once when it goes and once when it is back, not at every sweep
         self._outage = transient.Outage(log, f"station {station_name}: timers")
+        # APScheduler and the companions' rooms are imported here, by the thread that makes the
+        # engine (a console's GUI thread, the agent's main thread), not by start(), which a console
+        # runs on a worker thread while its GUI thread is still importing the panels. A command
+        # that makes no engine (a one-line intake) imports none of them.
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._scheduler_types = (BackgroundScheduler, ThreadPoolExecutor)
+        installed_companions()
 
     @property
     def leading(self) -> bool:
@@ -210,6 +221,7 @@ class TimerEngine:
     # lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> TimerEngine:
+        BackgroundScheduler, ThreadPoolExecutor = self._scheduler_types
         if self.effects is None:
             installed_effects()  # a wiring bug is said at start, not at the first deadline
         self.measure_clock()
@@ -256,7 +268,7 @@ class TimerEngine:
         return [job.id for job in self._scheduler.get_jobs()] if self._scheduler is not None else []
 
     def _start_companions(self) -> None:
-        for companion in COMPANIONS:
+        for companion in installed_companions():
             try:
                 companion(self)
             except Exception:

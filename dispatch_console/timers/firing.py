@@ -4,6 +4,7 @@ all in one write transaction, so each fires exactly once (see :mod:`dispatch_con
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,10 @@ EFFECTS: dict[str, Effect] = {}
 # scheduler runs (the cron jobs that create shift-handover reminder rows, upkeep, …). The timer
 # rows stay the truth; a companion only adds rows, idempotently. Installed with the effects.
 COMPANIONS: list[Companion] = []
+# Where they come from: the composition root's function, called when the first engine is made (a
+# command that runs no engine, such as a one-line intake, never imports the rooms they belong to).
+_companion_source: Callable[[], Iterable[Companion]] | None = None
+_companion_lock = threading.Lock()  # two engines made at once resolve them once
 
 _installed = False
 
@@ -51,13 +56,31 @@ class TimerWiringMissing(RuntimeError):
     """Timers fired before the composition root installed their effects (a wiring bug)."""
 
 
-def install(effects: Mapping[str, Effect], companions: Iterable[Companion] = ()) -> None:
-    """Set what each kind of timer does and what every engine carries (once per process)."""
-    global _installed
+def install(effects: Mapping[str, Effect],
+            companions: Iterable[Companion] | Callable[[], Iterable[Companion]] = ()) -> None:
+    """Set what each kind of timer does and what every engine carries (once per process).
+
+    ``companions`` may be a function giving them: it is called when the first engine is made."""
+    global _installed, _companion_source
     EFFECTS.clear()
     EFFECTS.update(effects)
-    COMPANIONS[:] = list(companions)
+    if callable(companions):
+        COMPANIONS.clear()
+        _companion_source = companions
+    else:
+        COMPANIONS[:] = list(companions)
+        _companion_source = None
     _installed = True
+
+
+def installed_companions() -> list[Companion]:
+    """The jobs every engine carries, resolved from their source on first use."""
+    global _companion_source
+    with _companion_lock:
+        if _companion_source is not None:
+            COMPANIONS[:] = list(_companion_source())
+            _companion_source = None
+    return COMPANIONS
 
 
 def installed_effects() -> Mapping[str, Effect]:

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import threading
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from db.engine import Database, application_name
 from dispatch_console.kernel import transient
 from dispatch_console.kernel.changefeed import libpq_url
+
+if TYPE_CHECKING:
+    import psycopg  # imported where a PostgreSQL lead connects: a SQLite process never loads it
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class ArmingLead:
         """True while this engine arms. Re-checks its connection; takes the lock when it is free."""
         if not self.db.is_postgres:
             return True
+        import psycopg
+
         with self._lock:
             was = self.leading
             try:
@@ -83,6 +87,8 @@ class ArmingLead:
         return self._conn.info.backend_pid if self._conn is not None and self.leading else None
 
     def _connect(self) -> psycopg.Connection:
+        import psycopg
+
         conn = psycopg.connect(libpq_url(self.db), autocommit=True, connect_timeout=5,
                                application_name=application_name(f"dispatch-console timers {self.station}"),
                                keepalives=KEEPALIVE["keepalives"], keepalives_idle=KEEPALIVE["keepalives_idle"],
@@ -97,6 +103,8 @@ class ArmingLead:
         if self.db.is_postgres:
             self.leading = False
         if conn is not None:
+            import psycopg
+
             try:
                 conn.close()
             except psycopg.Error:

@@ -25,14 +25,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-
-import psycopg
 
 from dispatch_console.kernel.i18n import _
 from dispatch_console.transfers import package as pkg
 from dispatch_console.transfers.package import PackageRefused
+
+if TYPE_CHECKING:
+    import psycopg  # loaded by the PostgreSQL exchange's methods only: a folder exchange never needs it
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ class PostgresExchange:
         return where(self.url)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
         try:
             return psycopg.connect(self.url, password=self.password, connect_timeout=CONNECT_TIMEOUT_S,
                                    application_name="dispatch-console transfers")
@@ -143,6 +146,8 @@ class PostgresExchange:
 
     def setup(self) -> None:
         """Create the exchange's table if it is not there (``transfer exchange-setup``)."""
+        import psycopg
+
         conn = self._connect()
         with conn:
             try:
@@ -152,6 +157,8 @@ class PostgresExchange:
                 raise ExchangeUnavailable(_first_line(exc)) from None
 
     def put(self, sender: str, peer: str, ident: str, data: bytes) -> None:
+        import psycopg
+
         conn = self._connect()
         with conn:
             try:
@@ -162,6 +169,8 @@ class PostgresExchange:
                 raise ExchangeUnavailable(_first_line(exc)) from None
 
     def take(self, room: str, station: str, handle: Handler) -> int:
+        import psycopg
+
         conn = self._connect()
         done = 0
         with conn:

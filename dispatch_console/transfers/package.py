@@ -20,8 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.changes import canonical_json
 from dispatch_console.kernel.config import resources_root
@@ -45,6 +43,8 @@ class PackageRefused(Exception):
 
 @cache
 def schema() -> dict[str, Any]:
+    import jsonschema  # here, not at the top: a command that sends no package (an intake) never loads it
+
     data: dict[str, Any] = bounded_input.load_json(resources_root() / SCHEMA_FILE)
     jsonschema.Draft202012Validator.check_schema(data)
     return data
@@ -71,6 +71,8 @@ def encode(package: dict[str, Any]) -> bytes:
 
 
 def _schema_problem(data: Any) -> str | None:
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
