@@ -210,20 +210,28 @@ def create_incident(
     """Record a new incident in its own transaction. A known external_id returns the earlier one.
 
     With a ``request_id`` the call may be repeated after a lost connection: if an earlier try
-    committed, its incident is returned (``replayed``), stored once.
+    committed, its incident is returned (``replayed``), stored once. The earlier try is not
+    looked for first (a statement every new incident would pay for): the request id is unique,
+    so its insert fails, and only then is the stored incident read.
     """
+    require(actor, "incident.create")
     try:
         with db.write() as s:
-            if request_id:
-                require(actor, "incident.create")
-                mine = stored_by_request(s, request_id)
-                if mine is not None:
-                    return CreateResult(row_in(s, mine.id), False, replayed=True)
             incident, duplicate = add_incident(s, actor, draft, catalog, request_id=request_id, defer_number=True)
             incident_id = incident.id
+            replayed = duplicate and bool(request_id) and incident.request_id == request_id
         with db.read() as s:  # read after the commit: the writers' lock is not held for it
-            return CreateResult(row_in(s, incident_id), duplicate)
+            return CreateResult(row_in(s, incident_id), duplicate and not replayed, replayed=replayed)
+    except ValidationError:
+        # an earlier try stored it (a journal replayed after the grid or the catalog changed)
+        earlier = _replayed(db, request_id)
+        if earlier is None:
+            raise
+        return earlier
     except IntegrityError:
+        earlier = _replayed(db, request_id)
+        if earlier is not None:
+            return earlier
         # Another writer stored the same external_id between our check and our insert.
         if not draft.external_id:
             raise
@@ -232,6 +240,15 @@ def create_incident(
             if found is None:
                 raise
             return CreateResult(row_in(s, int(found)), True)
+
+
+def _replayed(db: Database, request_id: str | None) -> CreateResult | None:
+    """The answer to a request an earlier try committed, if one did."""
+    if not request_id:
+        return None
+    with db.read() as s:
+        mine = stored_by_request(s, request_id)
+        return CreateResult(row_in(s, mine.id), False, replayed=True) if mine is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
