@@ -40,9 +40,10 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     pol = policy.cases()
     if incident.category not in pol.open_for:
         return
-    linked = session.execute(select(CaseIncident.id).where(CaseIncident.incident_id == incident.id)).first()
-    if linked is not None:
-        return
+    if change != "created":  # one recorded in this transaction has no case yet: nothing to look for
+        linked = session.execute(select(CaseIncident.id).where(CaseIncident.incident_id == incident.id)).first()
+        if linked is not None:
+            return
     kind = "petition" if incident.category == "petition" else "dispute"
     subtype = SUBTYPE_OF_CATEGORY.get(incident.category)
     if subtype is not None and (pol.subtype(subtype) is None or kind not in pol.subtype(subtype).kinds):  # type: ignore[union-attr]

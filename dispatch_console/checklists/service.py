@@ -16,6 +16,7 @@ queue and the checklist panel know which incident to refresh without another que
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from dispatch_console.kernel.permissions import ROLES, allowed, require
 from dispatch_console.kernel.timefmt import fmt_local
 from dispatch_console.notifications import service as notifications
 from dispatch_console.timers import engine as timers
+from dispatch_console.timers.store import insert_ids
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +188,9 @@ def _timer_has_fired(session: Session, item_id: int) -> bool:
 def on_incident_change(session: Session, actor: Actor, incident: Incident, change: str,
                        before: dict[str, Any] | None = None) -> None:
     """The checklist's part of an incident change (called from ``followups``)."""
-    if change == "created" or change in ("severity_changed", "category_changed"):
+    if change == "created":  # recorded in this transaction: no steps yet, and its time is the change's
+        attach(session, actor, incident, reason=change, fresh=True, now=incident.created_at)
+    elif change in ("severity_changed", "category_changed"):
         attach(session, actor, incident, reason=change)
     elif change == "acknowledged":
         _start_acknowledged_deadlines(session, actor, incident)
@@ -212,44 +216,69 @@ def _due_at(incident: Incident, step: ct.Step) -> datetime | None:
     return None if start is None else start + timedelta(minutes=step.deadline_minutes)
 
 
+# (code, content hash) of the template versions a database is known to hold, per engine: a
+# version, once stored and committed, is never removed, so each station asks for it once.
+_stored_versions: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+_INSERTED_HERE = "dc_checklist_versions_inserted"  # Session.info: versions this session inserted
+
+
 def _store_version(session: Session, code: str, name: str, version: str, digest: str,
                    body: dict[str, Any], now: datetime) -> None:
+    bind = session.get_bind()
+    known = _stored_versions.setdefault(bind, set())
+    if (code, digest) in known:
+        return
     found = session.execute(select(ChecklistTemplate.id).where(
         ChecklistTemplate.code == code, ChecklistTemplate.content_hash == digest)).first()
-    if found is None:
-        # Writers recording incidents at once do not wait for each other until their commit's
-        # last step: two may store the same new version at the same moment; one row is kept.
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(ChecklistTemplate).values(
-            code=code, name=name, template_version=version, content_hash=digest, body=body, loaded_at=now,
-        ).on_conflict_do_nothing(index_elements=["code", "content_hash"]))
+    inserted_here: set[tuple[str, str]] = session.info.setdefault(_INSERTED_HERE, set())
+    if found is not None:
+        if (code, digest) not in inserted_here:  # committed (not this transaction's own, which may roll back)
+            known.add((code, digest))
+        return
+    # Writers recording incidents at once do not wait for each other until their commit's
+    # last step: two may store the same new version at the same moment; one row is kept.
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(ChecklistTemplate).values(
+        code=code, name=name, template_version=version, content_hash=digest, body=body, loaded_at=now,
+    ).on_conflict_do_nothing(index_elements=["code", "content_hash"]))
+    inserted_here.add((code, digest))
 
 
-def attach(session: Session, actor: Actor, incident: Incident, *, reason: str = "created") -> int:
-    """Add the fitting template's and the reporting policy's steps; returns how many were added."""
+def attach(session: Session, actor: Actor, incident: Incident, *, reason: str = "created",
+           fresh: bool = False, now: datetime | None = None) -> int:
+    """Add the fitting template's and the reporting policy's steps; returns how many were added.
+
+    ``fresh``: the incident was recorded in this transaction and has no steps yet (they are not
+    looked for); ``now``: the change's time by the database clock, if the caller has it.
+    """
     cat = catalog()
     template = ct.best_template(list(cat.templates), incident.category, incident.severity,
                                 incident.description or "", incident.people_count)
-    now = db_now(session)
-    existing = {(i.template_code, i.step_key): i for i in session.execute(
-        select(ChecklistItem).where(ChecklistItem.incident_id == incident.id)).scalars()}
-    added: list[ChecklistItem] = []
+    now = now or db_now(session)
+    existing: dict[tuple[str, str], ChecklistItem] = {} if fresh else {
+        (i.template_code, i.step_key): i for i in session.execute(
+            select(ChecklistItem).where(ChecklistItem.incident_id == incident.id)).scalars()}
+    added: list[dict[str, Any]] = []  # new rows, inserted together (Core: nobody reads them back here)
     changed: list[ChecklistItem] = []
 
     def add(code: str, version: str, step: ct.Step, position: int) -> None:
-        item = ChecklistItem(
-            incident_id=incident.id, template_code=code, template_version=version, step_key=step.key,
-            position=position, text=step.text, role=step.role, deadline_minutes=step.deadline_minutes,
-            deadline_from=step.deadline_from if step.deadline_minutes is not None else None,
-            due_at=_due_at(incident, step), required=step.required, report_kind=step.report_kind,
-            created_at=now, version=1)
-        session.add(item)
-        added.append(item)
+        added.append({
+            "incident_id": incident.id, "template_code": code, "template_version": version, "step_key": step.key,
+            "position": position, "text": step.text, "role": step.role, "deadline_minutes": step.deadline_minutes,
+            "deadline_from": step.deadline_from if step.deadline_minutes is not None else None,
+            "due_at": _due_at(incident, step), "required": step.required, "report_kind": step.report_kind,
+            "created_at": now, "version": 1})
 
     snapshot = dict(incident.checklist_snapshot or {})
-    if template is not None and not any(code == template.code for code, _k in existing):
+    policy = cat.policy
+    new_template = template is not None and not any(code == template.code for code, _k in existing)
+    if template is not None and new_template:
         _store_version(session, template.code, template.name, template.version, template.content_hash,
                        template.body, now)
+    if policy is not None:
+        _store_version(session, ct.REPORTING_CODE, _("Information reporting"), policy.version,
+                       policy.content_hash, {"levels": [_level_dict(lv) for lv in policy.levels]}, now)
+    if template is not None and new_template:
         base = max((i.position for i in existing.values() if i.template_code != ct.REPORTING_CODE),
                    default=0)
         for n, step in enumerate(template.steps, start=1):
@@ -261,11 +290,9 @@ def attach(session: Session, actor: Actor, incident: Incident, *, reason: str = 
         snapshot.update(code=template.code, name=template.name, version=template.version,
                         hash=template.content_hash, attached_at=now.isoformat(), reason=reason,
                         steps=[s.as_dict() for s in template.steps])
-    policy = cat.policy
     if policy is not None:
-        _store_version(session, ct.REPORTING_CODE, _("Information reporting"), policy.version,
-                       policy.content_hash, {"levels": [_level_dict(lv) for lv in policy.levels]}, now)
-        for n, step in enumerate(policy.steps_for(incident.severity)):
+        steps = policy.steps_for(incident.severity)
+        for n, step in enumerate(steps):
             item = existing.get((ct.REPORTING_CODE, step.key))
             if item is None:
                 add(ct.REPORTING_CODE, policy.version, step,
@@ -274,26 +301,34 @@ def attach(session: Session, actor: Actor, incident: Incident, *, reason: str = 
                 changed.append(item)
         snapshot["reporting"] = {"version": policy.version, "hash": policy.content_hash,
                                  "severity": incident.severity,
-                                 "steps": [s.as_dict() for s in policy.steps_for(incident.severity)]}
+                                 "steps": [s.as_dict() for s in steps]}
     incident.checklist_snapshot = snapshot
-    session.flush()
+    if changed:
+        session.flush()  # the retargeted steps, before their timers are cancelled and scheduled again
+    if added:
+        for row, item_id in zip(added, insert_ids(session, ChecklistItem.__table__, added), strict=True):
+            row["id"] = item_id
     open_incident = incident.status not in FINISHED_STATUSES
     for item in changed:
         _cancel(session, item.id, "deadline_changed", actor)
-    for item in [*added, *changed]:
-        if item.due_at is not None and open_incident:
-            _schedule(session, item, incident, actor)
+    due = [(row["id"], row["due_at"]) for row in added] + [(item.id, item.due_at) for item in changed]
+    if open_incident:
+        timers.schedule_many(session, [
+            timers.NewTimer(kind="checklist", due_at=due_at, incident_id=incident.id, checklist_item_id=item_id,
+                            is_drill=bool(incident.is_drill))
+            for item_id, due_at in due if due_at is not None], actor=actor, now=now)
     if added or changed:
+        added_keys = [(row["template_code"], row["step_key"]) for row in added]
         _timeline(session, actor, incident.id, now, "checklist_attached",
                   _("Checklist {name}: {added} steps added, {changed} deadlines changed ({reason}).").format(
                       name=template.name if template else "-", added=len(added), changed=len(changed),
                       reason=_(_REASONS.get(reason, reason))),
-                  {"template": template.code if template else None, "added": [i.step_key for i in added],
+                  {"template": template.code if template else None, "added": [k for _c, k in added_keys],
                    "changed": [i.step_key for i in changed]})
         record(session, actor, entity="checklist", entity_id=incident.id, op="attach",
                action="checklist.attach", at=now,
                after={"template": snapshot.get("code"), "version": snapshot.get("version"),
-                      "added": [f"{i.template_code}.{i.step_key}" for i in added],
+                      "added": [f"{c}.{k}" for c, k in added_keys],
                       "changed": [f"{i.template_code}.{i.step_key}" for i in changed]})
     return len(added)
 

@@ -33,8 +33,10 @@ from dispatch_console.notifications.service import LEVELS, ROLE_LABELS, notify, 
 from dispatch_console.timers.engine import (
     ESCALATION_KINDS,
     PHASE_KINDS,
+    NewTimer,
     cancel,
     schedule,
+    schedule_many,
     set_outcome,
 )
 
@@ -216,44 +218,49 @@ def wanted_kinds(incident: Incident, sp: SeverityPolicy) -> set[str]:
 
 
 def _schedule_first(session: Session, actor: Actor, incident: Incident, sp: SeverityPolicy, kind: str,
-                    start: datetime) -> Timer:
+                    start: datetime, now: datetime | None = None) -> int:
     if kind == "repage":
         assert sp.repage_after is not None
         deadline, role = start + sp.repage_after, sp.repage_role
     else:
         deadline, role = start + sp.targets[kind], sp.role_at(0)
-    return schedule(
-        session, kind=kind, due_at=deadline + (sp.wait_before(0) if kind != "repage" else timedelta(0)),
-        incident_id=incident.id, step=0, target_role=role, is_drill=bool(incident.is_drill), actor=actor,
+    (timer_id,) = schedule_many(session, [NewTimer(
+        kind=kind, due_at=deadline + (sp.wait_before(0) if kind != "repage" else timedelta(0)),
+        incident_id=incident.id, step=0, target_role=role, is_drill=bool(incident.is_drill),
         payload={"started_at": start, "deadline": deadline, "severity": incident.severity},
-    )
+    )], actor=actor, now=now)
+    return timer_id
 
 
 def sync(session: Session, actor: Actor, incident: Incident, *, reset: bool = False,
-         restart_at: datetime | None = None) -> None:
+         restart_at: datetime | None = None, fresh: bool = False, now: datetime | None = None) -> None:
     """Cancel the timers the incident's status no longer needs and schedule the ones it does.
 
     ``reset`` cancels every pending escalation timer first and schedules afresh, from the
-    original start (severity changed) or from ``restart_at`` (reopened).
+    original start (severity changed) or from ``restart_at`` (reopened). ``fresh``: the incident
+    was recorded in this transaction, so it has no timers to look for; ``now``: the change's time
+    by the database clock, if the caller has it.
     """
     sp = policy().for_severity(incident.severity)
     wanted = wanted_kinds(incident, sp)
-    pending = _pending_kinds(session, incident.id)
+    pending = set() if fresh else _pending_kinds(session, incident.id)
     stale = pending if reset else pending - wanted
     if stale:
         cancel(session, reason="reset" if reset else f"status:{incident.status}", incident_id=incident.id,
                kinds=sorted(stale), actor=actor)
         pending -= stale
     for kind in sorted(wanted - pending):
-        if kind == "repage" and not reset and _repage_started(session, incident.id):
+        if kind == "repage" and not reset and not fresh and _repage_started(session, incident.id):
             continue  # a re-page chain that ran out is not restarted by moving on scene
-        _schedule_first(session, actor, incident, sp, kind, restart_at or _start_of(kind, incident))
+        _schedule_first(session, actor, incident, sp, kind, restart_at or _start_of(kind, incident), now)
 
 
 def on_incident_change(session: Session, actor: Actor, incident: Incident, change: str,
                        before: dict[str, Any] | None = None) -> None:
     """Follow-up of an incident change (see followups.after_incident_change)."""
-    if change == "severity_changed":
+    if change == "created":  # recorded in this transaction: no timers yet, and its time is the change's
+        sync(session, actor, incident, fresh=True, now=incident.created_at)
+    elif change == "severity_changed":
         sync(session, actor, incident, reset=True)
     elif change == "reopened":
         sync(session, actor, incident, reset=True, restart_at=db_now(session))

@@ -599,7 +599,7 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     """
     if change != "created" or incident.is_drill:
         return
-    waiting = session.execute(select(Handover).where(Handover.status == "signed")).scalars().all()
+    waiting = session.execute(select(Handover.id).where(Handover.status == "signed")).scalars().all()
     if not waiting:
         return
     # the addendum names the incident: take the writers' lock now, which gives a new incident its
@@ -609,13 +609,15 @@ def on_incident_change(session: Session, actor: Actor, incident: Incident, chang
     now = db_now(session)
     text = _("New incident during the handover: {number} (severity {severity}) — {description}").format(
         number=incident.number, severity=incident.severity, description=summary(incident.description, 200))
-    for h in waiting:
-        add = HandoverAddendum(handover_id=h.id, at=now, text=text, incident_id=incident.id, station=actor.station)
+    for handover_id in waiting:
+        add = HandoverAddendum(handover_id=handover_id, at=now, text=text, incident_id=incident.id,
+                               station=actor.station)
         session.add(add)
-        session.add(HandoverIncident(handover_id=h.id, incident_id=incident.id,
+        session.add(HandoverIncident(handover_id=handover_id, incident_id=incident.id,
                                      must_reacknowledge=incident.severity <= policy.reacknowledge_severity))
         session.flush()
-        record(session, actor, entity="handover", entity_id=h.id, op="addendum", action="handover.addendum_auto",
+        record(session, actor, entity="handover", entity_id=handover_id, op="addendum",
+               action="handover.addendum_auto",
                after={"addendum_id": add.id, "incident_id": incident.id, "number": incident.number}, at=now)
 
 

@@ -69,11 +69,14 @@ def add_event(
     *,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> IncidentEvent:
+    """A timeline row; ``flush=False`` leaves it to the transaction's next flush (its id unread)."""
     event = IncidentEvent(incident_id=incident.id, at=at, kind=kind, user_id=actor.user_id,
                           username=actor.username, station=actor.station, note=note, data=data)
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event
 
 

@@ -35,7 +35,7 @@ from dispatch_console.incidents.draft import (
     validate_draft,
 )
 from dispatch_console.incidents.lifecycle import add_event, illegal, load_for_update, transition
-from dispatch_console.incidents.numbers import next_number, number_day, street_prefix
+from dispatch_console.incidents.numbers import grid_and_prefix, next_number, number_day, street_prefix
 from dispatch_console.incidents.queue import (
     AssignmentRow,
     ChecklistItemRow,
@@ -157,20 +157,26 @@ def add_incident(
         ).scalar_one_or_none()
         if existing is not None:
             return existing, True
-    grid_id = resolve_grid(session, draft)
-    prefix = street_prefix(session, grid_id)
+    if draft.grid_id is not None:  # the grid checked and its street's prefix found in one statement
+        level, prefix = grid_and_prefix(session, draft.grid_id)
+        if level != "grid":
+            raise ValidationError(_("Unknown grid {grid}.").format(grid=draft.grid_id), "grid")
+        grid_id: int | None = int(draft.grid_id)
+    else:
+        grid_id = resolve_grid(session, draft)
+        prefix = street_prefix(session, grid_id)
     # The number is taken under the writers' lock: at once if it is held (SQLite, a drill's inject
     # fired by a timer), else at the end of the transaction, with the audit rows, in one short
     # step — so that writers recording at once wait for each other only there. Until then the
     # incident carries a placeholder nobody sees (it is replaced before the commit).
     if not defer_number:
         serialise_writers(session)  # the caller reads the incident in its own transaction: the number now
+    now = db_now(session)
     if writers_locked(session):
-        number = next_number(session, prefix)
+        number = next_number(session, prefix, now)
     else:
         defer_to_the_end(session)
         number = PENDING_NUMBER + uuid.uuid4().hex[:24]
-    now = db_now(session)
     incident = Incident(
         number=number, category=draft.category, severity=draft.severity, source=draft.source,
         status="new", grid_id=grid_id, address=_optional(draft.address), lon=draft.lon, lat=draft.lat,
@@ -184,7 +190,7 @@ def add_incident(
     session.flush()
     add_event(session, actor, incident, "created", now,
               data={"source": draft.source, "category": draft.category, "severity": draft.severity,
-                    "external_id": incident.external_id})
+                    "external_id": incident.external_id}, flush=False)  # written with the follow-ups' rows
     record(session, actor, entity="incident", entity_id=incident.id, op="create", action="incident.create",
            after=row_dict(incident), at=now)
     if number.startswith(PENDING_NUMBER):  # first under the lock, whoever takes it (a follow-up may)
@@ -204,20 +210,28 @@ def create_incident(
     """Record a new incident in its own transaction. A known external_id returns the earlier one.
 
     With a ``request_id`` the call may be repeated after a lost connection: if an earlier try
-    committed, its incident is returned (``replayed``), stored once.
+    committed, its incident is returned (``replayed``), stored once. The earlier try is not
+    looked for first (a statement every new incident would pay for): the request id is unique,
+    so its insert fails, and only then is the stored incident read.
     """
+    require(actor, "incident.create")
     try:
         with db.write() as s:
-            if request_id:
-                require(actor, "incident.create")
-                mine = stored_by_request(s, request_id)
-                if mine is not None:
-                    return CreateResult(row_in(s, mine.id), False, replayed=True)
             incident, duplicate = add_incident(s, actor, draft, catalog, request_id=request_id, defer_number=True)
             incident_id = incident.id
+            replayed = duplicate and bool(request_id) and incident.request_id == request_id
         with db.read() as s:  # read after the commit: the writers' lock is not held for it
-            return CreateResult(row_in(s, incident_id), duplicate)
+            return CreateResult(row_in(s, incident_id), duplicate and not replayed, replayed=replayed)
+    except ValidationError:
+        # an earlier try stored it (a journal replayed after the grid or the catalog changed)
+        earlier = _replayed(db, request_id)
+        if earlier is None:
+            raise
+        return earlier
     except IntegrityError:
+        earlier = _replayed(db, request_id)
+        if earlier is not None:
+            return earlier
         # Another writer stored the same external_id between our check and our insert.
         if not draft.external_id:
             raise
@@ -226,6 +240,15 @@ def create_incident(
             if found is None:
                 raise
             return CreateResult(row_in(s, int(found)), True)
+
+
+def _replayed(db: Database, request_id: str | None) -> CreateResult | None:
+    """The answer to a request an earlier try committed, if one did."""
+    if not request_id:
+        return None
+    with db.read() as s:
+        mine = stored_by_request(s, request_id)
+        return CreateResult(row_in(s, mine.id), False, replayed=True) if mine is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
