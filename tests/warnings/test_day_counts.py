@@ -68,9 +68,10 @@ def _apply(street: Street, step: tuple[object, ...]) -> str | None:
         inc = s.get(Incident, target)
         assert inc is not None
         version, status, is_drill = inc.version, inc.status, inc.is_drill
-    if kind == "category" and not is_drill:
+    editable = not is_drill and status not in ("closed", "cancelled")  # a merged duplicate is cancelled
+    if kind == "category" and editable:
         incidents.update_incident(db, officer, target, version, category=step[2])
-    elif kind == "grid" and not is_drill:
+    elif kind == "grid" and editable:
         incidents.update_incident(db, officer, target, version, grid_id=street.grids[str(step[2])])
     elif kind == "merge":
         into = street.made[(pick + 1 + int(step[2])) % len(street.made)]  # type: ignore[call-overload]
