@@ -126,3 +126,13 @@ def build(name: str, cfg: Mapping[str, Any], resources: Resources | None = None,
         return TencentSms(name, secret_id=str(cfg["secret_id"]), secret_key=secret("secret_key") or "",
                           sdk_app_id=str(cfg["sdk_app_id"]), template_id=str(cfg["template_id"]), **sms, **common)
     raise ChannelConfigError(_("senders.{name}: unknown channel type {kind}.").format(name=name, kind=kind))
+
+
+def install() -> None:
+    """Let notify.toml name the channel kinds (wecom, dingtalk, sms_aliyun, sms_tencent)."""
+    from functools import partial
+
+    from dispatch_console.notifications import outbox
+
+    for kind in CHANNEL_TYPES:
+        outbox.register_kind(kind, problems=partial(problems, kind), build=build)

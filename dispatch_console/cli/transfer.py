@@ -11,8 +11,7 @@ from dispatch_console.cli import EXIT_OK, EXIT_REJECTED, CliContext, Commands
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
-    from dispatch_console.transfers.config import TransferConfig
-    from dispatch_console.transfers.service import TransferRow
+    from dispatch_console.transfers import TransferConfig, TransferRow
 
 
 def register(commands: Commands) -> None:
@@ -63,9 +62,9 @@ def _print(rows: Sequence[TransferRow], as_json: bool) -> None:
 
 
 def cmd_send(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
-    row = service.send(ctx.database(), ctx.actor(), ctx.args.number, ctx.args.to, note=ctx.args.note,
+    row = transfers.send(ctx.database(), ctx.actor(), ctx.args.number, ctx.args.to, note=ctx.args.note,
                        cfg=_cfg(ctx))
     print(_("Transfer {id}: {number} sent to {room}; awaiting receipt.").format(
         id=row.id, number=row.sender_number, room=row.peer_name))
@@ -73,29 +72,29 @@ def cmd_send(ctx: CliContext) -> int:
 
 
 def cmd_inbox(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
     cfg = _cfg(ctx)
     db = ctx.database()
-    service.poll(db, ctx.station, cfg)
-    _print(service.inbox(db, cfg=cfg, pending_only=ctx.args.pending), ctx.args.json)
+    transfers.poll(db, ctx.station, cfg)
+    _print(transfers.inbox(db, cfg=cfg, pending_only=ctx.args.pending), ctx.args.json)
     return EXIT_OK
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
     cfg = _cfg(ctx)
     db = ctx.database()
-    service.poll(db, ctx.station, cfg)
-    _print(service.transfers(db, direction="out", cfg=cfg), ctx.args.json)
+    transfers.poll(db, ctx.station, cfg)
+    _print(transfers.list_transfers(db, direction="out", cfg=cfg), ctx.args.json)
     return EXIT_OK
 
 
 def cmd_accept(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
-    row = service.accept(ctx.database(), ctx.actor(), ctx.args.id, note=ctx.args.note, cfg=_cfg(ctx))
+    row = transfers.accept(ctx.database(), ctx.actor(), ctx.args.id, note=ctx.args.note, cfg=_cfg(ctx))
     text = (_("Transfer {id} accepted: case {ours} (their number {theirs}).") if row.subject == "case"
             else _("Transfer {id} accepted: incident {ours} (their number {theirs})."))
     print(text.format(id=row.id, ours=row.receiver_number, theirs=row.sender_number))
@@ -103,19 +102,19 @@ def cmd_accept(ctx: CliContext) -> int:
 
 
 def cmd_refuse(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
-    row = service.refuse(ctx.database(), ctx.actor(), ctx.args.id, note=ctx.args.note, cfg=_cfg(ctx))
+    row = transfers.refuse(ctx.database(), ctx.actor(), ctx.args.id, note=ctx.args.note, cfg=_cfg(ctx))
     print(_("Transfer {id} refused; {room} is told.").format(id=row.id, room=row.peer_name))
     return EXIT_OK
 
 
 def cmd_exchange_setup(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
-    from dispatch_console.transfers.exchange import ExchangeUnavailable
+    from dispatch_console import transfers
+    from dispatch_console.transfers import ExchangeUnavailable
 
     try:
-        where = service.setup_exchange(ctx.database(), ctx.actor(), ctx.args.room, _cfg(ctx))
+        where = transfers.setup_exchange(ctx.database(), ctx.actor(), ctx.args.room, _cfg(ctx))
     except ExchangeUnavailable as exc:
         print(_("The exchange is not ready: {problem}").format(problem=exc), file=sys.stderr)
         return EXIT_REJECTED
@@ -124,9 +123,9 @@ def cmd_exchange_setup(ctx: CliContext) -> int:
 
 
 def cmd_poll(ctx: CliContext) -> int:
-    from dispatch_console.transfers import service
+    from dispatch_console import transfers
 
-    report = service.poll(ctx.database(), ctx.station, _cfg(ctx))
+    report = transfers.poll(ctx.database(), ctx.station, _cfg(ctx))
     for problem in report.unreachable:
         print(problem, file=sys.stderr)
     for t in report.taken:
@@ -139,6 +138,6 @@ def cmd_poll(ctx: CliContext) -> int:
 
 
 def _cfg(ctx: CliContext) -> TransferConfig:
-    from dispatch_console.transfers import config
+    from dispatch_console import transfers
 
-    return config.load(ctx.resources)
+    return transfers.load_config(ctx.resources)

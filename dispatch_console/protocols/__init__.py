@@ -7,6 +7,8 @@
   and dispatching them with what was proposed kept beside what was sent;
 - ``compare``: what was proposed beside what was sent, per incident (the after-action report and
   the monthly assessment count alike).
+
+This is the room's public face: what the views and the command line use.
 """
 
 from dispatch_console.protocols.answers import AnswersRow, answers_of, needs_reason, record_answers

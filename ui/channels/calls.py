@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from dispatch_console.channels import callout
-from dispatch_console.channels.callout import CallTask
+from dispatch_console import channels
+from dispatch_console.channels import CallTask
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.shell.choice_list import ChoiceListDock
@@ -45,7 +45,7 @@ class CallTasksPanel(ChoiceListDock):
 
     def fetch(self) -> Callable[[], list[CallTask]]:
         db = self.ui.console.db
-        return lambda: callout.call_tasks(db)
+        return lambda: channels.call_tasks(db)
 
     def row_id(self, row: CallTask) -> int:
         return row.notification_id
@@ -59,15 +59,15 @@ class CallTasksPanel(ChoiceListDock):
         return _("1 Answered · 2 No answer · 3 Busy · 4 Phone off, then Enter to record")
 
     def chosen_hint(self, choice: str) -> str:
-        return _("{outcome}: Enter records it, Esc cancels").format(outcome=callout.outcome_label(choice))
+        return _("{outcome}: Enter records it, Esc cancels").format(outcome=channels.outcome_label(choice))
 
     def act(self, task: CallTask, choice: str, note: str) -> Callable[[], CallTask]:
         db, actor = self.ui.console.db, self.ui.actor
         assert actor is not None
-        return lambda: callout.record_outcome(db, actor, task.notification_id, task.version, choice)
+        return lambda: channels.record_outcome(db, actor, task.notification_id, task.version, choice)
 
     def done_text(self, result: CallTask, choice: str) -> str:
-        return _("Recorded: {name}, {outcome}.").format(name=result.name, outcome=callout.outcome_label(choice))
+        return _("Recorded: {name}, {outcome}.").format(name=result.name, outcome=channels.outcome_label(choice))
 
     def failed_text(self, exc: BaseException) -> str:
         return _("Could not read the call tasks: {error}").format(error=exc)

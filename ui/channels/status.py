@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
-from dispatch_console.channels.state import ChannelStatus
+from dispatch_console.channels import ChannelStatus
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.shell.background import BackgroundRunner
@@ -58,7 +58,7 @@ class ChannelDownLabel(QLabel):
 
 def channel_down_label(ui: UiContext, parent: QWidget | None = None) -> ChannelDownLabel:
     """The status bar's warning for this console (the composition root lists it)."""
-    from dispatch_console.channels.state import down_channels
+    from dispatch_console.channels import down_channels
 
     db = ui.console.db
     return ChannelDownLabel(ui.runner, lambda: down_channels(db), parent)

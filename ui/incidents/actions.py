@@ -48,8 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console import protocols
-from dispatch_console.checklists import service as checklists
+from dispatch_console import checklists, protocols
 from dispatch_console.incidents import service as incidents
 from dispatch_console.incidents.queue import IncidentRow, UnitRow
 from dispatch_console.kernel.categories import OPEN_STATUSES

@@ -35,7 +35,7 @@ from dispatch_console.kernel.categories import Catalog, shipped_catalog
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_duration, fmt_local
-from dispatch_console.timers.engine import Deadline, deadline_state
+from dispatch_console.timers import Deadline, deadline_state
 from ui.shell import theme
 from ui.shell.plain_text import plain_tooltip
 

@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import users
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import role_label
-from dispatch_console.users import accounts as users
 from ui.shell import settings, theme
 from ui.shell.sign_in import SignInDialog, plain_label
 

@@ -30,7 +30,7 @@ from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.i18n import _
-from dispatch_console.timers.engine import TimerEngine
+from dispatch_console.timers import TimerEngine
 from ui.shell import about, dock_fit, settings, settings_dialog, theme
 from ui.shell.background import BackgroundRunner
 from ui.shell.context import IncidentSelection, Session, UiContext

@@ -134,14 +134,13 @@ class SelfTest:
             version=drawn["leaflet"], n=drawn["shapes"], colours=len(colours))
 
     def pdf(self) -> str:
-        from dispatch_console.handover import service as handover
-        from dispatch_console.handover.report import handover_html
+        from dispatch_console import handover
         from ui.shell.fonts import shipped_cjk_family
         from ui.shell.pdf_export import embedded_fonts, export_pdf
 
         record = handover.preview(self._console().db, None)
         out = self.folder / "handover.pdf"
-        pages = export_pdf(handover_html(record), out, title=_("Self-test"))
+        pages = export_pdf(handover.handover_html(record), out, title=_("Self-test"))
         family = shipped_cjk_family()
         embedded = sorted(f.lstrip("/") for f in embedded_fonts(out))
         chinese = [f for f in embedded if f.split("+")[-1] == SHIPPED_POSTSCRIPT]

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import users
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from dispatch_console.kernel.errors import AuthenticationFailed, DispatchError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import allowed, role_label
-from dispatch_console.users import accounts as users
 from ui.shell import theme
 from ui.shell.background import BackgroundRunner
 

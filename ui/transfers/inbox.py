@@ -17,10 +17,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from dispatch_console import transfers
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import fmt_local
-from dispatch_console.transfers import service
-from dispatch_console.transfers.service import TransferRow
+from dispatch_console.transfers import TransferRow
 from ui.shell.choice_list import ChoiceListDock
 from ui.shell.context import UiContext
 
@@ -35,12 +35,12 @@ class TransferInboxPanel(ChoiceListDock):
     def __init__(self, ui: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ui, _("Incoming transfers"), "transfers", parent,
                          note_placeholder=_("Note for the other duty room (the reason when refusing)"),
-                         note_chars=service.NOTE_CHARS)
+                         note_chars=transfers.NOTE_CHARS)
         self.start()
 
     def fetch(self) -> Callable[[], list[TransferRow]]:
         db = self.ui.console.db
-        return lambda: service.inbox(db)
+        return lambda: transfers.inbox(db)
 
     def row_id(self, row: TransferRow) -> int:
         return row.id
@@ -80,7 +80,7 @@ class TransferInboxPanel(ChoiceListDock):
     def act(self, row: TransferRow, choice: str, note: str) -> Callable[[], TransferRow]:
         db, actor = self.ui.console.db, self.ui.actor
         assert actor is not None
-        decide = service.accept if choice == "accept" else service.refuse
+        decide = transfers.accept if choice == "accept" else transfers.refuse
         return lambda: decide(db, actor, row.id, note=note, version=row.version)
 
     def done_text(self, result: TransferRow, choice: str) -> str:
