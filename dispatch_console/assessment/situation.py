@@ -14,14 +14,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
 from db.engine import Database, db_now
-from db.models import OPEN_STATUSES, Case, EarlyWarning, Incident
+from db.models import OPEN_STATUSES, Case, EarlyWarning, Incident, WarningIncident
 from dispatch_console.assessment.monthly import TARGETS
 from dispatch_console.cases.vocabulary import OPEN_CASE_STATUSES
 from dispatch_console.escalation.service import EscalationPolicy, policy
@@ -31,6 +32,7 @@ from dispatch_console.kernel.errors import ValidationError
 from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.supplies.shelters import ShelterRow, list_shelters
+from dispatch_console.warnings.board import CASES_KEY, RULES
 
 WINDOWS = (30, 90, 365)
 MAX_DAYS = 366  # a report's range: a leap year at most
@@ -133,6 +135,42 @@ def local_day(session: Session, column: Any) -> Any:
     return func.date(func.timezone("Asia/Shanghai", column))  # a date; str() of it is YYYY-MM-DD
 
 
+def counted_between(start: datetime, end: datetime) -> tuple[Any, ...]:
+    """SQL: the reports the figures count, recorded in ``start`` ≤ created_at < ``end``: not
+    drills, not merged away."""
+    return (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
+            Incident.merged_into_id.is_(None))
+
+
+def responded(counted: tuple[Any, ...]) -> tuple[Any, ...]:
+    """SQL: of the ``counted`` reports, those whose response times the figure measures (not cancelled)."""
+    return (*counted, Incident.status != "cancelled")
+
+
+def step_seconds(session: Session, kind: str) -> Any:
+    """SQL: the seconds from an incident's recording to its step ``kind`` (ack, dispatch, arrive,
+    resolve); NULL while the step is not reached, 0 for a step recorded before the report (a
+    backdated report)."""
+    taken = seconds_between(session, getattr(Incident, _REACHED[kind]), Incident.created_at)
+    return case((taken < 0, 0.0), else_=taken)
+
+
+def elapsed_seconds(session: Session, now: datetime) -> Any:
+    """SQL: the seconds from an incident's recording to ``now`` (the figure's moment)."""
+    return seconds_between(session, literal(now, UTCDateTime()), Incident.created_at)
+
+
+def is_late(taken: Any, elapsed: Any, limit: Any) -> Any:
+    """SQL: a step late against ``limit`` seconds — reached after it, or not reached and
+    ``elapsed`` past it (NULL, not late, where there is no limit)."""
+    return or_(taken > limit, and_(taken.is_(None), elapsed > limit))
+
+
+def raised_between(start: datetime, end: datetime) -> tuple[Any, ...]:
+    """SQL: the warnings the figures count, raised in ``start`` ≤ raised_at < ``end``."""
+    return (EarlyWarning.raised_at >= start, EarlyWarning.raised_at < end)
+
+
 def situation_between(db: Database, first: date, last: date, *,
                       escalation: EscalationPolicy | None = None) -> Situation:
     """The figures of the reports recorded on the local dates ``first`` … ``last``; what is open
@@ -144,8 +182,7 @@ def situation_between(db: Database, first: date, last: date, *,
     check_range(first, last)
     rules = escalation or policy()
     start, end = local_start(first), local_start(last + timedelta(days=1))
-    counted = (Incident.created_at >= start, Incident.created_at < end, Incident.is_drill.is_(False),
-               Incident.merged_into_id.is_(None))
+    counted = counted_between(start, end)
     with db.read() as s:
         if s.get_bind().dialect.name == "postgresql":
             # the window's times (a year of a busy street: a few hundred thousand rows) are
@@ -161,7 +198,7 @@ def situation_between(db: Database, first: date, last: date, *,
         open_cases = s.execute(select(seconds_between(s, literal(now, UTCDateTime()), Case.created_at)).where(
             Case.status.in_(OPEN_CASE_STATUSES), Case.is_drill.is_(False))).scalars().all()
         by_rule = dict(s.execute(select(EarlyWarning.rule, func.count()).where(
-            EarlyWarning.raised_at >= start, EarlyWarning.raised_at < end).group_by(EarlyWarning.rule)).all())
+            *raised_between(start, end)).group_by(EarlyWarning.rule)).all())
     days = (last - first).days + 1
     index = {(first + timedelta(days=n)).isoformat(): n for n in range(days)}
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * days)
@@ -187,14 +224,11 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
     window sorts slower than Python sorts the same numbers), so there the times come back as plain
     numbers in one pass, are sorted per severity and target, and counted by bisection.
     """
-    clock = literal(now, UTCDateTime())
-    columns = [Incident.severity.label("severity"),
-               seconds_between(s, clock, Incident.created_at).label("elapsed")]
-    for kind, column in _REACHED.items():
-        taken = seconds_between(s, getattr(Incident, column), Incident.created_at)
-        columns.append(case((taken < 0, 0.0), else_=taken).label(kind))
+    columns = [Incident.severity.label("severity"), elapsed_seconds(s, now).label("elapsed")]
+    for kind in _REACHED:
+        columns.append(step_seconds(s, kind).label(kind))
     # computed once per incident (a CTE the planner must not inline: every CASE below reads them)
-    sub = select(*columns).where(*counted, Incident.status != "cancelled").cte("times").prefix_with("MATERIALIZED")
+    sub = select(*columns).where(*responded(counted)).cte("times").prefix_with("MATERIALIZED")
     limits = {kind: {sev: p.targets[kind].total_seconds() for sev, p in rules.severities.items() if kind in p.targets}
               for kind in TARGETS}
     counts: dict[int, list[Any]] = {}  # severity → met, breached per target, in TARGETS order
@@ -205,8 +239,7 @@ def _response(s: Session, rules: EscalationPolicy, now: datetime, counted: tuple
             limit = case(limits[kind], value=sub.c.severity, else_=None) if limits[kind] else literal(None)
             taken = sub.c[kind]
             aggregates += [func.sum(case((taken <= limit, 1), else_=0)),
-                           func.sum(case((taken > limit, 1), (and_(taken.is_(None), sub.c.elapsed > limit), 1),
-                                         else_=0))]
+                           func.sum(case((is_late(taken, sub.c.elapsed, limit), 1), else_=0))]
         # the percentiles in the same pass: percentile_disc is the nearest rank
         aggregates += [func.percentile_disc(0.9).within_group(sub.c[kind]) for kind in TARGETS]
         for r in s.execute(select(*aggregates).group_by(sub.c.severity)):
@@ -273,14 +306,18 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), LOCAL_TZ)
 
 
+def days_text(first: date, last: date) -> str:
+    """A day or a range of local days as a bar's label says it: ``12-07`` or ``11-08–12-07``."""
+    return first.strftime("%m-%d") if last == first else f"{first:%m-%d}–{last:%m-%d}"
+
+
 def reports_scope(category: str, first: date, last: date | None = None) -> ExactScope:
     """The reports of ``category`` recorded on the local days ``first``..``last`` (one bar of the
     reports per day, or several): not drills, not merged away — as :func:`situation` counts them."""
     last = last or first
     catalog = load_catalog()
-    when = first.strftime("%m-%d") if last == first else f"{first:%m-%d}–{last:%m-%d}"
     return ExactScope(label=_("{category} reported on {days}").format(
-        category=catalog.category_label(category), days=when), category=category,
+        category=catalog.category_label(category), days=days_text(first, last)), category=category,
         created_from=local_midnight(first), created_before=local_midnight(last + timedelta(days=1)),
         include_drill=False, include_merged=False)
 
@@ -298,3 +335,99 @@ def age_scope(bucket: str, now: datetime) -> ExactScope:
     return ExactScope(label=_("Open for {age}").format(age=bucket), open_only=True, include_drill=False,
                       created_after=now - timedelta(days=upper) if upper is not None else None,
                       created_until=now - timedelta(days=lower) if lower is not None else None)
+
+
+def minutes_text(seconds: float) -> str:
+    """Seconds as minutes, to a tenth at most: ``5``, ``1.5``, ``12.3``."""
+    return f"{round(seconds / 60, 1):g}"
+
+
+def response_where(session: Session, *, severity: int, kind: str, start: datetime, end: datetime,
+                   late: tuple[float, datetime] | None = None) -> list[Any]:
+    """SQL: the incidents a bar of the response figure is computed from — the reports of
+    ``severity`` recorded in ``start`` ≤ created_at < ``end`` (:func:`responded`) whose step
+    ``kind`` is measured (:func:`step_seconds`), the times of its p90; with ``late`` (the target
+    in seconds, the figure's moment), those that breached it instead (:func:`is_late`: reached
+    late, or not reached and overdue then) — the terms :func:`_response` counts with."""
+    taken = step_seconds(session, kind)
+    where = [*responded(counted_between(start, end)), Incident.severity == severity]
+    if late is None:
+        where.append(taken.is_not(None))
+    else:
+        target_s, now = late
+        where.append(is_late(taken, elapsed_seconds(session, now), target_s))
+    return where
+
+
+def _step_label(kind: str) -> str:
+    if kind not in _REACHED:
+        raise ValidationError(_("No such step: {kind}").format(kind=kind), "kind")
+    return _(TARGETS[kind])
+
+
+def response_scope(severity: int, kind: str, first: date, last: date) -> ExactScope:
+    """A p90 bar of the response figure: every report of ``severity`` recorded on the local days
+    ``first``..``last`` with the step ``kind`` measured — the times its p90 is taken from."""
+    step = _step_label(kind)
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    return ExactScope(label=_("Severity {severity}, {step} recorded, reported on {days}").format(
+        severity=severity, step=step, days=days_text(first, last)),
+        where=partial(response_where, severity=severity, kind=kind, start=start, end=end))
+
+
+def late_scope(severity: int, kind: str, first: date, last: date, target_s: float, now: datetime) -> ExactScope:
+    """The target bar beside it: those reports that breached the target of ``target_s`` seconds
+    as the figure counted at ``now`` (its moment) — the step reached late, or not reached and overdue."""
+    step = _step_label(kind)
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    return ExactScope(label=_("Severity {severity}, {step} later than the {target} min target, reported on "
+                              "{days}").format(severity=severity, step=step, target=minutes_text(target_s),
+                                               days=days_text(first, last)),
+                      where=partial(response_where, severity=severity, kind=kind, start=start, end=end,
+                                    late=(target_s, now)))
+
+
+def warned_where(_session: Session, *, rule: str, start: datetime, end: datetime) -> list[Any]:
+    """SQL: the incidents linked to the warnings of ``rule`` raised in ``start`` ≤ raised_at <
+    ``end`` (:func:`raised_between`, as the warnings by rule count them): those that raised one,
+    and those started in answer to one (an official warning's response); not drills."""
+    warned = (EarlyWarning.rule == rule, *raised_between(start, end))
+    linked = (select(WarningIncident.incident_id)
+              .join(EarlyWarning, EarlyWarning.id == WarningIncident.warning_id).where(*warned))
+    answered = select(EarlyWarning.response_incident_id).where(*warned, EarlyWarning.response_incident_id.is_not(None))
+    return [or_(Incident.id.in_(linked), Incident.id.in_(answered)), Incident.is_drill.is_(False)]
+
+
+def warnings_scope(rule: str, first: date, last: date) -> ExactScope:
+    """A bar of the warnings by rule: the incidents its warnings (raised on the local days
+    ``first``..``last``) link to."""
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    label = _("Linked to the “{rule}” warnings raised on {days}").format(
+        rule=_(RULES.get(rule, rule)), days=days_text(first, last))
+    return ExactScope(label=label, where=partial(warned_where, rule=rule, start=start, end=end))
+
+
+@dataclass(frozen=True)
+class RuleLinks:
+    """What the warnings of one rule in the window link to: incidents (those :func:`warnings_scope`
+    shows) and cases (a rule over the cases may link no incident at all)."""
+
+    incidents: int
+    cases: int
+
+
+def warning_links(db: Database, first: date, last: date) -> dict[str, RuleLinks]:
+    """Per rule with warnings raised on the local days ``first``..``last``: the incidents and
+    the cases they link to (distinct)."""
+    start, end = local_start(first), local_start(last + timedelta(days=1))
+    out: dict[str, RuleLinks] = {}
+    with db.read() as s:
+        cases: dict[str, set[int]] = defaultdict(set)
+        for rule, details in s.execute(select(EarlyWarning.rule, EarlyWarning.details).where(
+                *raised_between(start, end))):
+            cases[str(rule)].update(int(c) for c in (details or {}).get(CASES_KEY, []))
+        for rule in sorted(cases):
+            n = s.execute(select(func.count(Incident.id)).where(
+                *warned_where(s, rule=rule, start=start, end=end))).scalar_one()
+            out[rule] = RuleLinks(int(n), len(cases[rule]))
+    return out

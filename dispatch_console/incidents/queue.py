@@ -8,7 +8,7 @@ caches by id and refreshes per changed id from the change feed (:func:`rows_by_i
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,6 +155,11 @@ class ExactScope:
     own: a day of reports is ``created_from <= created_at < created_before`` (local midnights);
     an age bar is ``created_after < created_at <= created_until`` (its ages measured at the
     figure's moment). ``label`` is what the queue shows while the scope holds.
+
+    ``where`` is for a figure whose criteria only its own room can state: it gives that room's
+    WHERE terms for the session the queue reads in (the response times of a severity and a step
+    are seconds computed as the figure computes them, per database; the incidents a kind of
+    warning links to), so the queue selects with the figure's own definition, not a copy of it.
     """
 
     label: str
@@ -168,6 +173,7 @@ class ExactScope:
     open_only: bool = False
     include_drill: bool = True
     include_merged: bool = True
+    where: Callable[[Session], Sequence[Any]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -341,7 +347,7 @@ def queue_filters(session: Session, q: QueueQuery) -> list[Any]:
     if q.text and q.text.strip():
         where.append(text_filter(session, q.text))
     if q.exact is not None:
-        where.extend(scope_filters(q.exact))
+        where.extend(scope_filters(q.exact, session))
     return where
 
 
@@ -355,9 +361,9 @@ def grid_open_scope(db: Database, grid_id: int) -> ExactScope:
                       include_merged=False)
 
 
-def scope_filters(scope: ExactScope) -> list[Any]:
+def scope_filters(scope: ExactScope, session: Session) -> list[Any]:
     """The WHERE terms of an :class:`ExactScope` (an empty scope selects every incident)."""
-    where: list[Any] = []
+    where: list[Any] = list(scope.where(session)) if scope.where is not None else []
     if scope.ids:
         where.append(Incident.id.in_(sorted(set(scope.ids))))
     if scope.category is not None:

@@ -1,15 +1,18 @@
 """A bar chart whose bars can be chosen: clicked, or reached with the arrow keys and chosen with Enter.
 
-Bars stand in columns (a day, an age) and, stacked in a column, in layers (a category). The
-chart keeps what it draws as plain numbers, so a click is mapped back to its column and layer
+Bars stand in columns (a day, an age) and, stacked in a column, in layers (a category); or,
+``grouped``, the layers stand side by side in their column (a target beside the time measured
+against it). The chart keeps what it draws as plain numbers, so a click is mapped back to its column and layer
 by arithmetic on the view's coordinates, and the keyboard cursor moves over the same numbers:
 Left/Right (Home/End) a column, Up/Down a layer of the column that has reports, Enter or Space
 chooses the bar under the cursor. The cursor is drawn as an outline over its bar and said in a
-line of text (``cursor_text``) for those who do not see the chart.
+line of text (``cursor_moved``; ``describe`` words it, a view may give its own) for those who
+do not see the chart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,23 +48,27 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no type hi
         self.legend = self.addLegend() if legend else None
         self.columns: tuple[str, ...] = ()  # a label per column
         self.layers: tuple[Layer, ...] = ()
+        self.grouped = False  # the layers side by side in a column, not stacked
+        # a view's own words for a bar (column, layer) in the cursor line; None: "column · layer: value"
+        self.describer: Callable[[int, int], str] | None = None
         self.cursor: tuple[int, int] | None = None
         self._outline: pg.BarGraphItem | None = None
         self.scene().sigMouseClicked.connect(self._clicked)
 
     # -- drawing ------------------------------------------------------------------------------
-    def set_bars(self, columns: list[str], layers: list[Layer], *, tick_every: int = 1) -> None:
-        """Draw ``layers`` stacked over ``columns`` (labels on the axis every ``tick_every``)."""
+    def set_bars(self, columns: list[str], layers: list[Layer], *, tick_every: int = 1,
+                 grouped: bool = False) -> None:
+        """Draw ``layers`` stacked over ``columns`` — or side by side in each column, ``grouped``
+        (labels on the axis every ``tick_every``)."""
         self.clear()
         if self.legend is not None:
             self.legend.clear()
-        self.columns, self.layers = tuple(columns), tuple(layers)
-        xs = list(range(len(columns)))
-        below = [0.0] * len(columns)
-        for layer in layers:
-            self.addItem(pg.BarGraphItem(x=xs, height=list(layer.values), y0=list(below), width=BAR_WIDTH,
-                                         brush=layer.colour, pen=pg.mkPen(layer.colour), name=layer.name))
-            below = [b + v for b, v in zip(below, layer.values, strict=True)]
+        self.columns, self.layers, self.grouped = tuple(columns), tuple(layers), grouped
+        for n, layer in enumerate(layers):
+            self.addItem(pg.BarGraphItem(
+                x=[self._x(c, n) for c in range(len(columns))], height=list(layer.values),
+                y0=[self._bottom(c, n) for c in range(len(columns))], width=self._width(),
+                brush=layer.colour, pen=pg.mkPen(layer.colour), name=layer.name))
         step = max(tick_every, 1)
         self.getAxis("bottom").setTicks([[(i, label) for i, label in enumerate(columns) if i % step == 0]])
         self._outline = None
@@ -72,18 +79,34 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no type hi
         return self.layers[layer].values[column]
 
     def _bottom(self, column: int, layer: int) -> float:
+        if self.grouped:
+            return 0.0
         return sum(self.layers[n].values[column] for n in range(layer))
+
+    def _width(self) -> float:
+        """A bar's width: the column's, or its share of the column when the layers stand side by side."""
+        return BAR_WIDTH / len(self.layers) if self.grouped and self.layers else BAR_WIDTH
+
+    def _x(self, column: int, layer: int) -> float:
+        """The middle of a bar across: its column, or its place in the column when grouped."""
+        if not self.grouped:
+            return float(column)
+        return column - BAR_WIDTH / 2 + self._width() * (layer + 0.5)
 
     def bar_centre(self, column: int, layer: int) -> QPointF:
         """The middle of a bar in the view's coordinates (tests click there)."""
-        return QPointF(column, self._bottom(column, layer) + self.value(column, layer) / 2)
+        return QPointF(self._x(column, layer), self._bottom(column, layer) + self.value(column, layer) / 2)
 
     # -- the mouse ----------------------------------------------------------------------------
     def bar_at(self, x: float, y: float) -> tuple[int, int] | None:
         """The (column, layer) of the bar at a point of the view, None between bars."""
         column = round(x)
-        if not 0 <= column < len(self.columns) or abs(x - column) > BAR_WIDTH / 2:
+        if not 0 <= column < len(self.columns) or abs(x - column) > BAR_WIDTH / 2 or not self.layers:
             return None
+        if self.grouped:
+            n = min(int((x - (column - BAR_WIDTH / 2)) / self._width()), len(self.layers) - 1)
+            value = self.layers[n].values[column]
+            return (column, n) if value > 0 and 0 <= y < value else None
         bottom = 0.0
         for n, layer in enumerate(self.layers):
             top = bottom + layer.values[column]
@@ -129,15 +152,22 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no type hi
             self.cursor_moved.emit("")
             return
         value = self.value(column, layer)
-        self._outline = pg.BarGraphItem(x=[column], height=[max(value, 0.0)], y0=[self._bottom(column, layer)],
-                                        width=BAR_WIDTH + 0.1, brush=None,
+        self._outline = pg.BarGraphItem(x=[self._x(column, layer)], height=[max(value, 0.0)],
+                                        y0=[self._bottom(column, layer)],
+                                        width=self._width() + (0.05 if self.grouped else 0.1), brush=None,
                                         pen=pg.mkPen(CURSOR_COLOUR, width=3))
         self._outline.setZValue(10)
         self.addItem(self._outline)
+        self.cursor_moved.emit(self.describe(column, layer))
+
+    def describe(self, column: int, layer: int) -> str:
+        """The cursor line for a bar: the view's own words (``describer``), or "column · layer: value"."""
+        if self.describer is not None:
+            return self.describer(column, layer)
+        value = self.value(column, layer)
         name = self.layers[layer].name
         count = int(value) if float(value).is_integer() else value
-        self.cursor_moved.emit(f"{self.columns[column]} · {name}: {count}" if name else
-                               f"{self.columns[column]}: {count}")
+        return f"{self.columns[column]} · {name}: {count}" if name else f"{self.columns[column]}: {count}"
 
     def _column_step(self, column: int, step: int, layer: int) -> tuple[int, int]:
         """The next column that has a bar, keeping the layer when it has one there."""

@@ -6,16 +6,21 @@ and the shelters: each one's status, the people in it, its capacity and free pla
 total. The figures are read off the GUI thread and again when incidents, warnings or shelters
 change (at most once per refresh interval). Drills never count.
 
-A bar of the reports per day or of the open incidents by age stands for incidents: clicking it,
-or reaching it with the arrow keys and pressing Enter (``ui/assessment/bars.py``), shows exactly
-those incidents in the queue (``ui.exact``; Esc there shows the whole queue again).
+Every bar stands for incidents: clicking it, or reaching it with the arrow keys and pressing
+Enter (``ui/assessment/bars.py``), shows exactly those incidents in the queue (``ui.exact``; Esc
+there shows the whole queue again). A day's bar: that category's reports of the day; an age's:
+the open incidents of that age; a p90 bar: the reports of that severity whose step was measured
+(the times the p90 is taken from), the grey target bar beside it: the reports that breached the
+target as the on-time rate counts them (the step reached late, or not yet and overdue); a rule's
+bar: the incidents its warnings link to. A bar that stands for no incident (a
+rule over the cases, a target nobody missed) says so in the cursor line and leaves the queue as
+it is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
@@ -34,11 +39,11 @@ from PySide6.QtWidgets import (
 
 from dispatch_console.assessment import situation as figures
 from dispatch_console.assessment.monthly import TARGETS
+from dispatch_console.incidents.queue import ExactScope, QueueQuery, query_incidents
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.warnings import RULES
 from ui.assessment.bars import BarChart, Layer
-from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import refill
 
@@ -47,6 +52,8 @@ PALETTE = ("#1976d2", "#d32f2f", "#388e3c", "#f57c00", "#7b1fa2", "#0097a7", "#5
 REFRESH_MS = 5000
 REDRAW_ENTITIES = ("incident", "warning", "shelter")  # a shelter's status and arrivals/departures
 SHELTER_COLOURS = {"open": "#2e7d32", "full": "#c62828", "closed": "#757575"}
+TARGET_COLOUR = "#bdbdbd"  # the target: grey, beside the p90 measured against it
+TARGET_LAYER = 0  # the response chart's layers: the target, then the p90
 
 
 def _cell(text: object, *, number: bool = False) -> QTableWidgetItem:
@@ -65,17 +72,10 @@ def shelter_summary(shelters: figures.Shelters) -> str:
         people=shelters.people, free=shelters.free)
 
 
-def _plot(parent: QWidget) -> pg.PlotWidget:
-    widget = pg.PlotWidget(parent, background="#1e2227" if theme.current() == "dark" else "w")
-    widget.showGrid(x=False, y=True, alpha=0.3)
-    return widget
-
-
-def _bars(plot: pg.PlotWidget, labels: list[str], values: list[float], colour: str, *, offset: float = 0.0,
-          width: float = 0.6) -> None:
-    xs = [i + offset for i in range(len(values))]
-    plot.addItem(pg.BarGraphItem(x=xs, height=values, width=width, brush=colour))
-    plot.getAxis("bottom").setTicks([list(enumerate(labels))])
+def _read(db: Any, days: int) -> tuple[figures.Situation, dict[str, figures.RuleLinks]]:
+    """The figures, and what each rule's warnings in their window link to (off the GUI thread)."""
+    data = figures.situation(db, days)
+    return data, figures.warning_links(db, data.days[0], data.days[-1])
 
 
 class SituationPanel(QDockWidget):
@@ -109,16 +109,28 @@ class SituationPanel(QDockWidget):
         self.per_day.setObjectName("situation-per-day")
         self.ages = BarChart(body)
         self.ages.setObjectName("situation-ages")
-        for chart in (self.per_day, self.ages):
+        self.response = BarChart(body, legend=True)
+        self.response.setObjectName("situation-response")
+        self.response.describer = self._describe_response
+        self.by_rule = BarChart(body)
+        self.by_rule.setObjectName("situation-by-rule")
+        self.by_rule.describer = self._describe_rule
+        for chart in (self.per_day, self.ages, self.response, self.by_rule):
             chart.setToolTip(_("Click a bar, or choose one with the arrow keys and Enter, to show "
                                "exactly those incidents in the queue"))
             chart.cursor_moved.connect(self._say_cursor)
         self.per_day.setAccessibleName(_("Reports per day"))
         self.ages.setAccessibleName(_("Open by age"))
+        self.response.setAccessibleName(_("Response p90 against the target (min)"))
+        self.by_rule.setAccessibleName(_("Warnings by rule"))
         self.per_day.chosen.connect(self._day_chosen)
         self.ages.chosen.connect(self._age_chosen)
+        self.response.chosen.connect(self._response_chosen)
+        self.by_rule.chosen.connect(self._rule_chosen)
         self.per_day_layers: list[str] = []  # the category of each layer of the reports per day
-        self.response, self.by_rule = (_plot(body) for _n in range(2))
+        self.response_columns: list[tuple[int, str]] = []  # (severity, step) of each response column
+        self.rules: list[str] = []  # the rule of each column of the warnings by rule
+        self.links: dict[str, figures.RuleLinks] = {}  # what each rule's warnings link to
         self.tabs.addTab(self.per_day, _("Reports per day"))
         self.tabs.addTab(self.ages, _("Open by age"))
         self.tabs.addTab(self.response, _("Response p90 against the target (min)"))
@@ -156,7 +168,7 @@ class SituationPanel(QDockWidget):
             return
         self._loading = True
         db, days = self.ui.console.db, self.days()
-        self.ui.runner.run(lambda: figures.situation(db, days), on_success=self._loaded, on_failure=self._failed)
+        self.ui.runner.run(lambda: _read(db, days), on_success=self._read, on_failure=self._failed)
 
     def _refresh_if_stale(self) -> None:
         if self._stale and not self._loading and self.isVisible():  # a hidden dock: at the tick after it is shown
@@ -170,6 +182,10 @@ class SituationPanel(QDockWidget):
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
         self.summary.setText(_("Could not read the situation: {error}").format(error=exc))
+
+    def _read(self, read: tuple[figures.Situation, dict[str, figures.RuleLinks]]) -> None:
+        data, self.links = read
+        self._loaded(data)
 
     def _loaded(self, data: figures.Situation) -> None:
         self._loading = False
@@ -188,21 +204,19 @@ class SituationPanel(QDockWidget):
                               tick_every=max(len(data.days) // 10, 1))
         self.ages.set_bars(list(data.open_by_age),
                            [Layer("", PALETTE[0], tuple(float(v) for v in data.open_by_age.values()))])
-        self.response.clear()
-        labels: list[str] = []
-        p90s: list[float] = []
-        targets: list[float] = []
-        for severity, per in data.response.items():
-            for kind, r in per.items():
-                labels.append(f"{severity}·{_(TARGETS[kind])}")
-                p90s.append((r.p90_s or 0.0) / 60)
-                targets.append(r.target_s / 60)
-        _bars(self.response, labels, targets, "#bdbdbd", offset=-0.2, width=0.4)
-        _bars(self.response, labels, p90s, PALETTE[1], offset=0.2, width=0.4)
-        self.by_rule.clear()
-        rules = list(RULES)
-        _bars(self.by_rule, [_(RULES[r]) for r in rules], [float(data.warnings_by_rule.get(r, 0)) for r in rules],
-              PALETTE[3])
+        self.response_columns = [(severity, kind) for severity, per in data.response.items() for kind in per]
+        # the grey target beside the p90 measured against it, in each column
+        self.response.set_bars(
+            [f"{severity}·{_(TARGETS[kind])}" for severity, kind in self.response_columns],
+            [Layer(_("Target"), TARGET_COLOUR, tuple(data.response[sev][kind].target_s / 60
+                                                     for sev, kind in self.response_columns)),
+             Layer(_("p90"), PALETTE[1], tuple((data.response[sev][kind].p90_s or 0.0) / 60
+                                               for sev, kind in self.response_columns))],
+            grouped=True)
+        self.rules = list(RULES)
+        self.by_rule.set_bars([_(RULES[r]) for r in self.rules],
+                              [Layer("", PALETTE[3], tuple(float(data.warnings_by_rule.get(r, 0))
+                                                           for r in self.rules))])
         if self._stale:
             self._stale = False
             self.reload()
@@ -222,6 +236,79 @@ class SituationPanel(QDockWidget):
         buckets = list(self.data.open_by_age)
         if 0 <= column < len(buckets):
             self.ui.exact.show(figures.age_scope(buckets[column], self.data.made_at))
+
+    def _response(self, column: int) -> tuple[int, str, figures.Response] | None:
+        if self.data is None or not 0 <= column < len(self.response_columns):
+            return None
+        severity, kind = self.response_columns[column]
+        found = self.data.response.get(severity, {}).get(kind)
+        return (severity, kind, found) if found is not None else None
+
+    def _describe_response(self, column: int, layer: int) -> str:
+        found = self._response(column)
+        if found is None:
+            return ""
+        severity, kind, r = found
+        values = {"severity": severity, "step": _(TARGETS[kind]), "target": figures.minutes_text(r.target_s),
+                  "p90": figures.minutes_text(r.p90_s) if r.p90_s is not None else "—"}
+        if layer == TARGET_LAYER:
+            return _("Severity {severity}, {step}: target {target} min (p90 {p90} min); Enter shows the "
+                     "incidents later than the target").format(**values)
+        return _("Severity {severity}, {step}: p90 {p90} min (target {target} min); Enter shows the "
+                 "incidents it is taken from").format(**values)
+
+    def _response_chosen(self, column: int, layer: int) -> None:
+        found = self._response(column)
+        if found is None or self.data is None:
+            return
+        severity, kind, r = found
+        first, last = self.data.days[0], self.data.days[-1]
+        if layer != TARGET_LAYER:
+            self.ui.exact.show(figures.response_scope(severity, kind, first, last))
+            return
+        if self.data.made_at is None:
+            return
+        scope = figures.late_scope(severity, kind, first, last, r.target_s, self.data.made_at)
+        empty = _("Severity {severity}, {step}: none later than the {target} min target; the queue stays as "
+                  "it is").format(severity=severity, step=_(TARGETS[kind]), target=figures.minutes_text(r.target_s))
+        self._show_unless_empty(scope, empty)
+
+    def _show_unless_empty(self, scope: ExactScope, empty: str) -> None:
+        """Exactly the scope's incidents in the queue; when there are none, say so and leave the queue."""
+        db = self.ui.console.db
+
+        def shown(total: int) -> None:
+            if total:
+                self.ui.exact.show(scope)
+            else:
+                self.cursor_text.setText(empty)
+
+        self.ui.runner.run(lambda: query_incidents(db, QueueQuery(exact=scope, limit=0)).total,
+                           on_success=shown, on_failure=lambda exc: self.cursor_text.setText(
+                               _("Could not read the situation: {error}").format(error=exc)))
+
+    def _describe_rule(self, column: int, _layer: int) -> str:
+        if self.data is None or not 0 <= column < len(self.rules):
+            return ""
+        rule = self.rules[column]
+        links = self.links.get(rule, figures.RuleLinks(0, 0))
+        values = {"rule": _(RULES[rule]), "n": self.data.warnings_by_rule.get(rule, 0),
+                  "incidents": links.incidents, "cases": links.cases}
+        if links.incidents:
+            return _("{rule}: {n} warnings, linked to {incidents} incidents; Enter shows them").format(**values)
+        if links.cases:
+            return _("{rule}: {n} warnings, linked to {cases} cases and no incident: nothing to show "
+                     "in the queue").format(**values)
+        return _("{rule}: {n} warnings, linked to no incident: nothing to show in the queue").format(**values)
+
+    def _rule_chosen(self, column: int, _layer: int) -> None:
+        if self.data is None or not 0 <= column < len(self.rules):
+            return
+        rule = self.rules[column]
+        if not self.links.get(rule, figures.RuleLinks(0, 0)).incidents:
+            self.cursor_text.setText(self._describe_rule(column, 0))  # said again: the queue stays as it is
+            return
+        self.ui.exact.show(figures.warnings_scope(rule, self.data.days[0], self.data.days[-1]))
 
     def _fill_shelters(self, shelters: figures.Shelters) -> None:
         rows: list[list[QTableWidgetItem]] = []
