@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from dispatch_console import assessment as figures
 from dispatch_console.assessment import TARGETS
-from dispatch_console.incidents.queue import ExactScope, QueueQuery, query_incidents
+from dispatch_console.incidents import ExactScope, QueueQuery, query_incidents
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.warnings import RULES
