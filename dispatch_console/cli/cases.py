@@ -17,7 +17,7 @@ from dispatch_console.cli import EXIT_OK, CliContext, Commands, UsageError
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
-    from dispatch_console.cases.reads import CaseDetail, CaseRow
+    from dispatch_console.cases import CaseDetail, CaseRow
 
 
 def register(commands: Commands) -> None:
@@ -125,11 +125,11 @@ def _json(value: Any) -> None:
 
 
 def row_json(row: CaseRow) -> dict[str, Any]:
-    from dispatch_console.cases import policy
-    from dispatch_console.cases.vocabulary import KIND_LABELS, RISK_LABELS, STATUS_LABELS, label
+    from dispatch_console import cases
+    from dispatch_console.cases import KIND_LABELS, RISK_LABELS, STATUS_LABELS, label
 
     return {"number": row.number, "kind": row.kind, "kind_label": label(KIND_LABELS, row.kind),
-            "subtype": row.subtype, "subtype_label": policy.cases().subtype_label(row.subtype), "title": row.title,
+            "subtype": row.subtype, "subtype_label": cases.case_policy().subtype_label(row.subtype), "title": row.title,
             "status": row.status, "status_label": label(STATUS_LABELS, row.status), "grid": row.grid_name,
             "risk": row.risk, "risk_label": label(RISK_LABELS, row.risk), "may_escalate": row.may_escalate,
             "unit": row.unit_name, "responsible_person": row.responsible_person, "created_at": row.created_at,
@@ -164,8 +164,7 @@ def detail_json(d: CaseDetail) -> dict[str, Any]:
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.cases.reads import CaseQuery, list_cases
-    from dispatch_console.cases.vocabulary import KIND_LABELS, STATUS_LABELS, label
+    from dispatch_console.cases import KIND_LABELS, STATUS_LABELS, CaseQuery, label, list_cases
     from dispatch_console.kernel.timefmt import fmt_local
 
     limit = ctx.args.limit
@@ -184,20 +183,20 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def _case_id(ctx: CliContext, number: str) -> int:
-    from dispatch_console.cases.reads import find_case
+    from dispatch_console.cases import find_case
 
     return find_case(ctx.database(), number)
 
 
 def cmd_show(ctx: CliContext) -> int:
-    from dispatch_console.cases.parties import PARTY_ROLES
-    from dispatch_console.cases.reads import get_case
-    from dispatch_console.cases.vocabulary import (
+    from dispatch_console.cases import (
         KIND_LABELS,
+        PARTY_ROLES,
         STATUS_LABELS,
         TIMER_STATES,
         VISIT_RESULTS,
         VISIT_STATES,
+        get_case,
         label,
     )
     from dispatch_console.kernel.timefmt import fmt_local
@@ -226,7 +225,7 @@ _PARTY = re.compile(r"^(applicant|respondent|other):([^:]+)(?::([^:]*))?(?::([^:
 
 
 def _parties(values: list[str]) -> tuple[Any, ...]:
-    from dispatch_console.cases.parties import PartyDraft
+    from dispatch_console.cases import PartyDraft
 
     out = []
     for i, value in enumerate(values, start=1):
@@ -239,19 +238,19 @@ def _parties(values: list[str]) -> tuple[Any, ...]:
 
 
 def cmd_open(ctx: CliContext) -> int:
-    from dispatch_console.cases import service
-    from dispatch_console.cases.reads import get_case
+    from dispatch_console import cases
+    from dispatch_console.cases import get_case
 
     db = ctx.database()
     actor = ctx.actor()
     if not ctx.args.title and not ctx.args.incident:
         raise UsageError(_("Give --title (or --incident to take the incident's description)."))
-    draft = service.CaseDraft(kind=ctx.args.kind, title=ctx.args.title or "", description=ctx.args.description,
+    draft = cases.CaseDraft(kind=ctx.args.kind, title=ctx.args.title or "", description=ctx.args.description,
                               subtype=ctx.args.subtype, grid=ctx.args.grid, risk=ctx.args.risk,
                               may_escalate=ctx.args.may_escalate, responsible_unit=ctx.args.unit,
                               responsible_person=ctx.args.person, parties=_parties(ctx.args.party),
                               incidents=tuple(ctx.args.incident))
-    case_id = service.open_case(db, actor, draft)
+    case_id = cases.open_case(db, actor, draft)
     d = get_case(db, case_id)
     if ctx.args.json:
         _json(detail_json(d))
@@ -261,8 +260,7 @@ def cmd_open(ctx: CliContext) -> int:
 
 
 def _done(ctx: CliContext, case_id: int) -> int:
-    from dispatch_console.cases.reads import get_case
-    from dispatch_console.cases.vocabulary import STATUS_LABELS, label
+    from dispatch_console.cases import STATUS_LABELS, get_case, label
 
     row = get_case(ctx.database(), case_id).row
     print(f"{row.number}: {label(STATUS_LABELS, row.status)}")
@@ -270,35 +268,35 @@ def _done(ctx: CliContext, case_id: int) -> int:
 
 
 def cmd_accept(ctx: CliContext) -> int:
-    from dispatch_console.cases import petition
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    petition.accept(ctx.database(), ctx.actor(), case_id, refuse=ctx.args.refuse, note=ctx.args.note)
+    cases.accept_petition(ctx.database(), ctx.actor(), case_id, refuse=ctx.args.refuse, note=ctx.args.note)
     return _done(ctx, case_id)
 
 
 def cmd_extend(ctx: CliContext) -> int:
-    from dispatch_console.cases import petition
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    petition.extend(ctx.database(), ctx.actor(), case_id, days=ctx.args.days, reason=ctx.args.reason,
+    cases.extend_petition(ctx.database(), ctx.actor(), case_id, days=ctx.args.days, reason=ctx.args.reason,
                     approver=ctx.args.approver)
     return _done(ctx, case_id)
 
 
 def cmd_reply(ctx: CliContext) -> int:
-    from dispatch_console.cases import petition
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    petition.reply(ctx.database(), ctx.actor(), case_id, ctx.args.text)
+    cases.reply_petition(ctx.database(), ctx.actor(), case_id, ctx.args.text)
     return _done(ctx, case_id)
 
 
 def cmd_review(ctx: CliContext) -> int:
-    from dispatch_console.cases import petition
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    petition.request_review(ctx.database(), ctx.actor(), case_id, ctx.args.note)
+    cases.request_review(ctx.database(), ctx.actor(), case_id, ctx.args.note)
     return _done(ctx, case_id)
 
 
@@ -315,28 +313,28 @@ def _date(value: str, what: str) -> datetime:
 
 
 def cmd_mediate(ctx: CliContext) -> int:
-    from dispatch_console.cases import service
+    from dispatch_console import cases
 
     terms = []
     for i, raw in enumerate(ctx.args.term, start=1):
         text, _sep, due = raw.rpartition("@") if re.search(r"@\d{4}-\d{2}-\d{2}$", raw) else (raw, "", "")
-        terms.append(service.Term(text=text, due_at=_date(due, _("--term {n}").format(n=i)) if due else None))
-    draft = service.SessionDraft(mediator=ctx.args.mediator, mediator_org=ctx.args.org, place=ctx.args.place,
+        terms.append(cases.Term(text=text, due_at=_date(due, _("--term {n}").format(n=i)) if due else None))
+    draft = cases.SessionDraft(mediator=ctx.args.mediator, mediator_org=ctx.args.org, place=ctx.args.place,
                                  attendees=ctx.args.attendees, summary=ctx.args.summary, outcome=ctx.args.outcome,
                                  agreement=ctx.args.agreement, terms=tuple(terms), referral=ctx.args.referral)
     case_id = _case_id(ctx, ctx.args.number)
-    service.mediate(ctx.database(), ctx.actor(), case_id, draft)
+    cases.mediate(ctx.database(), ctx.actor(), case_id, draft)
     return _done(ctx, case_id)
 
 
 def cmd_visit(ctx: CliContext) -> int:
-    from dispatch_console.cases import service
+    from dispatch_console import cases
 
     db = ctx.database()
     case_id = _case_id(ctx, ctx.args.number)
     actor = ctx.actor()
-    visit_id, version = service.due_visit(db, case_id)
-    reopened = service.record_visit(db, actor, case_id, visit_id, version, result=ctx.args.result,
+    visit_id, version = cases.due_visit(db, case_id)
+    reopened = cases.record_visit(db, actor, case_id, visit_id, version, result=ctx.args.result,
                                     satisfaction=ctx.args.satisfaction, note=ctx.args.note)
     if reopened:
         print(_("The case is reopened."))
@@ -344,28 +342,28 @@ def cmd_visit(ctx: CliContext) -> int:
 
 
 def cmd_confirm(ctx: CliContext) -> int:
-    from dispatch_console.cases import service
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    service.confirm_judicially(ctx.database(), ctx.actor(), case_id)
+    cases.confirm_judicially(ctx.database(), ctx.actor(), case_id)
     return _done(ctx, case_id)
 
 
 def cmd_close(ctx: CliContext) -> int:
-    from dispatch_console.cases import service
+    from dispatch_console import cases
 
     case_id = _case_id(ctx, ctx.args.number)
-    service.close_case(ctx.database(), ctx.actor(), case_id, ctx.args.note)
+    cases.close_case(ctx.database(), ctx.actor(), case_id, ctx.args.note)
     return _done(ctx, case_id)
 
 
 def cmd_export(ctx: CliContext) -> int:
-    from dispatch_console.cases import ledger
+    from dispatch_console import cases
 
     m = re.fullmatch(r"(\d{4})-(\d{2})", ctx.args.month.strip())
     if m is None or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
         raise UsageError(_("--month {value}: write YYYY-MM (2000–2100).").format(value=ctx.args.month))
-    count = ledger.export_month(ctx.database(), int(m.group(1)), int(m.group(2)), ctx.args.file)
+    count = cases.export_month(ctx.database(), int(m.group(1)), int(m.group(2)), ctx.args.file)
     print(_("Wrote {n} cases to {file}.").format(n=count, file=ctx.args.file))
     return EXIT_OK
 
@@ -388,13 +386,13 @@ def _campaign_line(row: Any) -> str:
 
 
 def cmd_campaign_start(ctx: CliContext) -> int:
-    from dispatch_console.cases import campaigns
+    from dispatch_console import cases
 
     due = _date(ctx.args.due, "--due")
     db = ctx.database()
-    campaign_id = campaigns.start(db, ctx.actor(), campaigns.CampaignDraft(
+    campaign_id = cases.start_campaign(db, ctx.actor(), cases.CampaignDraft(
         title=ctx.args.title, due_at=due, grids=tuple(ctx.args.grid), reason=ctx.args.reason, note=ctx.args.note))
-    row = campaigns.get_campaign(db, campaign_id).row
+    row = cases.get_campaign(db, campaign_id).row
     if ctx.args.json:
         _json(campaign_json(row))
     else:
@@ -403,9 +401,9 @@ def cmd_campaign_start(ctx: CliContext) -> int:
 
 
 def cmd_campaign_list(ctx: CliContext) -> int:
-    from dispatch_console.cases import campaigns
+    from dispatch_console import cases
 
-    rows = campaigns.list_campaigns(ctx.database())
+    rows = cases.list_campaigns(ctx.database())
     if ctx.args.json:
         _json([campaign_json(r) for r in rows])
         return EXIT_OK
@@ -415,13 +413,13 @@ def cmd_campaign_list(ctx: CliContext) -> int:
 
 
 def cmd_campaign_show(ctx: CliContext) -> int:
-    from dispatch_console.cases import campaigns
+    from dispatch_console import cases
     from dispatch_console.kernel.timefmt import fmt_local
 
-    d = campaigns.get_campaign(ctx.database(), ctx.args.id)
+    d = cases.get_campaign(ctx.database(), ctx.args.id)
     if ctx.args.json:
         _json({**campaign_json(d.row), "note": d.note, "grid_reports": [
-            {"code": x.code, "name": x.name, "state": x.state, "state_label": _(campaigns.GRID_STATES[x.state]),
+            {"code": x.code, "name": x.name, "state": x.state, "state_label": _(cases.GRID_STATES[x.state]),
              "reporter": x.reporter, "reported_at": x.reported_at, "overdue": x.overdue, "late": x.late,
              "escalated_at": x.escalated_at, "cases": list(x.cases)} for x in d.lines]})
         return EXIT_OK
@@ -429,14 +427,14 @@ def cmd_campaign_show(ctx: CliContext) -> int:
     for x in d.lines:
         mark = "!" if x.overdue else " "
         when = f" {fmt_local(x.reported_at)} {x.reporter or ''}" if x.reported_at else ""
-        print(f" {mark} {x.code:12} {x.name:14} {_(campaigns.GRID_STATES[x.state])}{when} {' '.join(x.cases)}")
+        print(f" {mark} {x.code:12} {x.name:14} {_(cases.GRID_STATES[x.state])}{when} {' '.join(x.cases)}")
     return EXIT_OK
 
 
 def cmd_campaign_report(ctx: CliContext) -> int:
-    from dispatch_console.cases import campaigns
+    from dispatch_console import cases
 
-    numbers = campaigns.report(ctx.database(), ctx.actor(), ctx.args.id, ctx.args.grid, found=tuple(ctx.args.found),
+    numbers = cases.report_grid(ctx.database(), ctx.actor(), ctx.args.id, ctx.args.grid, found=tuple(ctx.args.found),
                                nothing_new=ctx.args.nothing_new, reporter=ctx.args.reporter, note=ctx.args.note)
     if numbers:
         print(_("Reported; opened {cases}.").format(cases=", ".join(numbers)))
@@ -446,9 +444,9 @@ def cmd_campaign_report(ctx: CliContext) -> int:
 
 
 def cmd_campaign_close(ctx: CliContext) -> int:
-    from dispatch_console.cases import campaigns
+    from dispatch_console import cases
 
-    row = campaigns.close(ctx.database(), ctx.actor(), ctx.args.id, reason=ctx.args.reason)
+    row = cases.close_campaign(ctx.database(), ctx.actor(), ctx.args.id, reason=ctx.args.reason)
     if ctx.args.json:
         _json(campaign_json(row))
     else:

@@ -19,7 +19,7 @@ from dispatch_console.kernel.text import summary
 from dispatch_console.kernel.timefmt import fmt_local
 
 if TYPE_CHECKING:
-    from dispatch_console.incidents.queue import IncidentDetail, IncidentRow
+    from dispatch_console.incidents import IncidentDetail, IncidentRow
     from dispatch_console.kernel.categories import Catalog
 
 
@@ -80,7 +80,7 @@ def _one_line(text: str | None, width: int) -> str:
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
     from dispatch_console.kernel.categories import load_catalog
 
     catalog = load_catalog(ctx.resources)
@@ -103,7 +103,7 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_show(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
     from dispatch_console.kernel.categories import load_catalog
 
     catalog = load_catalog(ctx.resources)
@@ -142,7 +142,7 @@ def cmd_show(ctx: CliContext) -> int:
 
 
 def _act(ctx: CliContext, action: Callable[[Any, Any, int, int], IncidentRow]) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
     from dispatch_console.kernel.categories import load_catalog
 
     actor = ctx.actor()
@@ -155,43 +155,43 @@ def _act(ctx: CliContext, action: Callable[[Any, Any, int, int], IncidentRow]) -
 
 
 def cmd_ack(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, incidents.acknowledge)
 
 
 def cmd_on_scene(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, incidents.mark_on_scene)
 
 
 def cmd_resolve(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, lambda db, a, i, v: incidents.resolve(db, a, i, v, ctx.args.note))
 
 
 def cmd_close(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, lambda db, a, i, v: incidents.close(db, a, i, v, ctx.args.note))
 
 
 def cmd_reopen(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, lambda db, a, i, v: incidents.reopen(db, a, i, v, ctx.args.note))
 
 
 def cmd_merge(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     return _act(ctx, lambda db, a, i, v: incidents.merge_duplicate(db, a, i, v, ctx.args.into, ctx.args.note))
 
 
 def cmd_dispatch(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     by_code = {u.code: u.id for u in incidents.list_units(ctx.database())}
     missing = [c for c in ctx.args.unit if c not in by_code]
@@ -202,7 +202,7 @@ def cmd_dispatch(ctx: CliContext) -> int:
 
 
 def cmd_note(ctx: CliContext) -> int:
-    from dispatch_console.incidents import service as incidents
+    from dispatch_console import incidents
 
     actor = ctx.actor()
     db = ctx.database()

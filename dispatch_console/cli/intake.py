@@ -26,7 +26,7 @@ from dispatch_console.kernel import bounded_input
 from dispatch_console.kernel.i18n import _
 
 if TYPE_CHECKING:
-    from dispatch_console.incidents.intake import LineOutcome
+    from dispatch_console.incidents import LineOutcome
 
 log = logging.getLogger("dispatch_console.intake")
 
@@ -71,7 +71,7 @@ class StopReading:
         self._reading = False
 
     def __iter__(self) -> Iterator[bytes]:
-        from dispatch_console.incidents.intake import INTAKE_LIMITS
+        from dispatch_console.incidents import INTAKE_LIMITS
 
         while not self.stopped.is_set():
             try:
@@ -125,7 +125,7 @@ def _report(outcome: LineOutcome, acks: bool) -> None:
 
 
 def cmd_intake(ctx: CliContext) -> int:
-    from dispatch_console.incidents.intake import INTAKE_RETRY, IntakeSummary, IntakeWeather, intake_lines
+    from dispatch_console.incidents import INTAKE_RETRY, IntakeSummary, IntakeWeather, intake_lines
     from dispatch_console.kernel import transient
     from dispatch_console.kernel.categories import load_catalog
 

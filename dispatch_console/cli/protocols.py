@@ -74,7 +74,7 @@ def cmd_validate(ctx: CliContext) -> int:
 
 
 def cmd_propose(ctx: CliContext) -> int:
-    from dispatch_console.incidents.service import get_incident
+    from dispatch_console.incidents import get_incident
     from dispatch_console.protocols import propose
 
     _sets, cards, errors = _load(ctx)

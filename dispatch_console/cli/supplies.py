@@ -60,7 +60,7 @@ def register(commands: Commands) -> None:
 
 
 def _catalogue(ctx: CliContext) -> Any:
-    from dispatch_console.supplies.stock import load_catalogue
+    from dispatch_console.supplies import load_catalogue
 
     catalogue, errors = load_catalogue(ctx.resources)
     for error in errors:
@@ -69,7 +69,8 @@ def _catalogue(ctx: CliContext) -> Any:
 
 
 def cmd_list(ctx: CliContext) -> int:
-    from dispatch_console.supplies.stock import list_depots, stock
+    from dispatch_console.supplies import list_depots
+    from dispatch_console.supplies import stock_levels as stock
 
     db = ctx.database()
     ids = None
@@ -91,7 +92,7 @@ def cmd_list(ctx: CliContext) -> int:
 
 
 def cmd_move(ctx: CliContext) -> int:
-    from dispatch_console.supplies.stock import move
+    from dispatch_console.supplies import move_stock as move
 
     actor = ctx.actor()
     rows = move(ctx.database(), actor, _catalogue(ctx), kind=KIND_NAMES[ctx.args.kind], depot=ctx.args.depot,
@@ -105,7 +106,7 @@ def cmd_move(ctx: CliContext) -> int:
 
 def cmd_ledger(ctx: CliContext) -> int:
     from dispatch_console.kernel.timefmt import fmt_local
-    from dispatch_console.supplies.stock import ledger
+    from dispatch_console.supplies import stock_ledger as ledger
 
     lines = ledger(ctx.database(), depot=ctx.args.depot, limit=max(1, min(ctx.args.limit, 10000)))
     if ctx.args.json:
@@ -122,7 +123,7 @@ def cmd_ledger(ctx: CliContext) -> int:
 
 
 def cmd_export(ctx: CliContext) -> int:
-    from dispatch_console.supplies.sheets import export_stock
+    from dispatch_console.supplies import export_stock
 
     n = export_stock(ctx.database(), _catalogue(ctx), ctx.args.file)
     print(_("{n} rows written to {file}.").format(n=n, file=ctx.args.file))
@@ -130,7 +131,7 @@ def cmd_export(ctx: CliContext) -> int:
 
 
 def cmd_import(ctx: CliContext) -> int:
-    from dispatch_console.supplies.sheets import import_stock
+    from dispatch_console.supplies import import_stock
 
     actor = ctx.actor()
     result = import_stock(ctx.database(), actor, _catalogue(ctx), ctx.args.file)
@@ -147,7 +148,7 @@ def cmd_import(ctx: CliContext) -> int:
 
 
 def cmd_depots(ctx: CliContext) -> int:
-    from dispatch_console.supplies.stock import list_depots
+    from dispatch_console.supplies import list_depots
 
     depots = list_depots(ctx.database())
     if ctx.args.json:
@@ -161,7 +162,7 @@ def cmd_depots(ctx: CliContext) -> int:
 
 
 def cmd_add_depot(ctx: CliContext) -> int:
-    from dispatch_console.supplies.stock import add_depot, community_id
+    from dispatch_console.supplies import add_depot, community_id
 
     actor = ctx.actor()
     db = ctx.database()
@@ -220,7 +221,7 @@ def _shelter_line(r: Any) -> str:
 
 
 def cmd_shelters(ctx: CliContext) -> int:
-    from dispatch_console.supplies.shelters import list_shelters
+    from dispatch_console.supplies import list_shelters
 
     rows = list_shelters(ctx.database())
     if ctx.args.json:
@@ -232,8 +233,7 @@ def cmd_shelters(ctx: CliContext) -> int:
 
 
 def cmd_add_shelter(ctx: CliContext) -> int:
-    from dispatch_console.supplies.shelters import add_shelter
-    from dispatch_console.supplies.stock import community_id
+    from dispatch_console.supplies import add_shelter, community_id
 
     actor = ctx.actor()
     db = ctx.database()
@@ -246,7 +246,7 @@ def cmd_add_shelter(ctx: CliContext) -> int:
 
 
 def cmd_shelter_status(ctx: CliContext) -> int:
-    from dispatch_console.supplies.shelters import set_status
+    from dispatch_console.supplies import set_shelter_status as set_status
 
     actor = ctx.actor()
     print(_shelter_line(set_status(ctx.database(), actor, ctx.args.shelter, ctx.args.status)))
@@ -254,7 +254,7 @@ def cmd_shelter_status(ctx: CliContext) -> int:
 
 
 def cmd_shelter_people(ctx: CliContext) -> int:
-    from dispatch_console.supplies.shelters import record_people
+    from dispatch_console.supplies import record_people
 
     actor = ctx.actor()
     row = record_people(ctx.database(), actor, ctx.args.shelter, ctx.args.sign * abs(ctx.args.people),
@@ -264,7 +264,7 @@ def cmd_shelter_people(ctx: CliContext) -> int:
 
 
 def cmd_nearest(ctx: CliContext) -> int:
-    from dispatch_console.supplies.shelters import nearest_open
+    from dispatch_console.supplies import nearest_open
 
     near = nearest_open(ctx.database(), ctx.args.number)
     if ctx.args.json:

@@ -12,8 +12,9 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FACED = ("channels", "checklists", "drills", "escalation", "handover", "jurisdiction", "notifications", "protocols",
-         "rosters", "timers", "transfers", "users", "warnings")
+FACED = ("assessment", "cases", "channels", "checklists", "drills", "escalation", "handover", "incidents",
+         "jurisdiction", "notifications", "protocols", "rosters", "supplies", "timers", "transfers", "users",
+         "warnings")
 
 
 def _behind_the_face(path: Path) -> list[str]:

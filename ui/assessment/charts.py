@@ -14,7 +14,7 @@ from itertools import pairwise
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 
-from dispatch_console.assessment.charts import Chart
+from dispatch_console.assessment import Chart
 from ui.shell.pdf_export import INK, PAPER, document_font
 
 GRID = "#d9d9d9"

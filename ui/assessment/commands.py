@@ -29,7 +29,6 @@ def _minutes(seconds: float | None) -> str:
 
 def cmd_assess(ctx: CliContext) -> int:
     from dispatch_console import assessment
-    from dispatch_console.assessment.export import LEVELS, proposal_header, proposal_rows, summary_rows
     from dispatch_console.kernel.timefmt import fmt_local
 
     report = assessment.assess(ctx.database(), ctx.args.month or ctx.args.quarter)
@@ -37,27 +36,26 @@ def cmd_assess(ctx: CliContext) -> int:
         assessment.write_xlsx(report, ctx.args.xlsx)
     if ctx.args.pdf:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from dispatch_console.assessment.report import assessment_html
         from ui.shell.app import application
 
         application()
         from ui.shell.pdf_export import export_pdf
 
-        export_pdf(assessment_html(report), ctx.args.pdf,
+        export_pdf(assessment.assessment_html(report), ctx.args.pdf,
                    title=_("Assessment {month}").format(month=report.month))
     if ctx.args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
     print(_("Assessment {month}").format(month=report.month))
-    for r in [*summary_rows(report), *report.communities, *report.grids, *report.units]:
+    for r in [*assessment.summary_rows(report), *report.communities, *report.grids, *report.units]:
         rates = "  ".join(f"{_(assessment.TARGETS[k])} {_rate(t.on_time_rate)} p90 {_minutes(t.p90_seconds)}"
                           for k, t in r.targets.items())
-        print(f"{_(LEVELS[r.level])} {r.name}: {r.incidents}  {rates}  "
+        print(f"{_(assessment.LEVELS[r.level])} {r.name}: {r.incidents}  {rates}  "
               + _("reports {met}/{total}").format(met=r.reports.met, total=r.reports.met + r.reports.breached))
-    rows = proposal_rows(report)
+    rows = assessment.proposal_rows(report)
     if rows:
         print(_("Proposed forces against the units sent:"))
-        print("  " + " | ".join(proposal_header()))
+        print("  " + " | ".join(assessment.proposal_header()))
         for row in rows:
             print("  " + " | ".join(str(c) for c in row))
     for b in report.breaches:
@@ -75,9 +73,13 @@ def _qt() -> None:
 
 def cmd_situation(ctx: CliContext) -> int:
     """``report situation --from D --to D [--pdf F] [--json]``: the situation of a range of local dates."""
-    from dispatch_console.assessment.charts import situation_charts
-    from dispatch_console.assessment.report import situation_html, situation_title
-    from dispatch_console.assessment.situation import parse_day, situation_between
+    from dispatch_console.assessment import (
+        parse_day,
+        situation_between,
+        situation_charts,
+        situation_html,
+        situation_title,
+    )
 
     first, last = parse_day(ctx.args.first, "from"), parse_day(ctx.args.last, "to")
     data = situation_between(ctx.database(), first, last)
@@ -112,8 +114,7 @@ def situation_dict(data: Any) -> dict[str, Any]:
 
 def cmd_duty(ctx: CliContext) -> int:
     """``report duty --week YYYY-Www | --month YYYY-MM [--pdf F] [--json]``: 值班工作报告."""
-    from dispatch_console.assessment.duty import duty_report
-    from dispatch_console.assessment.report import duty_charts, duty_html, duty_title
+    from dispatch_console.assessment import duty_charts, duty_html, duty_report, duty_title
 
     report = duty_report(ctx.database(), week=ctx.args.week, month=ctx.args.month)
     if ctx.args.pdf:

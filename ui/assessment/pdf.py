@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dispatch_console.assessment.charts import Chart
+from dispatch_console.assessment import Chart
 from ui.assessment.charts import draw
 from ui.shell.pdf_export import export_pdf
 

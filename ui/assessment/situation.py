@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.assessment import situation as figures
-from dispatch_console.assessment.monthly import TARGETS
-from dispatch_console.incidents.queue import ExactScope, QueueQuery, query_incidents
+from dispatch_console import assessment as figures
+from dispatch_console.assessment import TARGETS
+from dispatch_console.incidents import ExactScope, QueueQuery, query_incidents
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.i18n import _
 from dispatch_console.warnings import RULES
@@ -74,7 +74,7 @@ def shelter_summary(shelters: figures.Shelters) -> str:
 
 def _read(db: Any, days: int) -> tuple[figures.Situation, dict[str, figures.RuleLinks]]:
     """The figures, and what each rule's warnings in their window link to (off the GUI thread)."""
-    data = figures.situation(db, days)
+    data = figures.recent_situation(db, days)
     return data, figures.warning_links(db, data.days[0], data.days[-1])
 
 

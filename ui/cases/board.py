@@ -30,15 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.cases.reads import (
-    BoardChoices,
-    CaseDetail,
-    CaseQuery,
-    CaseRow,
-    board_choices,
-    get_case,
-    list_cases,
-)
+from dispatch_console.cases import BoardChoices, CaseDetail, CaseQuery, CaseRow, board_choices, get_case, list_cases
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import N_, _
 from ui.cases.board_model import NUMBER, TITLE, CaseTableModel

@@ -8,8 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from dispatch_console.cases.reads import CaseRow
-from dispatch_console.cases.vocabulary import KIND_LABELS, RISK_LABELS, STATUS_LABELS, label
+from dispatch_console.cases import KIND_LABELS, RISK_LABELS, STATUS_LABELS, CaseRow, label
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.shell import theme

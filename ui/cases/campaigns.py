@@ -23,9 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.cases.campaigns import GRID_STATES, CampaignDetail, CampaignRow, get_campaign, list_campaigns
-from dispatch_console.cases.campaigns import close as close_campaign
-from dispatch_console.cases.campaigns import report as report_grid
+from dispatch_console.cases import (
+    GRID_STATES,
+    CampaignDetail,
+    CampaignRow,
+    close_campaign,
+    get_campaign,
+    list_campaigns,
+    report_grid,
+)
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.timefmt import fmt_local
 from ui.cases.forms import CloseCampaignForm, FoundForm, shortcut

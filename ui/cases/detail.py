@@ -11,18 +11,19 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QVBoxLayout, QWidget
 
-from dispatch_console.cases import policy, service
-from dispatch_console.cases.parties import PARTY_ROLES
-from dispatch_console.cases.reads import CaseDetail, get_case
-from dispatch_console.cases.vocabulary import (
+from dispatch_console import cases
+from dispatch_console.cases import (
     KIND_LABELS,
     MEDIATOR_ORGS,
+    PARTY_ROLES,
     REFERRALS,
     RISK_LABELS,
     SATISFACTION,
     STATUS_LABELS,
     TIMER_STATES,
     VISIT_RESULTS,
+    CaseDetail,
+    get_case,
     label,
 )
 from dispatch_console.kernel.i18n import _
@@ -39,7 +40,7 @@ def detail_text(d: CaseDetail) -> str:
     """The case as plain text (shown read-only; nothing typed by anybody becomes markup)."""
     r = d.row
     lines = [
-        f"{r.number}  {label(KIND_LABELS, r.kind)} · {policy.cases().subtype_label(r.subtype)} · "
+        f"{r.number}  {label(KIND_LABELS, r.kind)} · {cases.case_policy().subtype_label(r.subtype)} · "
         f"{label(STATUS_LABELS, r.status)}",
         r.title,
         _("Grid: {grid}   Responsible: {who}   Risk: {risk}{flag}").format(
@@ -213,7 +214,7 @@ class CaseDetailView(QWidget):
 
         def accepted() -> None:
             result, satisfaction, note = form.values()
-            self._act(lambda: service.record_visit(db, actor, case_id, visit.id, visit.version, result=result,
+            self._act(lambda: cases.record_visit(db, actor, case_id, visit.id, visit.version, result=result,
                                                    satisfaction=satisfaction, note=note),
                       _("Follow-up visit recorded."))
 
@@ -228,7 +229,7 @@ class CaseDetailView(QWidget):
         self.form = form
         db, case_id, version = self.ui.console.db, d.row.id, d.row.version
         form.accepted.connect(lambda: self._act(
-            lambda: service.mediate(db, actor, case_id, form.draft(), seen_version=version),
+            lambda: cases.mediate(db, actor, case_id, form.draft(), seen_version=version),
             _("Mediation session recorded.")))
         form.open()
 
@@ -251,7 +252,7 @@ class CaseDetailView(QWidget):
             self.message.setText(str(exc))
 
         self.busy = True
-        self.ui.runner.run(lambda: service.reveal_party(db, actor, party_id), on_success=shown, on_failure=failed)
+        self.ui.runner.run(lambda: cases.reveal_party(db, actor, party_id), on_success=shown, on_failure=failed)
 
     def select_incident(self) -> None:
         if self.detail is not None and self.detail.incidents:

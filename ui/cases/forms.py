@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.cases.service import SessionDraft
-from dispatch_console.cases.vocabulary import MEDIATOR_ORGS, REFERRALS, SATISFACTION, VISIT_RESULTS, label
+from dispatch_console.cases import MEDIATOR_ORGS, REFERRALS, SATISFACTION, VISIT_RESULTS, SessionDraft, label
 from dispatch_console.kernel.i18n import _
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from dispatch_console.cases.reads import CaseGridCounts, grid_case_counts
+from dispatch_console.cases import CaseGridCounts, grid_case_counts
 from dispatch_console.kernel.i18n import _
 from ui.shell.context import UiContext
 from ui.shell.map_layer import FeedMapLayer

@@ -48,9 +48,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console import checklists, protocols
-from dispatch_console.incidents import service as incidents
-from dispatch_console.incidents.queue import IncidentRow, UnitRow
+from dispatch_console import checklists, incidents, protocols
+from dispatch_console.incidents import IncidentRow, UnitRow
 from dispatch_console.kernel.categories import OPEN_STATUSES
 from dispatch_console.kernel.errors import ConcurrentChange, DispatchError
 from dispatch_console.kernel.i18n import N_, _

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.incidents import service as incidents
-from dispatch_console.incidents.queue import IncidentDetail, IncidentRow, TimelineEvent
-from dispatch_console.incidents.timeline import event_label
+from dispatch_console import incidents
+from dispatch_console.incidents import IncidentDetail, IncidentRow, TimelineEvent, event_label
 from dispatch_console.kernel import audit
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.errors import NotFound

@@ -33,11 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console import jurisdiction
-from dispatch_console.incidents import service as incidents
-from dispatch_console.incidents.draft import IncidentDraft, Problem, draft_problems
-from dispatch_console.incidents.journal import JournalEntry
-from dispatch_console.incidents.queue import IncidentRow
+from dispatch_console import incidents, jurisdiction
+from dispatch_console.incidents import IncidentDraft, IncidentRow, JournalEntry, Problem, draft_problems
 from dispatch_console.kernel.categories import Catalog, Label, load_catalog
 from dispatch_console.kernel.errors import DispatchError, ValidationError
 from dispatch_console.kernel.i18n import _

@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_console.incidents.draft import IncidentDraft
-from dispatch_console.incidents.journal import (
+from dispatch_console.incidents import (
+    CreateResult,
+    IncidentDraft,
     JournalEntry,
     JournalNote,
     OfflineJournal,
@@ -48,7 +49,6 @@ from dispatch_console.incidents.journal import (
     note_or_keep,
     record_or_keep,
 )
-from dispatch_console.incidents.service import CreateResult
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.categories import Catalog, load_catalog
 from dispatch_console.kernel.i18n import N_, _

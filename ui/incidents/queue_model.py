@@ -29,8 +29,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QStandardItem, QStandardItemModel
 
-from dispatch_console.incidents.live_queue import PageLoad, RowRefresh
-from dispatch_console.incidents.queue import IncidentRow
+from dispatch_console.incidents import IncidentRow, PageLoad, RowRefresh
 from dispatch_console.kernel.categories import Catalog, shipped_catalog
 from dispatch_console.kernel.i18n import N_, _
 from dispatch_console.kernel.text import summary

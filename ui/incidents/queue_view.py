@@ -40,17 +40,20 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_console import jurisdiction
-from dispatch_console.incidents.changed import ChangedIncidents
-from dispatch_console.incidents.journal import JournalEntry
-from dispatch_console.incidents.live_queue import (
+from dispatch_console.incidents import (
+    ChangedIncidents,
+    ExactScope,
+    IncidentRow,
+    JournalEntry,
     PageLoad,
     PendingAlert,
+    QueueQuery,
     RowRefresh,
     load_page,
     queue_position,
     refresh_rows,
+    rows_by_ids,
 )
-from dispatch_console.incidents.queue import ExactScope, IncidentRow, QueueQuery, rows_by_ids
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.change_kinds import Entity, Op
 from dispatch_console.kernel.i18n import _

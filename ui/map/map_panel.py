@@ -38,10 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import incidents as incident_room
 from dispatch_console import jurisdiction
-from dispatch_console.incidents import map_data
-from dispatch_console.incidents.changed import ChangedIncidents
-from dispatch_console.incidents.queue import grid_open_scope
+from dispatch_console.incidents import ChangedIncidents, grid_open_scope
 from dispatch_console.kernel.categories import load_catalog
 from dispatch_console.kernel.change_kinds import Entity
 from dispatch_console.kernel.errors import DispatchError, NotFound
@@ -91,7 +90,7 @@ class MapPanel(QDockWidget):
         self.unit_ids: set[int] = set()
         self.grid_counts: dict[int, int] = {}
         self.open_total = 0
-        self._snapshot: map_data.MapSnapshot | None = None
+        self._snapshot: incident_room.MapSnapshot | None = None
         self._busy = False
         self._pending_incidents: set[int] = set()
         self._pending_units: set[int] = set()
@@ -102,7 +101,7 @@ class MapPanel(QDockWidget):
         # only the answer to the latest request is shown (clicks and changes can overtake)
         self.card_kind = ""  # "", "grid" or "unit"
         self.card_unit_id = 0
-        self.unit_card: map_data.UnitCard | None = None
+        self.unit_card: incident_room.UnitCard | None = None
         self._card_token = 0
         self._db_offset = timedelta(0)  # database clock minus local clock, from the last card read
         self._build()
@@ -250,11 +249,11 @@ class MapPanel(QDockWidget):
 
         self.ui.runner.run(fn, on_success=done, on_failure=failed)
 
-    def _snapshot_job(self) -> Callable[[], map_data.MapSnapshot]:
+    def _snapshot_job(self) -> Callable[[], incident_room.MapSnapshot]:
         db, catalog = self.ui.console.db, self.catalog
-        return lambda: map_data.load_snapshot(db, catalog)
+        return lambda: incident_room.load_snapshot(db, catalog)
 
-    def _snapshot_loaded(self, snapshot: map_data.MapSnapshot) -> None:
+    def _snapshot_loaded(self, snapshot: incident_room.MapSnapshot) -> None:
         self._busy = False
         if self._closed:
             return
@@ -322,12 +321,13 @@ class MapPanel(QDockWidget):
             self._pending_incidents |= batch.ids  # drawn by a read of its own once the map is free
             self._drain()
             return
-        markers = {i: map_data.marker_of(row, self.catalog) for i in batch.ids if (row := batch.row(i)) is not None}
+        markers = {i: incident_room.marker_of(row, self.catalog)
+                   for i in batch.ids if (row := batch.row(i)) is not None}
         upsert = tuple(m for m in markers.values() if m is not None)
         remove = tuple(i for i in sorted(batch.ids) if markers.get(i) is None)
         counts = batch.map_counts
         self._busy = True
-        self._updated((map_data.IncidentUpdate(upsert, remove, counts.grid_counts, counts.open_total), None))
+        self._updated((incident_room.IncidentUpdate(upsert, remove, counts.grid_counts, counts.open_total), None))
 
     def _drain(self) -> None:
         """Start the next update if something is pending and nothing is running."""
@@ -347,14 +347,14 @@ class MapPanel(QDockWidget):
         self._pending_incidents.clear()
         self._pending_units.clear()
 
-        def job() -> tuple[map_data.IncidentUpdate | None, map_data.UnitUpdate | None]:
-            return (map_data.incident_update(db, incidents, catalog) if incidents else None,
-                    map_data.unit_update(db, units, catalog) if units else None)
+        def job() -> tuple[incident_room.IncidentUpdate | None, incident_room.UnitUpdate | None]:
+            return (incident_room.incident_update(db, incidents, catalog) if incidents else None,
+                    incident_room.unit_update(db, units, catalog) if units else None)
 
         self._busy = True
         self._run(job, self._updated)
 
-    def _updated(self, result: tuple[map_data.IncidentUpdate | None, map_data.UnitUpdate | None]) -> None:
+    def _updated(self, result: tuple[incident_room.IncidentUpdate | None, incident_room.UnitUpdate | None]) -> None:
         self._busy = False
         if self._closed:  # an answer that arrives after shutdown has no page to go to
             return
@@ -412,8 +412,8 @@ class MapPanel(QDockWidget):
         db, catalog = self.ui.console.db, self.catalog
         token = self._next_card_token()
 
-        def job() -> tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]]:
-            return jurisdiction.grid_card(db, grid_id), map_data.grid_open_incidents(db, grid_id, catalog)
+        def job() -> tuple[jurisdiction.GridCard, tuple[incident_room.IncidentMarker, ...]]:
+            return jurisdiction.grid_card(db, grid_id), incident_room.grid_open_incidents(db, grid_id, catalog)
 
         self.ui.runner.run(job, on_success=lambda result: self._show_card(result, token))
 
@@ -423,7 +423,7 @@ class MapPanel(QDockWidget):
         self.ui.runner.run(lambda: grid_open_scope(db, grid_id), on_success=self.ui.exact.show,
                            on_failure=lambda exc: log.warning("grid %s: %s", grid_id, exc))
 
-    def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[map_data.IncidentMarker, ...]],
+    def _show_card(self, result: tuple[jurisdiction.GridCard, tuple[incident_room.IncidentMarker, ...]],
                    token: int | None = None) -> None:
         if (token is not None and token != self._card_token) or self._closed:
             return  # another card was asked for meanwhile
@@ -479,11 +479,11 @@ class MapPanel(QDockWidget):
     def _load_unit_card(self, unit_id: int) -> None:
         db, catalog = self.ui.console.db, self.catalog
         token = self._next_card_token()
-        self.ui.runner.run(lambda: map_data.unit_card(db, unit_id, catalog),
+        self.ui.runner.run(lambda: incident_room.unit_card(db, unit_id, catalog),
                            on_success=lambda card: self._unit_card_loaded(card, token),
                            on_failure=lambda exc: self._unit_card_failed(unit_id, exc, token))
 
-    def _unit_card_loaded(self, card: map_data.UnitCard, token: int) -> None:
+    def _unit_card_loaded(self, card: incident_room.UnitCard, token: int) -> None:
         if token != self._card_token or self._closed:
             return
         first = self.card_kind != "unit" or self.card_unit_id != card.unit.id
@@ -630,7 +630,7 @@ class MapPanel(QDockWidget):
         seq = self.bridge.send(ops)
         return self.wait_for(lambda: self.bridge.acked >= seq, timeout_ms)
 
-    def draw_snapshot(self, snapshot: map_data.MapSnapshot, timeout_ms: int = 120000) -> bool:
+    def draw_snapshot(self, snapshot: incident_room.MapSnapshot, timeout_ms: int = 120000) -> bool:
         """Replace everything on the page by ``snapshot`` (benchmarks: N markers, M polygons)."""
         return self.send_and_wait(snapshot_ops(snapshot), timeout_ms)
 

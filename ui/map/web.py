@@ -22,7 +22,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from dispatch_console.incidents import map_data
+from dispatch_console import incidents as incident_room
 from dispatch_console.kernel.categories import Catalog
 from dispatch_console.kernel.i18n import C_, _
 from ui.cases.map_layer import case_labels
@@ -106,7 +106,7 @@ def page_labels(catalog: Catalog) -> dict[str, Any]:
     return labels
 
 
-def snapshot_ops(snapshot: map_data.MapSnapshot, *, fit: bool = True) -> list[dict[str, Any]]:
+def snapshot_ops(snapshot: incident_room.MapSnapshot, *, fit: bool = True) -> list[dict[str, Any]]:
     """The operations that draw a whole snapshot (the first batch, or after boundaries changed)."""
     ops: list[dict[str, Any]] = [
         {"op": "areas", "communities": snapshot.communities, "grids": snapshot.grids},
@@ -134,7 +134,7 @@ def delete_views_before_profile() -> None:
         delete_view(view)
 
 
-def incident_ops(upsert: list[map_data.IncidentMarker], remove: list[int] | None = None) -> list[dict[str, Any]]:
+def incident_ops(upsert: list[incident_room.IncidentMarker], remove: list[int] | None = None) -> list[dict[str, Any]]:
     """One batch that adds/redraws ``upsert`` and takes ``remove`` off the map."""
     return [{"op": "incidents", "upsert": [m.as_json() for m in upsert], "remove": list(remove or [])}]
 

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import incidents
 from dispatch_console import rosters as roster
-from dispatch_console.incidents import units as incident_units
-from dispatch_console.incidents.queue import UnitRow
+from dispatch_console.incidents import UnitRow
 from dispatch_console.jurisdiction import StaffHit
 from dispatch_console.kernel.categories import shipped_catalog
 from dispatch_console.kernel.change_kinds import Entity
@@ -113,7 +113,7 @@ class DutyBoardPanel(QDockWidget):
         buttons = QHBoxLayout()
         self.status_buttons: dict[str, QPushButton] = {}
         catalog = shipped_catalog()
-        for status in incident_units.SETTABLE_UNIT_STATUSES:
+        for status in incidents.SETTABLE_UNIT_STATUSES:
             button = QPushButton(catalog.unit_status_label(status), tab)
             button.clicked.connect(lambda _c=False, st=status: self.set_unit_status(st))
             buttons.addWidget(button)
@@ -249,7 +249,7 @@ class DutyBoardPanel(QDockWidget):
             self.message.setText(str(exc))
             self.reload_units()
 
-        self.ui.runner.run(lambda: incident_units.set_unit_status(db, actor, int(unit_id), int(version), status),
+        self.ui.runner.run(lambda: incidents.set_unit_status(db, actor, int(unit_id), int(version), status),
                            on_success=lambda _u: self.message.clear(), on_failure=refused)
 
     def shutdown(self) -> None:

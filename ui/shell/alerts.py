@@ -20,8 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication
 
-from dispatch_console.incidents.changed import ChangedIncidents
-from dispatch_console.incidents.live_queue import PendingAlert, alert_of, pending_alerts
+from dispatch_console.incidents import ChangedIncidents, PendingAlert, alert_of, pending_alerts
 from dispatch_console.kernel.change_kinds import Entity
 from ui.shell import settings
 from ui.shell.context import UiContext

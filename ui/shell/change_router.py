@@ -27,8 +27,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from dispatch_console.incidents.changed import ChangedIncidents, read_changed
-from dispatch_console.incidents.queue import QueueQuery
+from dispatch_console.incidents import ChangedIncidents, QueueQuery, read_changed
 from dispatch_console.kernel.change_kinds import INCIDENT_ROWS, Entity, entities
 from dispatch_console.kernel.changefeed import Change
 from dispatch_console.kernel.console import ConsoleContext

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-from dispatch_console.incidents.queue import ExactScope
+from dispatch_console.incidents import ExactScope
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.console import ConsoleContext
 from ui.shell.background import BackgroundRunner

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dispatch_console.supplies import map_layers
-from dispatch_console.supplies.stock import load_catalogue
+from dispatch_console import supplies
+from dispatch_console.supplies import load_catalogue
 from ui.shell.context import UiContext
 from ui.shell.map_layer import FeedMapLayer
 
@@ -24,6 +24,6 @@ class PlacesLayer(FeedMapLayer):
         self.catalogue, _errors = load_catalogue(ui.console.resources)
         self.start()
 
-    def job(self) -> Callable[[], map_layers.Places]:
+    def job(self) -> Callable[[], supplies.Places]:
         db, catalogue = self.ui.console.db, self.catalogue
-        return lambda: map_layers.places(db, catalogue)
+        return lambda: supplies.places(db, catalogue)

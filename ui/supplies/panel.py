@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_console import supplies
 from dispatch_console.kernel.errors import DispatchError
 from dispatch_console.kernel.i18n import _
-from dispatch_console.supplies import shelters as shelter_service
-from dispatch_console.supplies import stock as stock_service
 from ui.shell import theme
 from ui.shell.context import UiContext
 from ui.shell.tables import ITEM_DATA, read_only_item, row_table
@@ -51,10 +50,10 @@ class SuppliesPanel(QDockWidget):
         self.default_area = Qt.DockWidgetArea.RightDockWidgetArea
         self.tabify_with = "duty_board"
         self.ui = ui
-        self.catalogue, _errors = stock_service.load_catalogue(ui.console.resources)
-        self.stock_rows: list[stock_service.StockRow] = []
-        self.shelter_rows: list[shelter_service.ShelterRow] = []
-        self.depots: list[stock_service.DepotRow] = []
+        self.catalogue, _errors = supplies.load_catalogue(ui.console.resources)
+        self.stock_rows: list[supplies.StockRow] = []
+        self.shelter_rows: list[supplies.ShelterRow] = []
+        self.depots: list[supplies.DepotRow] = []
         self.pending = 0
         self.tabs = QTabWidget(self)
         self._build_stock_tab()
@@ -152,11 +151,11 @@ class SuppliesPanel(QDockWidget):
 
     def reload_stock(self) -> None:
         db, catalogue = self.ui.console.db, self.catalogue
-        self._run(lambda: (stock_service.stock(db, catalogue), stock_service.list_depots(db)), self._show_stock)
+        self._run(lambda: (supplies.stock_levels(db, catalogue), supplies.list_depots(db)), self._show_stock)
 
     def reload_shelters(self) -> None:
         db = self.ui.console.db
-        self._run(lambda: shelter_service.list_shelters(db), self._show_shelters)
+        self._run(lambda: supplies.list_shelters(db), self._show_shelters)
 
     def _on_changes(self, changes: list[Any]) -> None:
         entities = {c.entity for c in changes}
@@ -165,7 +164,7 @@ class SuppliesPanel(QDockWidget):
         if entities & SHELTER_ENTITIES:
             self.reload_shelters()
 
-    def _show_stock(self, result: tuple[list[stock_service.StockRow], list[stock_service.DepotRow]]) -> None:
+    def _show_stock(self, result: tuple[list[supplies.StockRow], list[supplies.DepotRow]]) -> None:
         self.stock_rows, self.depots = result
         self.stock_model.removeRows(0, self.stock_model.rowCount())
         red = QBrush(theme.deadline_colour("red"))
@@ -177,7 +176,7 @@ class SuppliesPanel(QDockWidget):
                 cells[2].setToolTip(_("Below the minimum of {n}").format(n=r.minimum))
             self.stock_model.appendRow(cells)
 
-    def _show_shelters(self, rows: list[shelter_service.ShelterRow]) -> None:
+    def _show_shelters(self, rows: list[supplies.ShelterRow]) -> None:
         self.shelter_rows = rows
         self.shelter_model.removeRows(0, self.shelter_model.rowCount())
         for i, r in enumerate(rows):
@@ -186,7 +185,7 @@ class SuppliesPanel(QDockWidget):
                                           _item(r.contact_name), _item(r.phone)])
 
     # -- stock movements -------------------------------------------------------------------------
-    def selected_stock(self) -> stock_service.StockRow | None:
+    def selected_stock(self) -> supplies.StockRow | None:
         index = self.stock_view.currentIndex()
         if not index.isValid():
             return None
@@ -200,7 +199,7 @@ class SuppliesPanel(QDockWidget):
             return
         prompt = _("How many were counted?") if kind == "count" else _("How many {unit}?").format(unit=row.unit)
         quantity, ok = QInputDialog.getInt(self, f"{row.depot} · {row.name}", prompt, 0 if kind == "count" else 1,
-                                           0 if kind == "count" else 1, stock_service.MAX_QUANTITY)
+                                           0 if kind == "count" else 1, supplies.MAX_QUANTITY)
         if not ok:
             return
         incident: int | None = None
@@ -222,8 +221,8 @@ class SuppliesPanel(QDockWidget):
                 return
         db, actor, catalogue = self.ui.console.db, self.ui.console.require_actor(), self.catalogue
 
-        def write() -> list[stock_service.MovementRow]:
-            return stock_service.move(db, actor, catalogue, kind=kind, depot=row.depot_id, item=row.item,
+        def write() -> list[supplies.MovementRow]:
+            return supplies.move_stock(db, actor, catalogue, kind=kind, depot=row.depot_id, item=row.item,
                                       quantity=quantity, incident=incident, to_depot=to_depot, reason=reason)
 
         self._run(write, lambda lines: self.message.setText("；".join(
@@ -231,14 +230,14 @@ class SuppliesPanel(QDockWidget):
                 depot=m.depot, kind=m.kind_label, quantity=m.quantity, balance=m.balance) for m in lines)))
 
     # -- shelters ------------------------------------------------------------------------------
-    def selected_shelter(self) -> shelter_service.ShelterRow | None:
+    def selected_shelter(self) -> supplies.ShelterRow | None:
         index = self.shelter_view.currentIndex()
         if not index.isValid():
             return None
         data = index.siblingAtColumn(0).data(DATA)
         return self.shelter_rows[int(data)] if data is not None and int(data) < len(self.shelter_rows) else None
 
-    def _shelter_write(self, fn: Callable[[], shelter_service.ShelterRow]) -> None:
+    def _shelter_write(self, fn: Callable[[], supplies.ShelterRow]) -> None:
         self._run(fn, lambda r: self.message.setText(_("{name}: {status}, {occupancy}/{capacity}").format(
             name=r.name, status=r.status_label, occupancy=r.occupancy, capacity=r.capacity)))
 
@@ -248,7 +247,7 @@ class SuppliesPanel(QDockWidget):
             self.message.setText(_("Select a shelter first."))
             return
         db, actor = self.ui.console.db, self.ui.console.require_actor()
-        self._shelter_write(lambda: shelter_service.set_status(db, actor, shelter.id, status))
+        self._shelter_write(lambda: supplies.set_shelter_status(db, actor, shelter.id, status))
 
     def shelter_people(self, sign: int) -> None:
         shelter = self.selected_shelter()
@@ -263,7 +262,7 @@ class SuppliesPanel(QDockWidget):
             return
         db, actor = self.ui.console.db, self.ui.console.require_actor()
         incident = self.ui.selection.current or None
-        self._shelter_write(lambda: shelter_service.record_people(db, actor, shelter.id, sign * people,
+        self._shelter_write(lambda: supplies.record_people(db, actor, shelter.id, sign * people,
                                                                   incident=incident))
 
     def nearest_shelter(self) -> None:
@@ -272,9 +271,9 @@ class SuppliesPanel(QDockWidget):
             self.message.setText(_("Select an incident first."))
             return
         db = self.ui.console.db
-        self._run(lambda: shelter_service.nearest_open(db, incident), self._show_nearest)
+        self._run(lambda: supplies.nearest_open(db, incident), self._show_nearest)
 
-    def _show_nearest(self, near: list[shelter_service.NearShelter]) -> None:
+    def _show_nearest(self, near: list[supplies.NearShelter]) -> None:
         if not near:
             self.message.setText(_("No open shelter has free places."))
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dispatch_console.warnings import map_layers
+from dispatch_console.warnings import WarningAreas, warning_areas
 from ui.shell.context import UiContext
 from ui.shell.map_layer import FeedMapLayer
 
@@ -24,6 +24,6 @@ class WarningAreasLayer(FeedMapLayer):
         super().__init__(ui, map_panel)
         self.start()
 
-    def job(self) -> Callable[[], map_layers.WarningAreas]:
+    def job(self) -> Callable[[], WarningAreas]:
         db = self.ui.console.db
-        return lambda: map_layers.warning_areas(db)
+        return lambda: warning_areas(db)
