@@ -337,3 +337,18 @@ def test_a_click_or_enter_on_a_response_or_rule_bar_shows_exactly_those_incident
     ws.queue.table.setFocus()
     qtbot.keyClick(ws.queue.table, Qt.Key.Key_Escape)
     assert ws.ui.exact.current is None
+
+
+def test_a_chart_with_nothing_to_count_shows_a_scale_from_zero(qtbot: Any) -> None:
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_bars(["a", "b"], [Layer("warnings", "#d32f2f", (0.0, 0.0))])
+    chart.getViewBox().updateAutoRange()  # as drawing the chart does
+    low, high = chart.getViewBox().viewRange()[1]
+    assert low == 0 and high == 1  # not a band of negative counts around the zero line
+    chart.set_bars(["a", "b"], [Layer("warnings", "#d32f2f", (3.0, 7.0))])
+    chart.getViewBox().updateAutoRange()
+    low, high = chart.getViewBox().viewRange()[1]
+    assert low <= 0 and high >= 7  # counts again: the scale follows them

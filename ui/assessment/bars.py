@@ -71,6 +71,10 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no type hi
                 brush=layer.colour, pen=pg.mkPen(layer.colour), name=layer.name))
         step = max(tick_every, 1)
         self.getAxis("bottom").setTicks([[(i, label) for i, label in enumerate(columns) if i % step == 0]])
+        if any(v > 0 for layer in layers for v in layer.values):
+            self.enableAutoRange(axis="y")
+        else:  # nothing to count: a scale from 0 up, not a band of negative counts around the zero line
+            self.setYRange(0, 1, padding=0)
         self._outline = None
         if self.cursor is not None:
             self._move_to(*self.cursor) if self._valid(*self.cursor) else self._move_to(*self._first())
