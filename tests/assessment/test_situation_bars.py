@@ -35,7 +35,7 @@ from dispatch_console.kernel.i18n import set_language
 from dispatch_console.kernel.timefmt import LOCAL_TZ
 from dispatch_console.warnings.board import raise_warning
 from ui.assessment.bars import BAR_WIDTH, BarChart, Layer
-from ui.assessment.situation import SituationPanel
+from ui.assessment.situation import SituationPanel, log_minutes
 
 STEPS = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "on_scene_at", "resolve": "resolved_at"}
 
@@ -269,8 +269,11 @@ def test_a_click_or_enter_on_a_response_or_rule_bar_shows_exactly_those_incident
     assert chart.accessibleName() == "响应用时 P90 与时限（分钟）"
     ack3 = panel.response_columns.index((3, "ack"))
     assert chart.columns[ack3] == "3·受理"
-    assert chart.layers[0].values[ack3] == 5 and chart.layers[1].values[ack3] == pytest.approx(12, abs=1e-4)
-    _fit(qtbot, chart, 15)
+    # heights in minutes on a logarithmic scale: 5 minutes stand readable beside a 24-hour target
+    assert chart.layers[0].values[ack3] == log_minutes(5)
+    assert chart.layers[1].values[ack3] == pytest.approx(log_minutes(12), abs=1e-4)
+    qtbot.waitUntil(chart.isVisible, timeout=5000)  # clicked as drawn: no zooming in first
+    qtbot.wait(50)
     _click_bar(qtbot, chart, ack3, 1)  # the p90 bar: every severity-3 report acknowledged
     label = figures.response_scope(3, "ack", first, last).label
     assert label == f"{days} 上报的3级事件中已受理的"

@@ -19,6 +19,7 @@ it is.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -54,6 +55,14 @@ REDRAW_ENTITIES = ("incident", "warning", "shelter")  # a shelter's status and a
 SHELTER_COLOURS = {"open": "#2e7d32", "full": "#c62828", "closed": "#757575"}
 TARGET_COLOUR = "#bdbdbd"  # the target: grey, beside the p90 measured against it
 TARGET_LAYER = 0  # the response chart's layers: the target, then the p90
+# The response chart's scale, in minutes: logarithmic, because the targets run from minutes
+# (acknowledge) to days (resolve) and on a linear scale every bar but the resolve ones was a line.
+RESPONSE_TICKS_MIN = (0, 1, 5, 15, 60, 240, 1440, 4320, 10080)
+
+
+def log_minutes(minutes: float) -> float:
+    """A response bar's height: ``log10(1 + minutes)`` (0 stays 0; 9 minutes is 1, 99 is 2)."""
+    return math.log10(1.0 + max(minutes, 0.0))
 
 
 def _cell(text: object, *, number: bool = False) -> QTableWidgetItem:
@@ -122,6 +131,7 @@ class SituationPanel(QDockWidget):
         self.per_day.setAccessibleName(_("Reports per day"))
         self.ages.setAccessibleName(_("Open by age"))
         self.response.setAccessibleName(_("Response p90 against the target (min)"))
+        self.response.setLabel("left", _("minutes, logarithmic scale"))
         self.by_rule.setAccessibleName(_("Warnings by rule"))
         self.per_day.chosen.connect(self._day_chosen)
         self.ages.chosen.connect(self._age_chosen)
@@ -208,11 +218,12 @@ class SituationPanel(QDockWidget):
         # the grey target beside the p90 measured against it, in each column
         self.response.set_bars(
             [f"{severity}·{_(TARGETS[kind])}" for severity, kind in self.response_columns],
-            [Layer(_("Target"), TARGET_COLOUR, tuple(data.response[sev][kind].target_s / 60
+            [Layer(_("Target"), TARGET_COLOUR, tuple(log_minutes(data.response[sev][kind].target_s / 60)
                                                      for sev, kind in self.response_columns)),
-             Layer(_("p90"), PALETTE[1], tuple((data.response[sev][kind].p90_s or 0.0) / 60
+             Layer(_("p90"), PALETTE[1], tuple(log_minutes((data.response[sev][kind].p90_s or 0.0) / 60)
                                                for sev, kind in self.response_columns))],
             grouped=True)
+        self.response.getAxis("left").setTicks([[(log_minutes(m), str(m)) for m in RESPONSE_TICKS_MIN]])
         self.rules = list(RULES)
         self.by_rule.set_bars([_(RULES[r]) for r in self.rules],
                               [Layer("", PALETTE[3], tuple(float(data.warnings_by_rule.get(r, 0))
