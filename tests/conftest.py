@@ -8,6 +8,7 @@ fails the run instead of skipping.
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -99,6 +100,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         on_pg = callspec is not None and callspec.params.get("backend") == "pg"
         if on_pg or "pg_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.pg)
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_in_the_main_thread() -> Iterator[None]:
+    """What a test left (its windows' wrappers in cycles) is collected here, in the main thread.
+
+    Left to the automatic collector, the next collection may be set off by a worker thread's
+    allocation in a later test; shiboken then deletes those widgets in the main thread while the
+    worker, waiting for the GIL, holds a lock their destructor needs: CI hung in tests/users
+    (seen with gdb: ``runDeletionInMainThread`` → ``~QMenu`` → ``QBasicMutex::lockInternal``).
+    The console itself collects on the GUI thread only (``ui.shell.garbage_collection``).
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
