@@ -12,7 +12,8 @@ This is the room's public face: what the views and the command line use. ``expor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dispatch_console.assessment.charts import Chart, situation_charts
 from dispatch_console.assessment.duty import DutyReport, duty_report
@@ -34,6 +35,7 @@ from dispatch_console.assessment.situation import (
     warnings_scope,
 )
 from dispatch_console.assessment.situation import situation as recent_situation
+from dispatch_console.kernel.faces import loaded_at_first_use
 
 if TYPE_CHECKING:  # spreadsheets (openpyxl) and the reports load when first used, not with the room
     from dispatch_console.assessment.export import (
@@ -96,16 +98,19 @@ __all__ = [
 
 _EXPORT = ("LEVELS", "append_safe", "proposal_header", "proposal_rows", "summary_rows", "write_xlsx")
 _REPORT = ("assessment_html", "duty_charts", "duty_html", "duty_title", "situation_html", "situation_title")
-_LAZY = {**{name: "dispatch_console.assessment.export" for name in _EXPORT},
-         **{name: "dispatch_console.assessment.report" for name in _REPORT}}
+def _export() -> ModuleType:
+    from dispatch_console.assessment import export
+
+    return export
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``export`` or ``report``, imported at its first use (they load openpyxl)."""
-    if name in _LAZY:
-        import importlib
+def _report() -> ModuleType:
+    from dispatch_console.assessment import report
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return report
+
+
+_LAZY = {**{name: _export for name in _EXPORT}, **{name: _report for name in _REPORT}}
+
+
+__getattr__ = loaded_at_first_use(globals(), _LAZY)

@@ -16,7 +16,8 @@ This is the room's public face: what the views and the command line use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dispatch_console.cases.campaigns import (
     GRID_STATES,
@@ -71,6 +72,7 @@ from dispatch_console.cases.vocabulary import (
     VISIT_STATES,
     label,
 )
+from dispatch_console.kernel.faces import loaded_at_first_use
 
 if TYPE_CHECKING:  # spreadsheets (openpyxl) load when first used, not with the room
     from dispatch_console.cases.ledger import export_month
@@ -126,16 +128,13 @@ __all__ = [
 ]
 
 
-_LAZY = {"export_month": ("dispatch_console.cases.ledger", "export_month")}
+def _ledger() -> ModuleType:
+    from dispatch_console.cases import ledger
+
+    return ledger
 
 
-def __getattr__(name: str) -> Any:
-    """A spreadsheet function, imported at its first use (openpyxl is heavy; a room's reads are not)."""
-    if name in _LAZY:
-        import importlib
+_LAZY = {"export_month": _ledger}
 
-        module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__getattr__ = loaded_at_first_use(globals(), _LAZY)

@@ -14,7 +14,8 @@ names (they bring the scheduler and numpy): the intake path stays as light as it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dispatch_console.incidents.draft import IncidentDraft, Problem, draft_problems
 from dispatch_console.incidents.intake import (
@@ -54,6 +55,7 @@ from dispatch_console.incidents.service import (
     resolve,
 )
 from dispatch_console.incidents.units import SETTABLE_UNIT_STATUSES, set_unit_status
+from dispatch_console.kernel.faces import loaded_at_first_use
 
 if TYPE_CHECKING:  # loaded at their first use, not with the room
     from dispatch_console.incidents.changed import ChangedIncidents, read_changed
@@ -156,33 +158,55 @@ __all__ = [
     "unit_update",
 ]
 
-_LAZY = {name: f"dispatch_console.incidents.{module}" for module, names in (
-    ("changed", (
+def _changed() -> ModuleType:
+    from dispatch_console.incidents import changed
+
+    return changed
+
+
+def _journal() -> ModuleType:
+    from dispatch_console.incidents import journal
+
+    return journal
+
+
+def _live_queue() -> ModuleType:
+    from dispatch_console.incidents import live_queue
+
+    return live_queue
+
+
+def _map_data() -> ModuleType:
+    from dispatch_console.incidents import map_data
+
+    return map_data
+
+
+def _timeline() -> ModuleType:
+    from dispatch_console.incidents import timeline
+
+    return timeline
+
+
+_LAZY = {name: module for module, names in (
+    (_changed, (
         "ChangedIncidents", "read_changed",
     )),
-    ("journal", (
+    (_journal, (
         "JournalEntry", "JournalNote", "OfflineJournal", "ReplayOutcome", "note_or_keep", "record_or_keep",
     )),
-    ("live_queue", (
+    (_live_queue, (
         "PageLoad", "PendingAlert", "RowRefresh", "alert_of", "load_page", "pending_alerts", "queue_position",
         "refresh_rows",
     )),
-    ("map_data", (
+    (_map_data, (
         "IncidentMarker", "IncidentUpdate", "MapSnapshot", "UnitCard", "UnitUpdate", "grid_open_incidents",
         "incident_update", "load_snapshot", "marker_of", "unit_card", "unit_update",
     )),
-    ("timeline", (
+    (_timeline, (
         "event_label",
     )),
 ) for name in names}
 
 
-def __getattr__(name: str) -> Any:
-    """A name of a heavier module, imported at its first use."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = loaded_at_first_use(globals(), _LAZY)

@@ -7,8 +7,10 @@ xlsx in and out), the shelters and their occupancy (``shelters``), the places on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
+from dispatch_console.kernel.faces import loaded_at_first_use
 from dispatch_console.supplies.map_layers import Places, places
 from dispatch_console.supplies.shelters import (
     NearShelter,
@@ -62,17 +64,13 @@ __all__ = [
 ]
 
 
-_LAZY = {"export_stock": ("dispatch_console.supplies.sheets", "export_stock"),
-         "import_stock": ("dispatch_console.supplies.sheets", "import_stock")}
+def _sheets() -> ModuleType:
+    from dispatch_console.supplies import sheets
+
+    return sheets
 
 
-def __getattr__(name: str) -> Any:
-    """A spreadsheet function, imported at its first use (openpyxl is heavy; a room's reads are not)."""
-    if name in _LAZY:
-        import importlib
+_LAZY = {name: _sheets for name in ("export_stock", "import_stock")}
 
-        module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__getattr__ = loaded_at_first_use(globals(), _LAZY)
