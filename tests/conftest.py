@@ -34,6 +34,7 @@ from db.migrate import upgrade
 from dispatch_console.kernel.actor import Actor
 from dispatch_console.kernel.i18n import set_language
 from station import composition
+from ui.shell.garbage_collection import collect_due
 
 # fixtures that live beside their helpers in tests/support (no conftest below this one)
 pytest_plugins = ("support.two_rooms",)
@@ -102,18 +103,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.pg)
 
 
-@pytest.fixture(autouse=True)
-def _garbage_collected_in_the_main_thread() -> Iterator[None]:
-    """What a test left (its windows' wrappers in cycles) is collected here, in the main thread.
+GC_THRESHOLD = gc.get_threshold()
 
-    Left to the automatic collector, the next collection may be set off by a worker thread's
-    allocation in a later test; shiboken then deletes those widgets in the main thread while the
-    worker, waiting for the GIL, holds a lock their destructor needs: CI hung in tests/users
-    (seen with gdb: ``runDeletionInMainThread`` → ``~QMenu`` → ``QBasicMutex::lockInternal``).
-    The console itself collects on the GUI thread only (``ui.shell.garbage_collection``).
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_automatic_garbage_collection() -> Iterator[None]:
+    """Cycles are collected only where ``_garbage_collected_in_the_main_thread`` says.
+
+    Left to the automatic collector, a collection may be set off by a worker thread's allocation;
+    shiboken then deletes a previous test's widgets in the main thread while the worker, waiting
+    for the GIL, holds a lock their destructor needs: CI hung in tests/users (seen with gdb:
+    ``runDeletionInMainThread`` → ``~QMenu`` → ``QBasicMutex::lockInternal``). The console itself
+    collects on the GUI thread only (``ui.shell.garbage_collection``).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_in_the_main_thread(_no_automatic_garbage_collection: None) -> Iterator[None]:
+    """What a test left is collected at its teardown, in the main thread, in CPython's rhythm.
+
+    A full collection at every teardown (tried first) walked the whole suite's heap each time,
+    ~0.1–0.3 s, and made CI's run three times as long; CPython's thresholds make most of these a
+    young collection, and every hundredth a full one.
     """
     yield
-    gc.collect()
+    collect_due(GC_THRESHOLD)
 
 
 @pytest.fixture(autouse=True)

@@ -22,10 +22,14 @@ class Node:
 
 @pytest.fixture
 def collector(qapp: Any) -> Iterator[GarbageCollector]:
+    was_enabled = gc.isenabled()
+    gc.enable()  # as in a console's process before it starts (the test suite turns it off)
     c = GarbageCollector(interval_ms=20)
     yield c
     c.stop()
     gc.unfreeze()  # the test process goes on as before
+    if not was_enabled:
+        gc.disable()
 
 
 def test_collection_moves_to_the_gui_thread_and_back(qtbot, collector: GarbageCollector) -> None:  # type: ignore[no-untyped-def]

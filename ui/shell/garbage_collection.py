@@ -61,11 +61,23 @@ class GarbageCollector(QObject):
             gc.enable()
 
     def collect_due(self) -> None:
-        young, middle, old = gc.get_count()
-        if young <= self.threshold[0]:
-            return
-        generation = 0
-        if middle > self.threshold[1]:
-            generation = 2 if old > self.threshold[2] else 1
-        gc.collect(generation)
-        self.collections[generation] += 1
+        generation = collect_due(self.threshold)
+        if generation is not None:
+            self.collections[generation] += 1
+
+
+def collect_due(threshold: tuple[int, int, int]) -> int | None:
+    """Collect, in the calling thread, the generation CPython's ``threshold`` says is due, if any.
+
+    The test suite calls it at each test's teardown, with automatic collection off for the whole
+    session, for the same reasons as the console (one full collection per test walked the whole
+    suite's heap, ~0.1–0.3 s, 1,800 times).
+    """
+    young, middle, old = gc.get_count()
+    if young <= threshold[0]:
+        return None
+    generation = 0
+    if middle > threshold[1]:
+        generation = 2 if old > threshold[2] else 1
+    gc.collect(generation)
+    return generation
