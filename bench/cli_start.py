@@ -12,6 +12,10 @@ one untimed start fills it: an installed dispatch-console has its ``.pyc`` files
 ``PYTHONDONTWRITEBYTECODE`` would otherwise make every timed start compile the project's modules
 again (about 0.4 s that no integrator pays). ``--help`` does not depend on the database: it is
 measured in the SQLite run.
+
+The integration signs in as README tells an integrator to: with a token issued for its account
+(``users issue-token``), which is checked by its digest. The same intake signed in with a password
+(argon2, the deliberate cost of a password people choose) is in the details beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import time
 from bench import databases
 from bench.common import Figure, Sizes, percentile
 from dispatch_console.kernel.actor import Actor
-from dispatch_console.users.accounts import create_user
+from dispatch_console.users.accounts import actor_for, create_user, issue_token
 
 HELP_TARGET_S = 0.3
 INTAKE_TARGET_S = 1.0
@@ -82,17 +86,29 @@ def run(backend: str, sizes: Sizes, _pool: object = None) -> list[Figure]:
                                   {**details, "help_s": helps, "help_cpu_s": list(CPU["help"])}))
         intakes: list[float] = []
         with databases.fresh(backend, tag="cli") as db:
+            system = Actor.system("bench")
             with db.write() as s:
-                create_user(s, Actor.system("bench"), username="bench-intake", password="secret-for-bench",
+                create_user(s, system, username="bench-intake", password="secret-for-bench",
                             role="integration", display_name="bench intake")
-            env = {**base_env, "DISPATCH_DB_URL": databases.url_of(db), "DISPATCH_USER": "bench-intake",
-                   "DISPATCH_PASSWORD": "secret-for-bench", "DISPATCH_STATION": "bench-cli"}
+                admin = actor_for(create_user(s, system, username="bench-admin", password="secret-for-bench",
+                                              role="admin", display_name="bench admin"), "bench")
+                create_user(s, system, username="bench-token", password="secret-for-bench",
+                            role="integration", display_name="bench token")
+            _row, token = issue_token(db, admin, "bench-token")
+            env = {**base_env, "DISPATCH_DB_URL": databases.url_of(db), "DISPATCH_USER": "bench-token",
+                   "DISPATCH_PASSWORD": token, "DISPATCH_STATION": "bench-cli"}
+            by_password = {**env, "DISPATCH_USER": "bench-intake", "DISPATCH_PASSWORD": "secret-for-bench"}
             _timed([python, "-m", "station.launcher", "intake", "-"], stdin=_line(runs, backend), env=env,
                    what="warm-up")
-            for i in range(runs):
+            passwords: list[float] = []
+            for i in range(runs):  # alternating, so the load falls alike on both
                 intakes.append(_timed([python, "-m", "station.launcher", "intake", "-"], stdin=_line(i, backend),
                                       env=env, what="intake"))
+                passwords.append(_timed([python, "-m", "station.launcher", "intake", "-"],
+                                        stdin=_line(100 + i, backend), env=by_password, what="intake_password"))
         details["intake_s"] = intakes
+        details["intake_signed_in_with_a_password_s"] = passwords
+        details["intake_signed_in_with_a_password_median_s"] = round(percentile(passwords, 50) or 0.0, 3)
         details.update({f"{what}_cpu_s": list(times) for what, times in CPU.items()})
         figures.append(Figure("one-line intake", backend, round(percentile(intakes, 50) or 0.0, 3), "s",
                               INTAKE_TARGET_S, "<=", base, "python -c pass", details))

@@ -1,4 +1,4 @@
-"""``dispatch-console users add | list | disable | enable | reset-password | set-role``.
+"""``dispatch-console users add | list | disable | enable | reset-password | issue-token | set-role``.
 
 Every command needs an administrator (``--user``/``--password``), except ``users add`` on a
 database without any user: that creates the first administrator (the first start).
@@ -36,6 +36,9 @@ def register(commands: Commands) -> None:
         p.add_argument("username", metavar="USERNAME")
         if name == "reset-password":
             _password_stdin(p)
+    p = commands.add_sub("users", "issue-token", cmd_issue_token,
+                         _("issue a new sign-in token for an integration account (replaces its password)"))
+    p.add_argument("username", metavar="USERNAME")
     p = commands.add_sub("users", "set-role", cmd_set_role, _("change an account's role"))
     p.add_argument("username", metavar="USERNAME")
     p.add_argument("role", metavar="ROLE", choices=sorted(ROLES))
@@ -94,12 +97,15 @@ def cmd_list(ctx: CliContext) -> int:
             "username": r.username, "display_name": r.display_name, "role": r.role, "is_demo": r.is_demo,
             "disabled": r.disabled, "locked_until": r.locked_until.isoformat() if r.locked_until else None,
             "last_login_at": r.last_login_at.isoformat() if r.last_login_at else None,
+            "signs_in_with": "token" if r.signs_in_with_token else "password",
         } for r in rows], ensure_ascii=False, indent=2))
         return EXIT_OK
     for r in rows:
         flags = [_("disabled")] if r.disabled else []
         if r.is_demo:
             flags.append(_("demo account"))
+        if r.signs_in_with_token:
+            flags.append(_("signs in with a token"))
         print("\t".join([r.username, r.display_name, _(ROLES.get(r.role, r.role)),
                          fmt_local(r.last_login_at, "%Y-%m-%d %H:%M") or "-", " ".join(flags)]))
     return EXIT_OK
@@ -129,6 +135,20 @@ def cmd_reset_password(ctx: CliContext) -> int:
     password = read_new_password(ctx.args, ctx.args.username)
     row = users.reset_password(ctx.database(), actor, ctx.args.username, password)
     print(_("New password set for {name}.").format(name=row.username))
+    return EXIT_OK
+
+
+def cmd_issue_token(ctx: CliContext) -> int:
+    """The token goes to stdout alone (a script captures it); what to do with it, to stderr."""
+    from dispatch_console import users
+
+    actor = ctx.actor()
+    require(actor, "users.manage")
+    row, token = users.issue_token(ctx.database(), actor, ctx.args.username)
+    print(token)
+    print(_("New token for {name}: it is shown only now. The integration signs in with it as its "
+            "password (DISPATCH_PASSWORD); the previous password or token no longer works.").format(
+                name=row.username), file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,20 +1,29 @@
 """Users and sign-in: argon2 password hashes, lock-out after failed attempts.
 
 Five failed attempts lock an account for five minutes (database clock). A disabled account
-cannot sign in. Passwords and their hashes are never logged and never written to the audit log.
-Administrators manage accounts (``users.manage``); on a database with no users at all the first
-administrator is created without sign-in (the first start).
+cannot sign in. Passwords, tokens and their hashes are never logged and never written to the
+audit log. Administrators manage accounts (``users.manage``); on a database with no users at all
+the first administrator is created without sign-in (the first start).
+
+An integration account (a hotline or 110 system calling ``dispatch-console intake`` once per
+report) may sign in with an issued token instead of a password (:func:`issue_token`): 256 random
+bits, so its stored hash is a SHA-256 digest, checked in microseconds. argon2 is deliberately
+slow (~0.1–0.2 s a check, 64 MiB) because people choose guessable passwords; that cost buys
+nothing against a random token and was the largest single part of a one-line intake's start. A
+token signs in only an integration account: an account moved to another role needs a password.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -27,6 +36,9 @@ from dispatch_console.kernel.i18n import _
 from dispatch_console.kernel.permissions import ROLES, require
 from dispatch_console.kernel.timefmt import fmt_local
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 log = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 5
@@ -36,7 +48,33 @@ MAX_DISPLAY_NAME = 100
 MIN_PASSWORD = 4
 MAX_PASSWORD = 1024  # argon2 copes with more; a cap keeps a pasted novel from costing seconds
 _SECRET_COLUMNS = ("password_hash",)
-_hasher = PasswordHasher()
+TOKEN_PREFIX = "dct_"  # dispatch-console token: recognisable in a leaked config or a log
+TOKEN_SCHEME = "$sha256$"  # a stored token digest; argon2's hashes begin "$argon2"
+
+
+@functools.cache
+def _argon2() -> PasswordHasher:
+    """argon2 loads when a password is checked or set, not for a token's sign-in."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    try:
+        return bool(_argon2().verify(stored, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _token_digest(token: str) -> str:
+    return TOKEN_SCHEME + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def is_token_account(stored: str | None) -> bool:
+    return bool(stored) and str(stored).startswith(TOKEN_SCHEME)
 
 
 @dataclass(frozen=True)
@@ -49,15 +87,16 @@ class UserRow:
     disabled: bool
     locked_until: datetime | None
     last_login_at: datetime | None
+    signs_in_with_token: bool = False
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _argon2().hash(password)
 
 
 def _row(u: User) -> UserRow:
     return UserRow(u.id, u.username, u.display_name, u.role, u.is_demo, u.disabled, u.locked_until,
-                   u.last_login_at)
+                   u.last_login_at, is_token_account(u.password_hash))
 
 
 def _audit_view(u: User) -> dict[str, Any]:
@@ -218,6 +257,24 @@ def reset_password(db: Database, actor: Actor, username: str, new_password: str)
     return _change(db, actor, username, "user.reset_password", apply)
 
 
+def issue_token(db: Database, actor: Actor, username: str) -> tuple[UserRow, str]:
+    """A new token for an integration account, in place of its password or earlier token.
+
+    The token is returned once and only its digest is stored: whoever loses it gets a new one,
+    and the old one stops working at once. Lifts any lock-out, like a password reset.
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+    def apply(_s: Session, user: User) -> None:
+        if user.role != "integration":
+            raise ValidationError(_("Only an integration account signs in with a token; {name} is {role}.")
+                                  .format(name=user.username, role=_(ROLES.get(user.role, user.role))), "role")
+        user.password_hash = _token_digest(token)
+        user.failed_attempts = 0
+        user.locked_until = None
+    return _change(db, actor, username, "user.issue_token", apply), token
+
+
 def change_role(db: Database, actor: Actor, username: str, role: str) -> UserRow:
     if role not in ROLES:
         raise ValidationError(_("Unknown role {role}.").format(role=role), "role")
@@ -255,10 +312,8 @@ def change_own_password(db: Database, actor: Actor, old_password: str, new_passw
         user = s.get(User, actor.user_id) if actor.user_id is not None else None
         if user is None:
             raise NotFound(_("There is no user {name}.").format(name=actor.username))
-        try:
-            _hasher.verify(user.password_hash, old_password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            raise AuthenticationFailed(_("The current password is wrong.")) from None
+        if not _password_matches(user.password_hash, old_password):
+            raise AuthenticationFailed(_("The current password is wrong."))
         _store_own_hash(s, user, hash_password(new_password))
         record(s, actor, entity="user", entity_id=user.id, op="update", action="user.change_password")
 
@@ -266,13 +321,13 @@ def change_own_password(db: Database, actor: Actor, old_password: str, new_passw
 def authenticate(db: Database, username: str, password: str, station: str) -> Actor:
     """Check the password; count failures and lock the account after five of them."""
     if not _plausible_username(username) or "\x00" in password or len(password) > MAX_PASSWORD:
-        _hasher.hash("x")  # same cost as a real check: do not reveal which names exist
+        _argon2().hash("x")  # same cost as a real check: do not reveal which names exist
         raise AuthenticationFailed(_("Wrong user name or password."))
     with db.write() as s:
         user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
         now = db_now(s)
         if user is None:
-            _hasher.hash(password)  # same cost as a real check: do not reveal which names exist
+            _argon2().hash(password)  # same cost as a real check: do not reveal which names exist
             raise AuthenticationFailed(_("Wrong user name or password."))
         if user.disabled:
             raise AuthenticationFailed(_("The account {name} is disabled.").format(name=username))
@@ -281,9 +336,12 @@ def authenticate(db: Database, username: str, password: str, station: str) -> Ac
                 _("The account {name} is locked after too many failed attempts until {until}.").format(
                     name=username, until=fmt_local(user.locked_until, "%H:%M:%S"))
             )
-        try:
-            _hasher.verify(user.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        if is_token_account(user.password_hash):  # only an integration account's token verifies
+            verified = user.role == "integration" and hmac.compare_digest(
+                user.password_hash, _token_digest(password))
+        else:
+            verified = _password_matches(user.password_hash, password)
+        if not verified:
             user.failed_attempts = (user.failed_attempts or 0) + 1
             locked = user.failed_attempts >= MAX_FAILED_ATTEMPTS
             if locked:
@@ -296,9 +354,9 @@ def authenticate(db: Database, username: str, password: str, station: str) -> Ac
                 raise AuthenticationFailed(
                     _("Too many failed attempts: the account {name} is locked for 5 minutes.").format(
                         name=username)
-                ) from None
-            raise AuthenticationFailed(_("Wrong user name or password.")) from None
-        if _hasher.check_needs_rehash(user.password_hash):
+                )
+            raise AuthenticationFailed(_("Wrong user name or password."))
+        if not is_token_account(user.password_hash) and _argon2().check_needs_rehash(user.password_hash):
             _store_own_hash(s, user, hash_password(password))
         user.failed_attempts = 0
         user.locked_until = None

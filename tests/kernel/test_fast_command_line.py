@@ -102,3 +102,23 @@ def test_a_one_line_intake_stores_its_line_without_the_heavy_modules(db: Databas
     assert not heavy, heavy
     if not db.is_postgres:
         assert "psycopg" not in loaded
+
+
+def test_an_integration_signed_in_with_its_token_does_not_load_argon2(db: Database, make_actor: object) -> None:
+    """argon2's deliberate cost is for passwords people choose; an issued token is checked by its digest."""
+    from dispatch_console.users import issue_token
+
+    admin = make_actor("admin", "root")  # type: ignore[operator]
+    with db.write() as s:
+        create_user(s, Actor.system("test"), username="hotline", password="secret-for-tests",
+                    role="integration", display_name="hotline")
+    _row, token = issue_token(db, admin, "hotline")
+    line = json.dumps({"category": "dispute", "severity": 3, "source": "hotline_12345",
+                       "description": "楼上漏水", "external_id": "probe-token"}, ensure_ascii=False)
+    env = {"DISPATCH_DB_URL": db.url.render_as_string(hide_password=False), "DISPATCH_USER": "hotline",
+           "DISPATCH_PASSWORD": token, "DISPATCH_STATION": "probe"}
+    code, loaded = loaded_after("intake", "-", stdin=line + "\n", env=env)
+    assert code == 0
+    with db.read() as s:
+        assert s.execute(select(Incident.external_id)).scalars().all() == ["probe-token"]
+    assert "argon2" not in loaded and "_argon2_cffi_bindings" not in loaded

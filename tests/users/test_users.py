@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from db.engine import Database
 from db.models import AuditLog, User
-from dispatch_console.kernel.errors import AuthenticationFailed, NotFound, ValidationError
+from dispatch_console.kernel.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from dispatch_console.users import accounts as users
 from station.launcher import main as cli_main
 
@@ -121,6 +122,65 @@ def test_cli_first_start_then_admin_manages_accounts(db: Database, monkeypatch: 
                 stdin="fresh-pw\n", monkeypatch=monkeypatch) == 0
     assert _cli(db, *signed, "users", "set-role", "wu", "shift_leader") == 0
     assert users.authenticate(db, "wu", "fresh-pw", "ws-1").role == "shift_leader"
+
+
+def test_an_integration_account_signs_in_with_its_issued_token(db: Database, make_actor: Any) -> None:
+    admin = make_actor("admin", "root")
+    users.add_user(db, admin, username="hotline", password="old-password", role="integration")
+    make_actor("duty_officer", "wang")
+    with pytest.raises(ValidationError, match="Only an integration account"):
+        users.issue_token(db, admin, "wang")  # a person keeps a password
+    with pytest.raises(PermissionDenied, match="may not manage"):
+        users.issue_token(db, make_actor("duty_officer", "li"), "hotline")
+    row, token = users.issue_token(db, admin, "hotline")
+    assert token.startswith(users.TOKEN_PREFIX) and len(token) > 40 and row.signs_in_with_token
+    assert users.authenticate(db, "hotline", token, "ws-12345").role == "integration"
+    with pytest.raises(AuthenticationFailed, match="Wrong user name or password"):
+        users.authenticate(db, "hotline", "old-password", "ws-12345")  # the token replaced it
+    _row, second = users.issue_token(db, admin, "hotline")
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate(db, "hotline", token, "ws-12345")  # a new token ends the old one
+    assert users.authenticate(db, "hotline", second, "ws-12345").username == "hotline"
+    with db.read() as s:
+        stored = s.execute(select(User.password_hash).where(User.username == "hotline")).scalar_one()
+        audited = json.dumps([[r.before, r.after] for r in s.execute(
+            select(AuditLog).where(AuditLog.action == "user.issue_token")).scalars()])
+    assert stored.startswith(users.TOKEN_SCHEME) and second not in stored
+    assert audited != "[]" and stored not in audited and second not in audited
+    # failures with a token count like a password's: five lock the account
+    for _attempt in range(users.MAX_FAILED_ATTEMPTS):
+        with pytest.raises(AuthenticationFailed):
+            users.authenticate(db, "hotline", users.TOKEN_PREFIX + "guess", "ws-12345")
+    with pytest.raises(AuthenticationFailed, match="locked"):
+        users.authenticate(db, "hotline", second, "ws-12345")
+    users.enable_user(db, admin, "hotline")
+    # an account moved to another role no longer signs in with its token
+    users.change_role(db, admin, "hotline", "duty_officer")
+    with pytest.raises(AuthenticationFailed, match="Wrong user name or password"):
+        users.authenticate(db, "hotline", second, "ws-1")
+
+
+def test_cli_issues_a_token_that_intake_signs_in_with(db: Database, make_actor: Any, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    make_actor("admin", "root")
+    make_actor("integration", "hotline")
+    signed = ["--user", "root", "--password", "pw"]
+    capsys.readouterr()
+    assert _cli(db, *signed, "users", "issue-token", "hotline") == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert token.startswith(users.TOKEN_PREFIX) and "\n" not in token and "only now" in err
+    line = json.dumps({"category": "dispute", "severity": 3, "source": "hotline_12345",
+                       "description": "楼上漏水", "external_id": "token-1"}, ensure_ascii=False)
+    (tmp_path / "reports.jsonl").write_text(line + "\n", encoding="utf-8")
+    assert _cli(db, "--user", "hotline", "--password", token, "intake", str(tmp_path / "reports.jsonl"),
+                "--json") == 0
+    assert '"status": "stored"' in capsys.readouterr().out
+    assert _cli(db, *signed, "users", "list", "--json") == 0
+    listed = {u["username"]: u for u in json.loads(capsys.readouterr().out)}
+    assert listed["hotline"]["signs_in_with"] == "token" and listed["root"]["signs_in_with"] == "password"
+    assert _cli(db, *signed, "users", "issue-token", "root") == 1
+    assert "Only an integration account" in capsys.readouterr().err
 
 
 def test_cli_refuses_a_non_administrator(db: Database, make_actor: Any,
