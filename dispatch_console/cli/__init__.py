@@ -62,15 +62,57 @@ def _version_option(parser: Any) -> None:
 Handler = Callable[["CliContext"], int]
 
 
+# the global options that take a value: the word after them is not the command
+_VALUE_OPTIONS = frozenset({"--db", "--station", "--config-dir", "--lang", "--user", "--password"})
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (``intake`` in ``--db URL intake -``), or None before one."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in _VALUE_OPTIONS
+        else:
+            return word
+    return None
+
+
+class _Unbuilt:
+    """What a command that is not being run registers its options into: nothing.
+
+    A call runs one command, so only that command's parser is built whole; the others keep their
+    name and one-line help (the list a usage error shows). Their dozens of options each with a
+    translated help text were a tenth of a one-line intake's start.
+    """
+
+    def __getattr__(self, _name: str) -> Callable[..., _Unbuilt]:
+        return lambda *_args, **_kwargs: self
+
+
 @dataclass
 class Commands:
-    """What command modules register into: subcommands that share the global options."""
+    """What command modules register into: subcommands that share the global options.
+
+    With ``only`` set (the command word of this call), the other commands are registered by name
+    and help alone, and what they add goes nowhere (:class:`_Unbuilt`).
+    """
 
     parser: argparse.ArgumentParser
     subparsers: Any
     groups: dict[str, Any] = field(default_factory=dict)
+    only: str | None = None
+    registered: set[str] = field(default_factory=set)
+
+    def _unbuilt(self, top: str) -> bool:
+        return self.only is not None and top != self.only
 
     def add(self, name: str, handler: Handler, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        self.registered.add(name)
+        if self._unbuilt(name):
+            self.subparsers.add_parser(name, help=help, **kwargs)
+            return _Unbuilt()  # type: ignore[return-value]
         p = self.subparsers.add_parser(name, help=help, description=help, **kwargs)
         _global_options(p, suppress=True)
         p.set_defaults(handler=handler)
@@ -81,6 +123,13 @@ class Commands:
         another group (``cases campaign start``), registered under the name ``"<within> <name>"``."""
         key = f"{within} {name}" if within else name
         if key not in self.groups:
+            top = key.split(" ", 1)[0]
+            self.registered.add(top)
+            if self._unbuilt(top):
+                if within is None:
+                    self.subparsers.add_parser(name, help=help)
+                self.groups[key] = _Unbuilt()
+                return self.groups[key]
             parent = self.groups[within] if within else self.subparsers
             p = parent.add_parser(name, help=help, description=help)
             _version_option(p)
@@ -90,6 +139,8 @@ class Commands:
 
     def add_sub(self, group: str, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
         sub = self.groups[group]
+        if isinstance(sub, _Unbuilt):
+            return sub  # type: ignore[return-value]
         p = sub.add_parser(name, help=help, description=help)
         _global_options(p, suppress=True)
         p.set_defaults(handler=handler)
@@ -283,8 +334,20 @@ def ensure_schema(db: Database) -> None:
 Register = Callable[["Commands"], None]
 
 
-def build_parser(groups: Sequence[Register]) -> argparse.ArgumentParser:
-    """The parser with every command group of ``groups`` (each a room's ``register``), in order."""
+def build_parser(groups: Sequence[Register], only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command group of ``groups`` (each a room's ``register``), in order.
+
+    ``only``: the command this call runs; the others are built by name only (see :class:`Commands`).
+    A word that names no command gets the whole parser, whose error lists them all.
+    """
+    if only is not None:
+        parser, registered = _parser(groups, only)
+        if only in registered:
+            return parser
+    return _parser(groups, None)[0]
+
+
+def _parser(groups: Sequence[Register], only: str | None) -> tuple[argparse.ArgumentParser, set[str]]:
     parser = argparse.ArgumentParser(
         prog="dispatch-console",
         description=_("Duty-room dispatch console: incident queue, grid map, checklists, "
@@ -292,10 +355,10 @@ def build_parser(groups: Sequence[Register]) -> argparse.ArgumentParser:
     )
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = Commands(parser, sub)
+    commands = Commands(parser, sub, only=only)
     for register in groups:
         register(commands)
-    return parser
+    return parser, commands.registered
 
 
 def _pre_language(argv: Sequence[str]) -> None:
@@ -350,10 +413,13 @@ def main(argv: Sequence[str] | None, groups: Sequence[Register], default_command
     argv = list(sys.argv[1:] if argv is None else argv)
     prepare_output(json_output="--json" in argv)
     _pre_language(argv)
-    parser = build_parser(groups)
-    args = parser.parse_args(argv)
-    if args.command is None and default_command and not {"-h", "--help"} & set(argv):
+    word = command_word(argv)
+    parser = build_parser(groups, only=word)
+    if word is None and default_command and not {"-h", "--help", "--version"} & set(argv):
+        parser = build_parser(groups, only=default_command)
         args = parser.parse_args([default_command, *argv])
+    else:
+        args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
