@@ -465,17 +465,23 @@ class TimerEngine:
         try:
             # one read says the clock and whether anything is due: a quiet sweep writes nothing
             found, read_at = self._look()
+            listening_now = False
             if self.arm:
                 # an engine of its own feed listens only while it arms: a follower's feed would wake
                 # at every change on the floor to learn nothing it acts on
                 leading = self._lead.hold()
-                self._follow_changes(self.own_feed and leading and not self._stopping.is_set())
+                listening_now = self._follow_changes(self.own_feed and leading and not self._stopping.is_set())
             due_now = found.due is not None and found.due <= found.db_clock
             if due_now:
                 self.fire_due()
             if self.outbox_senders:
                 self.drain_outbox()
-            self.rearm(self.min_rearm, seen=None if due_now else (found, read_at))
+            # A feed started just now delivers what comes after its start, and the look above was
+            # taken before it: a timer scheduled in between is in neither, so read again. (It was: the
+            # wrong-clock test's timers, scheduled as the agent's first sweep began, waited for the
+            # next sweep, an hour away, about once in twenty runs.)
+            fresh = due_now or listening_now
+            self.rearm(self.min_rearm, seen=None if fresh else (found, read_at))
         except Exception as exc:
             self._failed("timer sweep", exc)
         else:
@@ -486,16 +492,19 @@ class TimerEngine:
                 scheduler.add_job(self._sweep, "date", id="sweep", replace_existing=True,
                                   run_date=datetime.now(UTC) + timedelta(seconds=self.sweep_interval))
 
-    def _follow_changes(self, follow: bool) -> None:
+    def _follow_changes(self, follow: bool) -> bool:
+        """Start or stop this engine's own feed; True when it started listening now."""
         if follow and self._feed is None:
             from dispatch_console.kernel.changefeed import ChangeFeed
 
             # started before the re-arm that follows: a timer scheduled in between is in the
-            # feed, one scheduled earlier is read by that re-arm
+            # feed, one scheduled earlier is read by that re-arm (a fresh read: see _sweep_once)
             self._feed = ChangeFeed(self.db, self.on_changes, name=f"timer-feed-{self.station}").start()
-        elif not follow and self._feed is not None:
+            return True
+        if not follow and self._feed is not None:
             feed, self._feed = self._feed, None
             feed.stop()
+        return False
 
     def drain_outbox(self) -> dict[str, int]:
         return outbox.drain(self.db, self.outbox_senders or {}, self.station)

@@ -150,3 +150,27 @@ def test_a_failing_effect_in_a_batch_leaves_the_others_effects_whole(db: Databas
     assert all(ev["notifications"][i] == 1 and ev["audits"][i] == 1 for i in good + broken)
     assert audit.verify(db).ok
 
+
+
+def test_a_timer_scheduled_while_the_first_sweep_starts_listening_is_armed_for(db: Database) -> None:
+    """The first sweep looks for due timers, then starts the engine's feed, which delivers only what
+    comes after its start: a timer scheduled in between is in neither, unless the sweep reads again
+    once it listens. With sweeping off (an hour), nothing else would find it. (The wrong-clock test
+    lost its timers this way about once in twenty runs; here the interleaving is forced.)"""
+    engine = timers.TimerEngine(db, "值班台1", sweep_interval=3600.0, own_feed=True)
+    scheduled: list[int] = []
+    real_look = engine._look
+
+    def look_then_schedule() -> tuple[object, float]:
+        seen = real_look()
+        if not scheduled:  # committed after the look, before the feed starts
+            scheduled.extend(schedule_reminders(db, 2, first_s=0.5, spread_s=0.5))
+        return seen
+
+    engine._look = look_then_schedule  # type: ignore[method-assign]
+    engine.start()
+    try:
+        assert wait_until(lambda: len(engine.fired) == 2, 30)
+    finally:
+        engine.stop()
+    assert sorted(f.id for f in engine.fired) == sorted(scheduled)
