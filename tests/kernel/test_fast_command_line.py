@@ -122,3 +122,37 @@ def test_an_integration_signed_in_with_its_token_does_not_load_argon2(db: Databa
     with db.read() as s:
         assert s.execute(select(Incident.external_id)).scalars().all() == ["probe-token"]
     assert "argon2" not in loaded and "_argon2_cffi_bindings" not in loaded
+
+
+GC_PROBE = """
+import gc, json, sys
+from dispatch_console import cli
+from station import launcher
+
+seen = {}
+real_database = cli.CliContext.database
+
+def database(self, **kwargs):
+    seen.setdefault("enabled", gc.isenabled())
+    seen.setdefault("frozen", gc.get_freeze_count())
+    return real_database(self, **kwargs)
+
+cli.CliContext.database = database
+try:
+    launcher.run(sys.argv[1:])
+except SystemExit as exc:
+    seen["code"] = exc.code
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def test_the_programs_process_collects_garbage_while_a_command_runs(tmp_path: Path) -> None:
+    """The program's process loads its modules with collection off and freezes them once the rooms
+    are installed; a command (the agent runs for weeks) then runs with collection on."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                           "db", "upgrade"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert seen["code"] == 0
+    assert seen["enabled"] is True
+    assert seen["frozen"] > 10_000  # the modules and classes loaded for the command
