@@ -215,3 +215,23 @@ def test_switch_officer_without_restarting(qtbot: Any, window: MainWindow) -> No
     QTimer.singleShot(0, lambda: QApplication.activeModalWidget().reject())  # type: ignore[union-attr]
     guard.switch_officer()
     assert window.console.actor.username == "li"  # cancelling keeps the officer signed in
+
+
+def test_the_veil_covers_the_window_when_it_is_resized_while_the_veil_is_being_shown(
+        qtbot: Any, window: MainWindow) -> None:
+    """The window may change size between the veil being sized and the veil counting as shown
+    (a dock settling its size): the veil still ends at the window's edges. (Seen in CI: the veil
+    1002 px wide over a window of 1112.)"""
+    overlay = window.session_guard.lock_screen
+    real_show = overlay.show
+
+    def show_while_the_window_grows() -> None:
+        window.resize(window.width() + 110, window.height())
+        real_show()
+
+    overlay.show = show_while_the_window_grows  # type: ignore[method-assign]
+    window.session_guard.lock()
+    qtbot.waitUntil(lambda: window.session_guard.locked)
+    qtbot.waitUntil(lambda: overlay.geometry() == window.rect(), timeout=2000)
+    window.resize(window.width() - 60, window.height() + 40)
+    qtbot.waitUntil(lambda: overlay.geometry() == window.rect(), timeout=2000)

@@ -163,7 +163,10 @@ class LockScreen(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window_:
-            if event.type() == QEvent.Type.Resize and self.isVisible():
+            # always, not only while shown: a resize of the window delivered while the veil was
+            # being shown (after show_for sized it, before it counted as visible) left it short of
+            # the window's edge (seen in CI: the veil 1002 px wide over a window of 1112)
+            if event.type() == QEvent.Type.Resize:
                 self.setGeometry(self.window_.rect())
             elif event.type() == QEvent.Type.Show:
                 self.guard.watcher.watch_windows()
