@@ -11,6 +11,7 @@ same name. Exit codes: 0 success, 1 some input rejected (and said why), 2 usage.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import socket
@@ -62,8 +63,13 @@ def _version_option(parser: Any) -> None:
 Handler = Callable[["CliContext"], int]
 
 
-# the global options that take a value: the word after them is not the command
-_VALUE_OPTIONS = frozenset({"--db", "--station", "--config-dir", "--lang", "--user", "--password"})
+@functools.cache
+def _value_options() -> frozenset[str]:
+    """The global options that take a value (the word after them is not the command), read from
+    the options themselves so that a new one cannot be forgotten here."""
+    probe = argparse.ArgumentParser(add_help=False)
+    _global_options(probe, suppress=True)
+    return frozenset(s for action in probe._actions if action.nargs != 0 for s in action.option_strings)
 
 
 def command_word(argv: Sequence[str]) -> str | None:
@@ -73,7 +79,7 @@ def command_word(argv: Sequence[str]) -> str | None:
         if skip:
             skip = False
         elif word.startswith("-"):
-            skip = word in _VALUE_OPTIONS
+            skip = word in _value_options()
         else:
             return word
     return None
